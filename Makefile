@@ -1,0 +1,31 @@
+# Two entry points for a fresh clone: `make run` (default England run) and `make test`.
+# Both create .venv with Python 3.12 when it is missing.
+VENV := .venv
+PY := $(VENV)/bin/python
+# python3.12 on PATH, else a pyenv-installed 3.12 (the shim on PATH may not be active).
+PYTHON312 := $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12 /usr/local/bin/python3.12 /usr/bin/python3.12; do $$p -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && echo $$p && break; done)
+
+.PHONY: setup run test bench calibrate clean
+
+$(PY):
+	@test -n "$(PYTHON312)" || (echo "error: Python 3.12 not found (looked for python3.12 on PATH and under ~/.pyenv)"; exit 1)
+	$(PYTHON312) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,distributed]'
+
+setup: $(PY)
+
+run: $(PY)
+	$(PY) -m experiments.run run.out=results/england_default run.overwrite=true
+
+test: $(PY)
+	$(PY) -m pytest
+
+bench: $(PY)
+	$(PY) bench/bench_core.py
+
+calibrate: $(PY)
+	$(PY) scripts/calibration_report.py
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Entry points: one run (``experiments.run``), sweeps, sensitivity analysis and reproduction."""

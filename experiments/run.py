@@ -1,0 +1,47 @@
+"""Run one configuration: ``python -m experiments.run [overrides]``.
+
+Examples::
+
+    python -m experiments.run                                   # default England, 10 years
+    python -m experiments.run run.seed=7 run.years=10 run.out=results/seed7
+    python -m experiments.run world=north_east policy=recruitment_incentive
+
+Writes ``timeseries.parquet``, ``events.parquet``, ``schools.parquet``, figures and
+``manifest.json`` to ``run.out`` (see docs/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+from experiments.config import CONF_DIR, to_sim_config
+from sim.parameters import ConfigError
+from sim.results import check_out_dir
+from sim.run import run
+
+
+@hydra.main(version_base=None, config_path=CONF_DIR, config_name="config")
+def main(cfg: DictConfig) -> None:
+    """Validate, run, write and summarise one run."""
+    try:
+        config = to_sim_config(cfg)
+        check_out_dir(config.run.out, config.run.overwrite)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    results = run(config)
+    results.write(config.run.out, overwrite=config.run.overwrite, figures=config.run.figures)
+    ts = results.timeseries
+    last = ts[ts["step"] == ts["step"].max()]
+    good = (last["n_outstanding"].sum() + last["n_good"].sum()) / last["n_schools"].sum()
+    t = results.manifest["timings_s"]
+    print(f"{results.manifest['n_schools']} schools, {config.run.years} years, seed {config.run.seed}: "
+          f"{100 * good:.1f}% good or outstanding at the end, {int(last['acting_heads'].sum())} acting heads; "
+          f"simulated in {t['simulate_s']:.1f} s; results in {config.run.out}")
+
+
+if __name__ == "__main__":
+    main()

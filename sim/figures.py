@@ -1,0 +1,116 @@
+"""Figures drawn from results tables (figures never run the model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+PNG_METADATA = {"Software": None}  # keep files free of version strings
+
+
+def core_figures(timeseries: pd.DataFrame, events: pd.DataFrame, out: Path) -> list[str]:
+    """Grade shares by region, vacancies and acting heads, head retention; returns file names."""
+    names = []
+    for name, draw in (("grade_shares_by_region.png", grade_shares_by_region),
+                       ("vacancies_and_acting_heads.png", vacancies_and_acting_heads),
+                       ("head_retention.png", head_retention)):
+        fig = draw(timeseries, events)
+        fig.savefig(Path(out) / name, dpi=110, metadata=PNG_METADATA)
+        plt.close(fig)
+        names.append(name)
+    return names
+
+
+def grade_shares_by_region(ts: pd.DataFrame, events: pd.DataFrame) -> plt.Figure:
+    """Share of schools good or outstanding over time, one line per region."""
+    fig, ax = plt.subplots(figsize=(8, 5))
+    by = ts.groupby(["region", "time_years"])[["n_outstanding", "n_good", "n_schools"]].sum()
+    share = (by["n_outstanding"] + by["n_good"]) / by["n_schools"]
+    for region, series in share.groupby(level="region"):
+        ax.plot(series.index.get_level_values("time_years"), 100 * series.to_numpy(), label=region)
+    total = ts.groupby("time_years")[["n_outstanding", "n_good", "n_schools"]].sum()
+    ax.plot(total.index, 100 * (total["n_outstanding"] + total["n_good"]) / total["n_schools"],
+            color="black", linewidth=2.5, label="all")
+    ax.set_xlabel("years from start")
+    ax.set_ylabel("schools good or outstanding (%)")
+    ax.set_title("Ofsted grade: share good or outstanding by region")
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def vacancies_and_acting_heads(ts: pd.DataFrame, events: pd.DataFrame) -> plt.Figure:
+    """Schools led by acting heads, and headships falling vacant per year, by phase."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for phase, frame in ts.groupby("phase"):
+        per_step = frame.groupby("time_years")[["acting_heads", "n_schools", "vacancies_opened"]].sum()
+        left.plot(per_step.index, 100 * per_step["acting_heads"] / per_step["n_schools"], label=phase)
+        yearly = per_step["vacancies_opened"].iloc[1:].groupby(np.ceil(per_step.index[1:] - 1e-9)).sum()
+        right.bar(yearly.index + (0.2 if phase == "secondary" else -0.2),
+                  100 * yearly / per_step["n_schools"].iloc[0], width=0.4, label=phase)
+    left.set_title("Schools led by an acting head")
+    left.set_ylabel("% of schools")
+    right.set_title("Headships falling vacant (retirements and early exits)")
+    right.set_ylabel("% of schools per year")
+    for ax in (left, right):
+        ax.set_xlabel("years from start")
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def head_retention(ts: pd.DataFrame, events: pd.DataFrame) -> plt.Figure:
+    """Annual retention of heads under 55 by phase, and survival in post of newly appointed heads."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    yearly = ts.dropna(subset=["head_retention_annual"])
+    for phase, frame in yearly.groupby("phase"):
+        kept = frame.assign(kept=frame["head_retention_annual"] * frame["heads_retention_cohort"])
+        per_year = kept.groupby("time_years")[["kept", "heads_retention_cohort"]].sum()
+        left.plot(per_year.index, 100 * per_year["kept"] / per_year["heads_retention_cohort"],
+                  marker="o", label=phase)
+    left.axhspan(92, 94, color="tab:blue", alpha=0.1, label="NFER primary 92-94%")
+    left.axhspan(87, 91, color="tab:orange", alpha=0.1, label="NFER secondary 87-91%")
+    left.set_title("Heads under 55 still in post a year later")
+    left.set_xlabel("years from start")
+    left.set_ylabel("%")
+    left.legend(fontsize=7)
+    left.grid(alpha=0.3)
+    for phase, (years, surviving) in survival_in_post(events).items():
+        right.step(years, 100 * surviving, where="post", label=phase)
+    right.set_title("Heads appointed during the run: still in post")
+    right.set_xlabel("years since appointment")
+    right.set_ylabel("%")
+    right.legend()
+    right.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def survival_in_post(events: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Kaplan-Meier survival in post of substantive heads appointed during the run, by phase."""
+    appointed = events[(events["event"] == "head_appointed") & (events["kind"] == "substantive")]
+    left = events[events["event"] == "head_left"][["school_id", "person_id", "time_years"]]
+    spells = appointed[["school_id", "person_id", "time_years", "phase"]].merge(
+        left, on=["school_id", "person_id"], how="left", suffixes=("", "_left"))
+    spells = spells[~(spells["time_years_left"] < spells["time_years"])]
+    end = events["time_years"].max() if len(events) else 0.0
+    result = {}
+    for phase, frame in spells.groupby("phase"):
+        ended = frame["time_years_left"].notna().to_numpy()
+        duration = np.where(ended, frame["time_years_left"].fillna(0), end) - frame["time_years"].to_numpy()
+        times = np.unique(duration[ended])
+        surviving, s = [1.0], 1.0
+        for t in times:
+            at_risk = (duration >= t).sum()
+            s *= 1 - ((duration == t) & ended).sum() / max(at_risk, 1)
+            surviving.append(s)
+        result[str(phase)] = (np.concatenate([[0.0], times]), np.array(surviving))
+    return result

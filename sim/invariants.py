@@ -1,0 +1,57 @@
+"""Invariants that must hold after every step (tests run with ``run.check_invariants=true``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .agents import Headteacher, School, SeniorLeader
+
+if TYPE_CHECKING:
+    from .model import SchoolSystemModel
+
+
+class InvariantError(AssertionError):
+    """The model state broke an invariant; the message says which and where."""
+
+
+def check_invariants(model: "SchoolSystemModel") -> None:
+    """Raise :class:`InvariantError` unless the model state is consistent.
+
+    * every open school has exactly one leader of record, whose agent points back at it;
+    * nobody is lost or duplicated: every person holds at most one post, and the Mesa agent
+      registry holds exactly the schools, heads and senior leaders in the state arrays;
+    * grade counts add up to the number of schools, and all values are in range.
+    """
+    s, n = model.state, model.state.n
+    for i, head in enumerate(model.heads):
+        if head is None:
+            raise InvariantError(f"school index {i} has no leader of record at step {model.step_count}")
+        if head.school_index != i or s.head_person[i] != head.person_id:
+            raise InvariantError(f"school index {i}: leader of record does not match the state")
+    bench = s.bench_person[s.bench_person >= 0]
+    heads = s.head_person[s.leader_kind != 2]  # an executive head also leads a home school
+    people = np.concatenate([heads, bench])
+    if len(np.unique(people)) != len(people):
+        raise InvariantError(f"a person holds two posts at step {model.step_count}")
+    if set(model.senior_leaders) != set(bench.tolist()):
+        raise InvariantError("senior-leader agents and filled posts differ")
+    for person, leader in model.senior_leaders.items():
+        if s.bench_person[leader.school_index, leader.post] != person:
+            raise InvariantError(f"senior leader {person} is not in the post it points to")
+    counts = {cls: len(model.agents_by_type[cls]) if cls in model.agents_by_type else 0
+              for cls in (School, Headteacher, SeniorLeader)}
+    expected = {School: n, Headteacher: len({h.person_id for h in model.heads}),
+                SeniorLeader: len(bench)}
+    if counts != expected:
+        raise InvariantError(f"agent registry {counts} differs from the state {expected}")
+    grade_counts = np.bincount(s.grade, minlength=5)
+    if grade_counts[0] != 0 or grade_counts.sum() != n:
+        raise InvariantError(f"grades out of range or not adding up: {grade_counts}")
+    if not (np.all((s.conditions >= 0) & (s.conditions <= 1))
+            and np.all((s.head_capacity >= 0) & (s.head_capacity <= 1))
+            and np.all((s.bench_readiness >= 0) & (s.bench_readiness <= 1))):
+        raise InvariantError("a condition, capacity or readiness left [0, 1]")
+    if np.any(s.bench_present.sum(axis=1) > s.bench_posts):
+        raise InvariantError("a school has more senior leaders than posts")

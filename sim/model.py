@@ -1,0 +1,160 @@
+"""The school-system model: one step is one school term (three a year).
+
+Step order, written once here and followed by :meth:`SchoolSystemModel.step`:
+
+1. **Policies** (``sim/policies``): each lever in force sets this term's effects
+   (recruitment and retention multipliers, development-programme places, spend).
+2. **Leadership** (``processes/leadership.py``): heads' practice moves the four school
+   conditions; conditions move pupil outcomes and the disadvantage gap (indirect effects).
+3. **Pipeline** (``processes/pipeline.py``): senior leaders' readiness grows; some leave;
+   vacant senior posts are filled from middle leaders.
+4. **Careers** (``processes/careers.py``): heads age; some retire, some leave early.
+5. **Succession** (``processes/succession.py``): each vacant headship is filled internally,
+   externally from the regional market, or held by an acting head; new heads bring a dip.
+6. **Inspection** (``processes/inspection.py``): Ofsted inspects the schools that are due.
+7. **Observation** (``outcomes.py``): the term's time-series rows are recorded (the event log
+   is written as events happen).
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from . import outcomes
+from .agents import Headteacher, School, SeniorLeader
+from .invariants import check_invariants
+from .parameters import SimConfig
+from .policies import build_policies, PolicyEffects
+from .processes import careers, inspection, leadership, pipeline, succession
+from .state import MAX_SENIOR_LEADERS, SchoolState, initial_state
+from .world import World, build_world
+
+TERMS_PER_YEAR = 3
+
+
+class SchoolSystemModel(mesa.Model):
+    """England's state schools, their heads and senior leaders, term by term.
+
+    Args:
+        config: the resolved configuration (plain dataclasses; no Hydra needed).
+        seed: seed of every random draw in the run (``config.run.seed`` when omitted).
+        world: a prebuilt world (built from ``config.world`` when omitted).
+    """
+
+    def __init__(self, config: SimConfig, seed: int | None = None, world: World | None = None) -> None:
+        seed = config.run.seed if seed is None else seed
+        super().__init__(rng=np.random.default_rng(seed))
+        self.config = config
+        self.params = config.behaviour
+        self.seed = seed
+        self.world = world if world is not None else build_world(config.world)
+        self.step_count = 0
+        self.events = outcomes.EventLog(self)
+        self._next_person = 0
+
+        n = self.world.n_schools
+        head_ids = self.new_person_ids(n)
+        bench_ids = self.new_person_ids(n * MAX_SENIOR_LEADERS).reshape(n, MAX_SENIOR_LEADERS)
+        self.state: SchoolState = initial_state(self.world, self.params, self.rng, head_ids, bench_ids)
+        self.fsm_band = self.world.fsm_band
+        self.small = self.world.small
+
+        self.schools = [School(self, i) for i in range(n)]
+        self.heads: list[Headteacher] = [Headteacher(self, int(p), i) for i, p in enumerate(head_ids)]
+        self.senior_leaders: dict[int, SeniorLeader] = {}
+        for i, k in zip(*np.nonzero(self.state.bench_person >= 0)):
+            person = int(self.state.bench_person[i, k])
+            self.senior_leaders[person] = SeniorLeader(self, person, int(i), int(k))
+
+        self.policies = build_policies(config.policy, self)
+        self.effects = PolicyEffects.neutral(n)
+        self.recorder = outcomes.TimeSeriesRecorder(self)
+        self.recorder.record()  # step 0: the starting state
+
+    # ---------------------------------------------------------------------------------------
+    # the term
+    # ---------------------------------------------------------------------------------------
+
+    def step(self) -> None:
+        """Advance one school term, in the order given in the module docstring."""
+        self.step_count += 1
+        self.effects = PolicyEffects.neutral(self.world.n_schools)
+        for policy in self.policies:
+            policy.apply(self, self.effects)
+        leadership.step(self)
+        pipeline.step(self)
+        careers.step(self)
+        succession.step(self)
+        inspection.step(self)
+        self.recorder.record()
+        if self.config.run.check_invariants:
+            check_invariants(self)
+
+    @property
+    def time_years(self) -> float:
+        """Years since the start of the run."""
+        return self.step_count / TERMS_PER_YEAR
+
+    # ---------------------------------------------------------------------------------------
+    # people: the only places heads and senior leaders are created, moved and removed
+    # ---------------------------------------------------------------------------------------
+
+    def new_person_ids(self, count: int) -> np.ndarray:
+        """Fresh person ids (never reused within a run)."""
+        ids = np.arange(self._next_person, self._next_person + count, dtype=np.int64)
+        self._next_person += count
+        return ids
+
+    def remove_head(self, school: int, reason: str) -> int:
+        """Remove the head of record of ``school``; log ``head_left``; return their person id."""
+        head = self.heads[school]
+        person = head.person_id
+        self.events.log("head_left", school, person, reason=reason,
+                        kind=int(self.state.leader_kind[school]))
+        head.remove()
+        self.heads[school] = None  # type: ignore[call-overload]
+        return person
+
+    def install_head(self, school: int, person: int, route: str, capacity: np.ndarray,
+                     age: float, experience: float, resilience: float, kind: int) -> Headteacher:
+        """Make ``person`` the leader of record of ``school``; log ``head_appointed``."""
+        if self.heads[school] is not None:
+            raise RuntimeError(f"school index {school} already has a leader of record")
+        s = self.state
+        s.head_person[school] = person
+        s.leader_kind[school] = kind
+        s.head_capacity[school] = capacity
+        s.head_age[school] = age
+        s.head_tenure[school] = 0.0
+        s.head_experience[school] = experience
+        s.head_resilience[school] = resilience
+        head = Headteacher(self, person, school)
+        self.heads[school] = head
+        self.events.log("head_appointed", school, person, route=route, kind=kind,
+                        vacancy_terms=int(s.vacancy_terms[school]))
+        return head
+
+    def add_senior_leader(self, school: int, post: int, readiness: float, route: str) -> int:
+        """Fill an empty senior post with a new person; log ``leader_appointed``."""
+        s = self.state
+        person = int(self.new_person_ids(1)[0])
+        s.bench_person[school, post] = person
+        s.bench_readiness[school, post] = readiness
+        s.bench_years[school, post] = 0.0
+        s.bench_programme_terms[school, post] = 0
+        self.senior_leaders[person] = SeniorLeader(self, person, school, post)
+        self.events.log("leader_appointed", school, person, route=route)
+        return person
+
+    def remove_senior_leader(self, school: int, post: int, reason: str) -> int:
+        """Empty a senior post; log ``leader_left`` with the reason; return the person id."""
+        s = self.state
+        person = int(s.bench_person[school, post])
+        self.events.log("leader_left", school, person, reason=reason)
+        self.senior_leaders.pop(person).remove()
+        s.bench_person[school, post] = -1
+        s.bench_readiness[school, post] = 0.0
+        s.bench_years[school, post] = 0.0
+        s.bench_programme_terms[school, post] = 0
+        return person

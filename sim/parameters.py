@@ -1,0 +1,365 @@
+"""Typed configuration: world, behaviour (uncertainties), policies (levers) and run settings.
+
+Every behavioural parameter is declared with :func:`uncertain`, which records its unit, plausible
+range and evidence. ``docs/ODD.md`` and the sensitivity-analysis layer read these declarations;
+nothing else holds a default. Configuration arrives here as plain dataclasses (Hydra lives only at
+the entry points) and :func:`validate` rejects out-of-range values naming the field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration value is unknown, mistyped or out of range; the message names the field."""
+
+
+def uncertain(default: float, unit: str, low: float, high: float, source: str) -> Any:
+    """Declare a behavioural parameter with its unit, plausible range and evidence.
+
+    ``source`` cites a seed file and line, a published figure, or says ``assumption``.
+    The range is what validation accepts and what sensitivity analysis samples by default.
+    """
+    if not low <= default <= high:
+        raise ValueError(f"default {default} outside its range [{low}, {high}]")
+    return field(default=default, metadata={"unit": unit, "low": low, "high": high, "source": source})
+
+
+def bounded(default: Any, low: float | None = None, high: float | None = None, unit: str = "",
+            choices: tuple | None = None, doc: str = "") -> Any:
+    """Declare a non-behavioural setting (world, run, lever) with the values it may take."""
+    return field(default=default, metadata={"unit": unit, "low": low, "high": high,
+                                            "choices": choices, "doc": doc})
+
+
+# --------------------------------------------------------------------------------------------
+# Uncertainties: behavioural relationships (X in the XLRM frame)
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class BehaviourParams:
+    """Behavioural parameters of the model: effect sizes, hazards and lags, each with evidence.
+
+    Seed files are cited as ``seed NNN Lline`` (``../shared/seeds/NNN_*.txt``). Values marked
+    ``calibrated`` were tuned by ``scripts/calibration_report.py`` against
+    ``../shared/data/england_reference.md``.
+    """
+
+    # --- leadership -> conditions -> outcomes (processes/leadership.py) -------------------
+    condition_rate_per_term: float = uncertain(
+        0.06, "1/term", 0.02, 0.15,
+        "assumption; conditions move slowly: sustained focus over several years (seed 000 L1664-1683)")
+    early_tenure_years: float = uncertain(
+        3.0, "years", 2.0, 5.0,
+        "seed 000 L1489-1492: heads most active in their first 0-3 years in a school")
+    early_tenure_effort_boost: float = uncertain(
+        0.5, "fraction", 0.0, 1.0,
+        "seed 000 L581-610 (direction); size is an assumption")
+    disadvantage_effort_per_band: float = uncertain(
+        0.1, "fraction per FSM band above 1", 0.0, 0.25,
+        "seed 000 L612-626 (FSM band 4 heads make greater efforts); size an assumption")
+    distributed_leadership_weight: float = uncertain(
+        0.3, "fraction", 0.0, 0.6,
+        "seed 000 L768-771 (claim 4: greater influence when widely distributed); size an assumption")
+    disadvantage_headwind: float = uncertain(
+        0.25, "condition units per unit FSM share", 0.0, 0.5,
+        "seed 003 L287-289, L1434-1436 (deprivation most acute pressure); size an assumption")
+    weakest_condition_weight: float = uncertain(
+        0.5, "fraction", 0.0, 1.0,
+        "seed 000 L1580-1582: improving one or two areas is not enough in challenging contexts; "
+        "weight on the weakest condition in FSM band 3-4 schools")
+    outcome_rate_per_term: float = uncertain(
+        0.12, "1/term", 0.04, 0.3,
+        "seed 003 L617-620 (improvement over years); seed 000 L1458-1469 (conditions precede results)")
+    outcome_per_condition: float = uncertain(
+        5.0, "effectiveness sd per condition unit", 3.0, 8.0,
+        "calibrated: spread of effectiveness across schools")
+    outcome_noise_sd: float = uncertain(
+        0.08, "effectiveness sd per term", 0.0, 0.2,
+        "assumption: year-to-year noise in results")
+    transition_dip: float = uncertain(
+        0.03, "condition units", 0.0, 0.08,
+        "seed 004 L140: decline linked to changes in or vacancies for leadership posts; size an assumption")
+    acting_effort: float = uncertain(
+        0.5, "fraction of a substantive head's effort", 0.2, 1.0,
+        "assumption: an acting head holds the school rather than changing it (seed 004 L140)")
+    gap_base: float = uncertain(
+        0.35, "effect-size units", 0.2, 0.5,
+        "assumption: disadvantage gap of about a third of a standard deviation")
+    gap_conditions_effect: float = uncertain(
+        0.4, "effect-size units per condition unit", 0.0, 0.8,
+        "seed 000 L1458-1469, L1606-1609 (improving disadvantaged schools close gaps); size an assumption")
+    capacity_growth_per_term: float = uncertain(
+        0.006, "capacity units per term", 0.0, 0.02,
+        "seed 000 L951-961 (self-efficacy -> persistence -> capability); size an assumption")
+
+    # --- pipeline (processes/pipeline.py) ------------------------------------------------
+    readiness_growth_per_term: float = uncertain(
+        0.008, "readiness units per term", 0.002, 0.03,
+        "assumption: about six to eight years from appointment as deputy to readiness")
+    developing_people_weight: float = uncertain(
+        0.015, "readiness units per term at full 'developing people' capacity", 0.0, 0.04,
+        "seed 004 L104, L235, L279; seed 002 L5397 (coaching into leadership by 10 of 12 heads)")
+    ready_threshold: float = uncertain(
+        0.7, "readiness units", 0.5, 0.9,
+        "assumption: readiness at which a leader can take a headship")
+    senior_leader_exit_per_year: float = uncertain(
+        0.08, "1/year", 0.03, 0.15,
+        "assumption: deputies and assistant heads leaving for other reasons than headship")
+    bench_refill_per_term: float = uncertain(
+        0.5, "probability per term per empty post", 0.2, 0.9,
+        "assumption: chance a vacant deputy / assistant post is filled from middle leaders")
+
+    # --- careers (processes/careers.py) --------------------------------------------------
+    head_exit_primary_per_year: float = uncertain(
+        0.0382, "1/year", 0.02, 0.12,
+        "calibrated to NFER 2017: primary head retention 94% (2012) to 92% (2015)")
+    head_exit_secondary_per_year: float = uncertain(
+        0.0682, "1/year", 0.03, 0.16,
+        "calibrated to NFER 2017: secondary head retention 91% (2012) to 87% (2015)")
+    exit_mult_inadequate: float = uncertain(
+        2.5, "hazard ratio", 1.0, 4.0,
+        "NFER 2017: retention lower after an inadequate grade, especially the year after a downgrade")
+    exit_mult_requires_improvement: float = uncertain(
+        1.4, "hazard ratio", 1.0, 2.5,
+        "NFER 2017 (lower retention with low attainment); size an assumption")
+    exit_mult_per_fsm_band: float = uncertain(
+        0.12, "hazard ratio increment per FSM band above 1", 0.0, 0.3,
+        "seed 003 L1438-1440 (disadvantaged schools struggle to retain staff); size an assumption")
+    exit_mult_small_school: float = uncertain(
+        1.2, "hazard ratio", 1.0, 2.0,
+        "seed 001 L51, L199 (intensified role, sustainability in small primaries); assumption")
+    exit_mult_low_resilience: float = uncertain(
+        0.8, "hazard ratio increment at zero resilience", 0.0, 1.5,
+        "seed 000 L951-1016 (self-efficacy and persistence); assumption")
+    retirement_age_start: float = uncertain(
+        55.0, "years of age", 52.0, 60.0, "assumption: teachers' pension normal age 60-67")
+    retirement_per_year_after_start: float = uncertain(
+        0.12, "1/year", 0.05, 0.3, "assumption")
+    retirement_age_certain: float = uncertain(
+        65.0, "years of age", 60.0, 68.0, "assumption: hard upper age of headship in the model")
+
+    # --- succession (processes/succession.py) --------------------------------------------
+    internal_preference: float = uncertain(
+        0.75, "probability", 0.3, 1.0,
+        "seed 002 L6159-6170 (internal promotion faster than external hiring); assumption")
+    external_success_per_term: float = uncertain(
+        0.55, "probability per term for a fully attractive post", 0.2, 0.9,
+        "assumption: most posts are filled within a term or two")
+    market_thickness_weight: float = uncertain(
+        0.5, "fraction", 0.0, 1.0,
+        "seed 001 L61 (declining pool of middle leaders); assumption")
+    attractiveness_rural: float = uncertain(
+        0.7, "multiplier", 0.4, 1.0, "seed 002 L2415-2417 (recruiting heads of small rural schools problematic)")
+    attractiveness_coastal: float = uncertain(
+        0.8, "multiplier", 0.5, 1.0, "seed 003 L798-802 (rural/coastal isolation)")
+    attractiveness_small: float = uncertain(
+        0.75, "multiplier", 0.4, 1.0, "seed 002 L2348-2358, L2415-2417 (small schools cannot recruit)")
+    attractiveness_fsm_band4: float = uncertain(
+        0.8, "multiplier", 0.5, 1.0, "seed 003 L1438-1440 (disadvantaged schools struggle to recruit)")
+    attractiveness_inadequate: float = uncertain(
+        0.7, "multiplier", 0.4, 1.0, "NFER 2017 (inadequate schools lose heads); assumption")
+    external_capacity_mean: float = uncertain(
+        0.5, "capacity units", 0.35, 0.7, "assumption: capacity of appointees from outside the region's pipeline")
+    new_head_capacity_per_readiness: float = uncertain(
+        0.75, "capacity units per readiness unit", 0.5, 1.0,
+        "calibrated so heads' mean capacity is stable: a first headship starts below readiness")
+    acting_capacity_factor: float = uncertain(
+        0.8, "multiplier on acting leader's readiness", 0.5, 1.0, "assumption")
+
+    # --- inspection (processes/inspection.py) --------------------------------------------
+    inspection_noise_sd: float = uncertain(
+        0.35, "effectiveness sd", 0.0, 0.8,
+        "assumption: the grade is an imperfect reading of effectiveness (DESIGN.md, process 5)")
+    threshold_outstanding: float = uncertain(
+        0.425, "effectiveness", 0.0, 1.5, "calibrated: Ofsted Aug 2018 outstanding 21%")
+    threshold_good: float = uncertain(
+        -0.866, "effectiveness", -1.6, -0.4, "calibrated: Ofsted Aug 2018 good or better 86%")
+    threshold_inadequate: float = uncertain(
+        -1.358, "effectiveness", -2.6, -1.0, "calibrated: Ofsted Aug 2018 inadequate 4%")
+
+
+# --------------------------------------------------------------------------------------------
+# Levers: policies (L in the XLRM frame)
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class RecruitmentIncentiveConfig:
+    """Recruitment and retention premium for hard-to-staff schools (see policies/recruitment_incentive.py)."""
+
+    enabled: bool = False
+    targets: tuple[str, ...] = bounded(
+        ("rural", "coastal", "fsm_band4"),
+        doc="hard-to-staff criteria, any of: rural, coastal, small, fsm_band4, inadequate")
+    recruitment_multiplier: float = bounded(1.3, 1.0, 3.0, "multiplier on external appointment chance")
+    exit_hazard_multiplier: float = bounded(0.8, 0.2, 1.0, "multiplier on heads' early-exit hazard")
+    premium_gbp_per_year: float = bounded(10_000.0, 0.0, 100_000.0, "GBP per eligible school per year")
+
+
+@dataclass
+class DevelopmentProgrammeConfig:
+    """Leadership development programme for senior leaders (see policies/development_programme.py)."""
+
+    enabled: bool = False
+    places_per_year: int = bounded(2_000, 0, 100_000, "places per year, nationally scaled to the world")
+    duration_terms: int = bounded(3, 1, 9, "terms (seed 004 L268: three terms)")
+    readiness_gain_per_term: float = bounded(0.04, 0.0, 0.2, "readiness units per term of programme")
+    minimum_effective_terms: int = bounded(2, 1, 6, "terms (seed 003 L1152-1158: under two terms does little)")
+    targeting: str = bounded("all", choices=("all", "disadvantaged", "rural"), doc="who is offered places")
+    cost_gbp_per_place: float = bounded(5_000.0, 0.0, 50_000.0, "GBP per participant")
+
+
+@dataclass
+class InspectionRegimeConfig:
+    """Ofsted's inspection cycle (see processes/inspection.py).
+
+    Intervals approximate the school inspection handbooks: outstanding about five years (before
+    the 2012 exemption), good about four, requires improvement about 30 months, inadequate
+    monitored and re-inspected within about 18 months. Not in the data file: an assumption.
+    """
+
+    interval_terms: tuple[int, int, int, int] = bounded(
+        (15, 12, 7, 5), doc="terms between inspections for grades 1, 2, 3, 4")
+    outstanding_exempt: bool = bounded(
+        False, doc="2012-2020 exemption: outstanding schools inspected only on risk")
+
+
+@dataclass
+class PolicyConfig:
+    """All levers in force for a run; each key is one policy class in ``sim/policies``."""
+
+    name: str = "baseline"
+    inspection: InspectionRegimeConfig = field(default_factory=InspectionRegimeConfig)
+    recruitment_incentive: RecruitmentIncentiveConfig = field(default_factory=RecruitmentIncentiveConfig)
+    development_programme: DevelopmentProgrammeConfig = field(default_factory=DevelopmentProgrammeConfig)
+
+
+# --------------------------------------------------------------------------------------------
+# World and run settings
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class WorldConfig:
+    """Which schools the run starts from (see sim/world.py and sim/gias.py)."""
+
+    name: str = "england"
+    seed: int = bounded(0, 0, 2**32 - 1, doc="seed of the synthetic world (kept apart from the run "
+                        "seed so replications and policy arms share one world)")
+    source: str = bounded("synthetic", choices=("synthetic", "gias", "toy"),
+                          doc="synthetic England-like world, a GIAS CSV, or a toy world")
+    region: str | None = bounded(None, doc="keep only this region (one of the nine)")
+    local_authority: str | None = bounded(None, doc="keep only this local authority")
+    scale: float = bounded(1.0, 0.001, 20.0, "multiplier on the number of schools (benchmarks)")
+    gias_path: str | None = bounded(None, doc="path to a GIAS all-establishments CSV (source=gias)")
+    toy_schools: int = bounded(12, 1, 10_000, "schools in a toy world")
+    start_year: int = bounded(2018, 2005, 2030, "calendar year at step 0 (for time_years)")
+    starting_grades: str = bounded("2018", choices=("2018", "2010"),
+                                   doc="Ofsted grade mix at the start: Aug 2018 or Aug 2010")
+
+
+@dataclass
+class RunConfig:
+    """Run length, seed and where results go."""
+
+    seed: int = bounded(0, 0, 2**32 - 1)
+    years: int = bounded(10, 1, 60, "years (three terms each)")
+    out: str = "results/run"
+    overwrite: bool = False
+    progress: bool = True
+    figures: bool = True
+    check_invariants: bool = bounded(False, doc="check invariants every step (slower; tests turn it on)")
+
+
+@dataclass
+class SimConfig:
+    """A complete, resolved configuration of one run."""
+
+    world: WorldConfig = field(default_factory=WorldConfig)
+    behaviour: BehaviourParams = field(default_factory=BehaviourParams)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+
+# --------------------------------------------------------------------------------------------
+# Conversion and validation
+# --------------------------------------------------------------------------------------------
+
+def from_dict(cls: type, data: dict | None, path: str = "") -> Any:
+    """Build dataclass ``cls`` from nested plain data, rejecting unknown keys by full name."""
+    data = dict(data or {})
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        names = ", ".join(f"{path}{k}" for k in unknown)
+        raise ConfigError(f"unknown configuration key(s): {names}; "
+                          f"known keys of {path or 'config'}: {', '.join(sorted(known))}")
+    kwargs = {}
+    for name, value in data.items():
+        f = known[name]
+        sub = f.default_factory() if f.default_factory is not dataclasses.MISSING else None  # type: ignore[misc]
+        if dataclasses.is_dataclass(sub):
+            kwargs[name] = from_dict(type(sub), value, f"{path}{name}.")
+        elif isinstance(value, list):
+            kwargs[name] = tuple(value)
+        else:
+            kwargs[name] = value
+    return validate(cls(**kwargs), path)
+
+
+def to_dict(config: Any) -> dict:
+    """Plain nested dict of a configuration dataclass (for manifests and Hydra)."""
+    return dataclasses.asdict(config)
+
+
+def validate(config: Any, path: str = "") -> Any:
+    """Check types, ranges and choices of every field of a configuration dataclass, recursively."""
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        name = f"{path}{f.name}"
+        if dataclasses.is_dataclass(value):
+            validate(value, name + ".")
+            continue
+        meta = f.metadata
+        default = f.default if f.default is not dataclasses.MISSING else None
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{name} must be true or false, got {value!r}")
+        elif isinstance(default, (int, float)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"{name} must be a number, got {value!r}")
+            if isinstance(default, int) and not isinstance(default, bool) and value != int(value):
+                raise ConfigError(f"{name} must be a whole number, got {value!r}")
+        low, high = meta.get("low"), meta.get("high")
+        if low is not None and value < low or high is not None and value > high:
+            raise ConfigError(f"{name}={value!r} is out of range [{low}, {high}]"
+                              + (f" ({meta['unit']})" if meta.get("unit") else ""))
+        choices = meta.get("choices")
+        if choices and value not in choices:
+            raise ConfigError(f"{name}={value!r} is not one of {', '.join(map(str, choices))}")
+    if isinstance(config, RecruitmentIncentiveConfig):
+        bad = sorted(set(config.targets) - set(HARD_TO_STAFF_CRITERIA))
+        if bad:
+            raise ConfigError(f"{path}targets has unknown criteria {bad}; "
+                              f"choose from {', '.join(HARD_TO_STAFF_CRITERIA)}")
+    if isinstance(config, InspectionRegimeConfig):
+        if len(config.interval_terms) != 4 or any(int(t) != t or t < 1 for t in config.interval_terms):
+            raise ConfigError(f"{path}interval_terms must be four whole numbers of terms >= 1, "
+                              f"got {config.interval_terms!r}")
+    if isinstance(config, BehaviourParams):
+        if not config.threshold_inadequate < config.threshold_good < config.threshold_outstanding:
+            raise ConfigError(f"{path}threshold_inadequate < threshold_good < threshold_outstanding must hold")
+    return config
+
+
+HARD_TO_STAFF_CRITERIA = ("rural", "coastal", "small", "fsm_band4", "inadequate")
+
+
+def parameter_table(cls: type = BehaviourParams) -> list[dict]:
+    """One row per declared parameter: name, default, unit, range and source (for docs and SA)."""
+    return [{"name": f.name, "default": f.default, "unit": f.metadata.get("unit", ""),
+             "low": f.metadata.get("low"), "high": f.metadata.get("high"),
+             "source": f.metadata.get("source", f.metadata.get("doc", ""))}
+            for f in dataclasses.fields(cls)]

@@ -1,0 +1,62 @@
+"""Leadership development programme for senior leaders (NPQH-like; seed 004 L258-268).
+
+Once a year, places are offered to senior leaders not yet ready for headship, drawn at random
+among the targeted schools. A participant gains readiness each term on the programme, but only
+once they have stayed at least ``minimum_effective_terms`` (programmes shorter than about two
+terms do little: seed 003 L1152-1158); the gains of the first terms are then paid in one go.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..parameters import DevelopmentProgrammeConfig
+from ..world import RURAL, TOWN
+from . import Policy, PolicyEffects
+
+if TYPE_CHECKING:
+    from ..model import SchoolSystemModel
+
+ENGLAND_SCHOOLS = 20_219  # places_per_year is for England; smaller worlds get a pro-rata share
+
+
+class DevelopmentProgramme(Policy):
+    """Funded development places that speed senior leaders' readiness for headship."""
+
+    name = "development_programme"
+
+    def __init__(self, config: DevelopmentProgrammeConfig, model: "SchoolSystemModel") -> None:
+        self.config = config
+        w = model.world
+        targeted = {"all": np.ones(w.n_schools, dtype=bool),
+                    "disadvantaged": model.fsm_band >= 3,
+                    "rural": np.isin(w.setting, (TOWN, RURAL))}[config.targeting]
+        self.targeted = targeted
+        self.places_per_year = int(round(config.places_per_year * w.n_schools / ENGLAND_SCHOOLS))
+
+    def apply(self, model: "SchoolSystemModel", effects: PolicyEffects) -> None:
+        """Enrol a new cohort at the start of each year and credit participants' progress."""
+        s, c = model.state, self.config
+        # People who left a post leave the programme with it (posts are emptied with 0 terms).
+        enrolled = s.bench_present & (s.bench_programme_terms > 0)
+        s.bench_programme_terms[:] = np.where(enrolled, s.bench_programme_terms + 1, 0)
+        finished = s.bench_programme_terms > c.duration_terms
+        s.bench_programme_terms[finished] = 0
+        on = s.bench_programme_terms > 0
+        terms = s.bench_programme_terms
+        bonus = np.where(terms == c.minimum_effective_terms, c.minimum_effective_terms, 0)
+        bonus = np.where(terms > c.minimum_effective_terms, 1, bonus)
+        effects.readiness_bonus += np.where(on, bonus * c.readiness_gain_per_term, 0.0)
+
+        cost = np.zeros(s.n)
+        if model.step_count % 3 == 1 and self.places_per_year > 0:
+            eligible = (s.bench_present & (s.bench_programme_terms == 0)
+                        & (s.bench_readiness < model.params.ready_threshold) & self.targeted[:, None])
+            schools, posts = np.nonzero(eligible)
+            take = min(self.places_per_year, len(schools))
+            chosen = model.rng.choice(len(schools), size=take, replace=False) if take else []
+            s.bench_programme_terms[schools[chosen], posts[chosen]] = 1
+            np.add.at(cost, schools[chosen], c.cost_gbp_per_place)
+        effects.spend(self.name, cost)

@@ -1,0 +1,1 @@
+"""One module per process; each exposes ``step(model)`` and is called in the order of the model docstring."""

@@ -1,0 +1,183 @@
+"""Succession: filling vacant headships.
+
+Each vacant school (its head left this term, or an acting head holds it) tries in order:
+
+1. **internal**: a senior leader in the school who is ready for headship, appointed with
+   probability ``internal_preference`` (seed 002 L6159-6170: internal promotion is faster);
+2. **external**: the regional market, with a per-term success chance scaled by the post's
+   attractiveness (rural, coastal, small, FSM band 4, inadequate: seed 002 L2415-2417,
+   seed 003 L798-802, L1438-1440) and by market thickness, the ready senior leaders in the
+   region per vacancy (seed 001 L61). The appointee is a ready leader from another school in
+   the region (whose post then falls vacant) or, when the region has none, someone from outside;
+3. **acting**: otherwise the most ready senior leader acts up, or an interim head comes in.
+   The search continues next term; ``vacancy_terms`` counts the wait.
+
+Every change of leader costs the school a transition dip in its conditions (seed 004 L140).
+Vacancies are visited in school order so that runs are reproducible.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..state import ACTING, SUBSTANTIVE
+from ..world import RURAL, TOWN
+
+if TYPE_CHECKING:
+    from ..model import SchoolSystemModel
+
+NEW_HEAD_AGE_MEAN, NEW_HEAD_AGE_SD = 44.0, 5.0  # assumption: age at first headship
+ACTING_READINESS_GAIN = 0.05  # assumption: acting up develops the deputy (seed 004 L495)
+
+
+def attractiveness(model: "SchoolSystemModel") -> np.ndarray:
+    """Relative appeal of each school's headship to external candidates (1 = easiest)."""
+    p, s, w = model.params, model.state, model.world
+    appeal = np.ones(s.n)
+    appeal *= np.where(w.setting == RURAL, p.attractiveness_rural,
+                       np.where(w.setting == TOWN, 0.5 * (1 + p.attractiveness_rural), 1.0))
+    appeal *= np.where(w.coastal, p.attractiveness_coastal, 1.0)
+    appeal *= np.where(model.small, p.attractiveness_small, 1.0)
+    appeal *= np.where(model.fsm_band == 4, p.attractiveness_fsm_band4, 1.0)
+    appeal *= np.where(s.grade == 4, p.attractiveness_inadequate, 1.0)
+    return appeal
+
+
+def step(model: "SchoolSystemModel") -> None:
+    """Fill or hold every vacant headship for this term."""
+    p, s, rng = model.params, model.state, model.rng
+    no_head = np.array([h is None for h in model.heads])
+    searching = no_head | (s.leader_kind == ACTING)
+    if not searching.any():
+        return
+    ready = s.bench_present & (s.bench_readiness >= p.ready_threshold)
+    region = model.world.region
+    ready_by_region = np.bincount(region, weights=ready.sum(axis=1), minlength=9)
+    vacancies_by_region = np.bincount(region[searching], minlength=9)
+    thickness = np.minimum(1.0, ready_by_region / np.maximum(vacancies_by_region, 1))
+    market = (1 - p.market_thickness_weight) + p.market_thickness_weight * thickness
+    chance = np.minimum(1.0, p.external_success_per_term * attractiveness(model)
+                        * market[region] * model.effects.recruitment_multiplier)
+
+    ready_schools, ready_posts = np.nonzero(ready)
+    market_pool = {r: list(np.nonzero(region[ready_schools] == r)[0]) for r in range(9)}
+    for school in np.nonzero(searching)[0]:
+        school = int(school)
+        if _confirm_acting_head(model, school) or _appoint_internal(model, school, ready):
+            continue
+        if rng.random() < chance[school]:
+            candidate = _draw_candidate(model, market_pool[int(region[school])], school,
+                                        ready, ready_schools, ready_posts)
+            _appoint_external(model, school, ready, candidate)
+        elif model.heads[school] is None:
+            _install_acting(model, school, ready)
+        else:
+            s.vacancy_terms[school] += 1
+
+
+def _confirm_acting_head(model: "SchoolSystemModel", school: int) -> bool:
+    """Appoint the acting head substantively if they stepped up internally and are now ready."""
+    s, p = model.state, model.params
+    readiness = float(s.acting_readiness[school])
+    if (model.heads[school] is None or readiness < p.ready_threshold
+            or model.rng.random() >= p.internal_preference):
+        return False
+    person = model.heads[school].person_id
+    _make_substantive(model, school, person, readiness, route="internal", experience=0.0)
+    return True
+
+
+def _appoint_internal(model: "SchoolSystemModel", school: int, ready: np.ndarray) -> bool:
+    """Promote the school's most ready senior leader if one is ready and governors choose so."""
+    s = model.state
+    if not ready[school].any() or model.rng.random() >= model.params.internal_preference:
+        return False
+    post = int(np.argmax(np.where(ready[school], s.bench_readiness[school], -1.0)))
+    readiness = float(s.bench_readiness[school, post])
+    person = model.remove_senior_leader(school, post, reason="promoted_internally")
+    ready[school, post] = False
+    _make_substantive(model, school, person, readiness, route="internal", experience=0.0)
+    return True
+
+
+def _draw_candidate(model: "SchoolSystemModel", pool: list, school: int, ready: np.ndarray,
+                    ready_schools: np.ndarray, ready_posts: np.ndarray) -> tuple[int, int] | None:
+    """A random ready leader from another school in the region, or None if there is none.
+
+    ``pool`` holds indices into ``ready_schools`` / ``ready_posts`` (this term's ready leaders
+    in the region); leaders appointed or gone since the term began are dropped as they are met.
+    """
+    while pool:
+        pick = int(model.rng.integers(len(pool)))
+        origin, post = int(ready_schools[pool[pick]]), int(ready_posts[pool[pick]])
+        if not ready[origin, post]:
+            pool[pick] = pool[-1]
+            pool.pop()
+            continue
+        if origin == school:
+            others = [k for k in pool if int(ready_schools[k]) != school and ready[ready_schools[k], ready_posts[k]]]
+            if not others:
+                return None
+            k = others[int(model.rng.integers(len(others)))]
+            return int(ready_schools[k]), int(ready_posts[k])
+        return origin, post
+    return None
+
+
+def _appoint_external(model: "SchoolSystemModel", school: int, ready: np.ndarray,
+                      candidate: tuple[int, int] | None) -> None:
+    """Appoint from the regional market: a ready leader elsewhere in the region, else an outsider."""
+    s, rng = model.state, model.rng
+    if candidate is not None:
+        origin, post = candidate
+        readiness = float(s.bench_readiness[origin, post])
+        person = model.remove_senior_leader(origin, post, reason="promoted_elsewhere")
+        ready[origin, post] = False
+        _make_substantive(model, school, person, readiness, route="external", experience=0.0)
+    else:
+        readiness = float(np.clip(rng.normal(model.params.external_capacity_mean
+                                             / model.params.new_head_capacity_per_readiness, 0.08), 0.3, 1.0))
+        person = int(model.new_person_ids(1)[0])
+        _make_substantive(model, school, person, readiness, route="external",
+                          experience=float(rng.gamma(1.5, 3.0)))
+
+
+def _make_substantive(model: "SchoolSystemModel", school: int, person: int, readiness: float,
+                      route: str, experience: float) -> None:
+    """Install a substantive head, ending any acting arrangement first."""
+    s, rng = model.state, model.rng
+    if model.heads[school] is not None:
+        model.remove_head(school, reason="acting_ended")
+    capacity = np.clip(rng.normal(readiness * model.params.new_head_capacity_per_readiness, 0.08, 4),
+                       0.05, 1.0)
+    age = float(np.clip(rng.normal(NEW_HEAD_AGE_MEAN, NEW_HEAD_AGE_SD), 30, 60))
+    model.install_head(school, person, route, capacity, age, experience,
+                       resilience=float(rng.beta(4, 2)), kind=SUBSTANTIVE)
+    s.vacancy_terms[school] = 0
+    s.acting_readiness[school] = 0.0
+    s.conditions[school] = np.maximum(0.0, s.conditions[school] - model.params.transition_dip)
+
+
+def _install_acting(model: "SchoolSystemModel", school: int, ready: np.ndarray) -> None:
+    """The most ready senior leader acts up; with none in post, an interim head comes in."""
+    s, rng, p = model.state, model.rng, model.params
+    present = s.bench_present[school]
+    if present.any():
+        post = int(np.argmax(np.where(present, s.bench_readiness[school], -1.0)))
+        readiness = float(s.bench_readiness[school, post])
+        person = model.remove_senior_leader(school, post, reason="acting_up")
+        internal_readiness = readiness
+        ready[school, post] = False
+    else:
+        readiness = float(np.clip(rng.normal(p.external_capacity_mean, 0.08), 0.2, 1.0))
+        person = int(model.new_person_ids(1)[0])
+        internal_readiness = 0.0
+    capacity = np.full(4, min(1.0, readiness + ACTING_READINESS_GAIN) * p.acting_capacity_factor)
+    age = float(np.clip(rng.normal(NEW_HEAD_AGE_MEAN, NEW_HEAD_AGE_SD), 30, 62))
+    model.install_head(school, person, "acting", capacity, age, 0.0,
+                       resilience=float(rng.beta(4, 2)), kind=ACTING)
+    s.vacancy_terms[school] = 1
+    s.acting_readiness[school] = internal_readiness
+    s.conditions[school] = np.maximum(0.0, s.conditions[school] - p.transition_dip)
