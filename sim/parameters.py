@@ -227,12 +227,46 @@ class InspectionRegimeConfig:
         False, doc="2012-2020 exemption: outstanding schools inspected only on risk")
 
 
+TARGETING_RULES = ("none", "nearest", "neediest_first", "cold_spots_first", "random")
+
+
+@dataclass
+class SystemLeadershipConfig:
+    """NLE / LLE designation, brokerage of school-to-school support, federations (issue 3).
+
+    See ``policies/system_leadership.py``. ``targeting`` is the rule brokers use to match schools
+    in need to system leaders.
+    """
+
+    enabled: bool = True
+    targeting: str = bounded("nearest", choices=TARGETING_RULES, doc="brokerage rule")
+    nle_quota: int = bounded(1_000, 0, 10_000,
+                             "NLEs nationally (DfE target 1,000 by 2014-15); scaled to the world")
+    lle_quota: int = bounded(2_000, 0, 20_000, "LLEs nationally (assumption); scaled to the world")
+    fsm_relaxation: bool = bounded(True, doc="seed 004 L646: FSM >= 25% schools may qualify when "
+                                   "'exceptionally good' rather than outstanding")
+    min_headship_years: float = bounded(3.0, 0.0, 10.0, "years (seed 004 L646-652)")
+    max_clients_per_nle: int = bounded(2, 1, 4, "clients (seed 002 L1023: one or two schools)")
+    max_distance_km: float = bounded(50.0, 1.0, 500.0, "km between supporter and client")
+    phase_match: bool = bounded(True, doc="supporters only support schools of their own phase")
+    deployment_grant_gbp: float = bounded(20_000.0, 0.0, 200_000.0,
+                                          "GBP per supported school (2015-16 grant, up to 20k)")
+    budget_gbp_per_year: float = bounded(20_000_000.0, 0.0, 1e10,
+                                         "GBP per year nationally; scaled to the world")
+    support_years: float = bounded(2.0, 0.33, 3.0, "years (seed 004 L135: one to three years)")
+    executive_headship: bool = bounded(True, doc="small or failing schools that cannot recruit can "
+                                       "be led by the head of a nearby strong school")
+    funding_incentive: float = bounded(0.0, 0.0, 1.0, doc="share of deployments that are shallow "
+                                       "funding-led partnerships (seed 002 L6654)")
+
+
 @dataclass
 class PolicyConfig:
     """All levers in force for a run; each key is one policy class in ``sim/policies``."""
 
     name: str = "baseline"
     inspection: InspectionRegimeConfig = field(default_factory=InspectionRegimeConfig)
+    system_leadership: SystemLeadershipConfig = field(default_factory=SystemLeadershipConfig)
     recruitment_incentive: RecruitmentIncentiveConfig = field(default_factory=RecruitmentIncentiveConfig)
     development_programme: DevelopmentProgrammeConfig = field(default_factory=DevelopmentProgrammeConfig)
 
