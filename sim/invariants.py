@@ -25,11 +25,18 @@ def check_invariants(model: "SchoolSystemModel") -> None:
     * grade counts add up to the number of schools, and all values are in range.
     """
     s, n = model.state, model.state.n
+    executive_of = model.sl.executive_of
     for i, head in enumerate(model.heads):
         if head is None:
             raise InvariantError(f"school index {i} has no leader of record at step {model.step_count}")
-        if head.school_index != i or s.head_person[i] != head.person_id:
+        home = i if s.leader_kind[i] != 2 else int(executive_of[i])
+        if head.school_index != home or s.head_person[i] != head.person_id:
             raise InvariantError(f"school index {i}: leader of record does not match the state")
+        if (s.leader_kind[i] == 2) != (executive_of[i] >= 0):
+            raise InvariantError(f"school index {i}: executive leadership and its link disagree")
+    for d in model.sl.deployments:
+        if model.sl.role[d.supporter] == 0:
+            raise InvariantError(f"deployment from school index {d.supporter} has no system leader")
     bench = s.bench_person[s.bench_person >= 0]
     heads = s.head_person[s.leader_kind != 2]  # an executive head also leads a home school
     people = np.concatenate([heads, bench])

@@ -4,16 +4,27 @@ Step order, written once here and followed by :meth:`SchoolSystemModel.step`:
 
 1. **Policies** (``sim/policies``): each lever in force sets this term's effects
    (recruitment and retention multipliers, development-programme places, spend).
-2. **Leadership** (``processes/leadership.py``): heads' practice moves the four school
+2. **Support and federation effects** (``processes/support.py``, ``processes/structure.py``):
+   deployments that reached their end close; active ones add their effects on clients and home
+   schools; executive-led schools take their executive head's capacity.
+3. **Leadership** (``processes/leadership.py``): heads' practice moves the four school
    conditions; conditions move pupil outcomes and the disadvantage gap (indirect effects).
-3. **Pipeline** (``processes/pipeline.py``): senior leaders' readiness grows; some leave;
+4. **Pipeline** (``processes/pipeline.py``): senior leaders' readiness grows; some leave;
    vacant senior posts are filled from middle leaders.
-4. **Careers** (``processes/careers.py``): heads age; some retire, some leave early.
-5. **Succession** (``processes/succession.py``): each vacant headship is filled internally,
+5. **Careers** (``processes/careers.py``): heads age; some retire, some leave early (their
+   system-leadership roles, deployments and executive headships end with them).
+6. **Succession** (``processes/succession.py``): each vacant headship is filled internally,
    externally from the regional market, or held by an acting head; new heads bring a dip.
-6. **Inspection** (``processes/inspection.py``): Ofsted inspects the schools that are due.
-7. **Observation** (``outcomes.py``): the term's time-series rows are recorded (the event log
-   is written as events happen).
+7. **Structure** (``processes/structure.py``): temporary executive headships are reviewed
+   (made permanent or ended); schools that cannot recruit, or fail, get an executive head.
+8. **Inspection** (``processes/inspection.py``): Ofsted inspects the schools that are due;
+   support for a client now graded good or better ends.
+9. **Designation** (``processes/designation.py``): NLEs / LLEs whose school fell below good
+   lose the role; at each year end, results are recorded and a designation round is held.
+10. **Brokerage** (``processes/brokerage.py``): brokers match schools in need to available
+    system leaders under the targeting rule; new deployments start next term.
+11. **Observation** (``outcomes.py``): the term's time-series rows are recorded (the event log
+    is written as events happen).
 """
 
 from __future__ import annotations
@@ -26,8 +37,10 @@ from .agents import Headteacher, School, SeniorLeader
 from .invariants import check_invariants
 from .parameters import SimConfig
 from .policies import build_policies, PolicyEffects
-from .processes import careers, inspection, leadership, pipeline, succession
-from .state import MAX_SENIOR_LEADERS, SchoolState, initial_state
+from .processes import (brokerage, careers, designation, inspection, leadership, pipeline,
+                        structure, succession, support)
+from .state import ACTING, EXECUTIVE, MAX_SENIOR_LEADERS, SchoolState, initial_state
+from .system_leadership import SystemLeadershipState, head_leaving
 from .world import World, build_world
 
 TERMS_PER_YEAR = 3
@@ -57,6 +70,7 @@ class SchoolSystemModel(mesa.Model):
         head_ids = self.new_person_ids(n)
         bench_ids = self.new_person_ids(n * MAX_SENIOR_LEADERS).reshape(n, MAX_SENIOR_LEADERS)
         self.state: SchoolState = initial_state(self.world, self.params, self.rng, head_ids, bench_ids)
+        self.sl = SystemLeadershipState.empty(n, self.state.effectiveness)
         self.fsm_band = self.world.fsm_band
         self.small = self.world.small
 
@@ -82,11 +96,17 @@ class SchoolSystemModel(mesa.Model):
         self.effects = PolicyEffects.neutral(self.world.n_schools)
         for policy in self.policies:
             policy.apply(self, self.effects)
+        support.step(self)
+        structure.apply(self)
         leadership.step(self)
         pipeline.step(self)
         careers.step(self)
         succession.step(self)
-        inspection.step(self)
+        structure.step(self)
+        inspected = inspection.step(self)
+        support.end_on_improvement(self, inspected)
+        designation.step(self)
+        brokerage.step(self)
         self.recorder.record()
         if self.config.run.check_invariants:
             check_invariants(self)
@@ -107,9 +127,18 @@ class SchoolSystemModel(mesa.Model):
         return ids
 
     def remove_head(self, school: int, reason: str) -> int:
-        """Remove the head of record of ``school``; log ``head_left``; return their person id."""
+        """Remove the head of record of ``school``; log ``head_left``; return their person id.
+
+        Their system-leadership role and deployments end, and any school they lead as
+        executive head loses its leader of record (succession fills it this term).
+        """
         head = self.heads[school]
+        if self.state.leader_kind[school] == EXECUTIVE:
+            raise RuntimeError(f"school index {school} is executive-led: end_executive_headship instead")
         person = head.person_id
+        head_leaving(self, school)
+        for led in np.nonzero(self.sl.executive_of == school)[0]:
+            self.end_executive_headship(int(led), reason="executive_left")
         self.events.log("head_left", school, person, reason=reason,
                         kind=int(self.state.leader_kind[school]))
         head.remove()
@@ -134,6 +163,42 @@ class SchoolSystemModel(mesa.Model):
         self.events.log("head_appointed", school, person, route=route, kind=kind,
                         vacancy_terms=int(s.vacancy_terms[school]))
         return head
+
+    def start_executive_headship(self, school: int, home: int, distance_km: float) -> None:
+        """The head of ``home`` becomes executive head of ``school`` (replacing an acting head)."""
+        s, sl = self.state, self.sl
+        if self.heads[school] is not None:
+            self.remove_head(school, reason="acting_ended")
+        head = self.heads[home]
+        s.head_person[school] = head.person_id
+        s.leader_kind[school] = EXECUTIVE
+        s.head_capacity[school] = s.head_capacity[home] * (1.0 - self.params.federation_coordination_cost)
+        s.head_age[school], s.head_tenure[school] = s.head_age[home], 0.0
+        s.head_experience[school] = s.head_experience[home]
+        s.head_resilience[school] = s.head_resilience[home]
+        s.acting_readiness[school] = 0.0
+        sl.executive_of[school] = home
+        sl.executive_since[school] = self.step_count
+        sl.executive_permanent[school] = False
+        self.heads[school] = head
+        self.events.log("head_appointed", school, head.person_id, route="executive", kind=EXECUTIVE,
+                        vacancy_terms=int(s.vacancy_terms[school]))
+        self.events.log("federation_formed", school, head.person_id, supporter=home, client=school,
+                        distance_km=distance_km, mode="executive_headship")
+        s.vacancy_terms[school] = 0
+
+    def end_executive_headship(self, school: int, reason: str) -> None:
+        """Detach ``school`` from its executive head; it is left without a leader of record."""
+        s, sl = self.state, self.sl
+        home = int(sl.executive_of[school])
+        person = self.heads[school].person_id
+        self.events.log("head_left", school, person, reason=reason, kind=EXECUTIVE)
+        self.events.log("federation_ended", school, person, reason=reason, supporter=home, client=school)
+        self.heads[school] = None  # type: ignore[call-overload]
+        sl.executive_of[school] = -1
+        sl.executive_since[school] = -1
+        sl.executive_permanent[school] = False
+        s.leader_kind[school] = ACTING  # placeholder until succession installs a leader
 
     def add_senior_leader(self, school: int, post: int, readiness: float, route: str) -> int:
         """Fill an empty senior post with a new person; log ``leader_appointed``."""

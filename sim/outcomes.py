@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 EVENT_COLUMNS = ("step", "time_years", "event", "school_id", "person_id", "region", "phase",
                  "fsm_band", "setting", "route", "reason", "grade", "previous_grade", "kind",
-                 "vacancy_terms", "supporter_school_id", "client_school_id", "distance_km", "mode")
+                 "vacancy_terms", "role", "supporter_school_id", "client_school_id", "distance_km",
+                 "mode")
 EVENT_TYPES = ("head_appointed", "head_left", "leader_appointed", "leader_left", "inspection")
 APPOINTMENT_ROUTES = ("internal", "external", "acting", "executive")
 LEAVING_REASONS = ("retired", "left_early", "acting_ended")
@@ -40,19 +41,20 @@ class EventLog:
 
     def log(self, event: str, school: int, person: int = -1, *, route: str | None = None,
             reason: str | None = None, grade: int | None = None, previous_grade: int | None = None,
-            kind: int | None = None, vacancy_terms: int | None = None,
+            kind: int | None = None, vacancy_terms: int | None = None, role: str | None = None,
             supporter: int | None = None, client: int | None = None,
             distance_km: float | None = None, mode: str | None = None) -> None:
         """Record one event at the current step (``school``, ``supporter``, ``client`` are indices)."""
         self.rows.append((self.model.step_count, event, school, person, route, reason, grade,
-                          previous_grade, kind, vacancy_terms, supporter, client, distance_km, mode))
+                          previous_grade, kind, vacancy_terms, role, supporter, client, distance_km,
+                          mode))
 
     def frame(self) -> pd.DataFrame:
         """All events as a table with the columns in ``EVENT_COLUMNS``."""
         w = self.model.world
         raw = pd.DataFrame(self.rows, columns=["step", "event", "school", "person_id", "route",
                                                "reason", "grade", "previous_grade", "kind",
-                                               "vacancy_terms", "supporter", "client",
+                                               "vacancy_terms", "role", "supporter", "client",
                                                "distance_km", "mode"])
         school = raw["school"].to_numpy(dtype=np.int64)
         out = pd.DataFrame({
@@ -72,6 +74,7 @@ class EventLog:
             "kind": pd.array([None if k is None or k != k else LEADER_KINDS[int(k)]
                               for k in raw["kind"]], dtype="string"),
             "vacancy_terms": raw["vacancy_terms"].astype("Int16"),
+            "role": raw["role"].astype("string"),
             "supporter_school_id": _ids(raw["supporter"], w.school_id),
             "client_school_id": _ids(raw["client"], w.school_id),
             "distance_km": raw["distance_km"].astype("Float64"),

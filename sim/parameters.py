@@ -170,6 +170,61 @@ class BehaviourParams:
     acting_capacity_factor: float = uncertain(
         0.8, "multiplier on acting leader's readiness", 0.5, 1.0, "assumption")
 
+    # --- system leadership (processes/designation.py, brokerage.py, support.py, structure.py)
+    nle_application_per_year: float = uncertain(
+        0.5, "probability per year", 0.2, 1.0,
+        "seed 002 L3508-3512 (2 of 14 invited heads declined: could not spare the time); assumption")
+    support_lag_terms: float = uncertain(
+        2.0, "terms", 1.0, 4.0,
+        "seed 003 L1152-1158 (programmes need at least two terms); seed 000 L1664-1683")
+    support_condition_effect: float = uncertain(
+        0.08, "condition units at full intensity", 0.0, 0.2,
+        "seed 004 L419, L458-466 (support builds client capacity); size an assumption checked against "
+        "seed 004 L426 (+10 pp KS2 in NLE-supported primaries, 2007-8)")
+    support_capacity_gain_per_term: float = uncertain(
+        0.02, "capacity units per term at full intensity", 0.0, 0.05,
+        "seed 004 L462-466, L484 (coaching the client head and leaders); assumption")
+    client_reach_out_probability: float = uncertain(
+        0.6, "probability", 0.3, 0.9,
+        "seed 003 L1348-1353: grade 3/4 schools either reach out or withdraw")
+    withdrawn_engagement: float = uncertain(
+        0.3, "fraction of full effect", 0.0, 0.6, "seed 003 L1348-1353 (withdrawal); size an assumption")
+    overload_exponent: float = uncertain(
+        0.5, "exponent", 0.0, 1.0,
+        "seed 003 L1235-1241 (initiative overload): effect per supporter / supporters^exponent")
+    lle_effect_factor: float = uncertain(
+        0.6, "fraction of an NLE's effect", 0.3, 1.0,
+        "seed 004 L444 (credibility of a serving outstanding head in 18 of 20); assumption")
+    shallow_partnership_effect: float = uncertain(
+        0.5, "fraction of full effect", 0.2, 1.0,
+        "seed 002 L6654 (funding-led partnerships can be shallow); assumption")
+    home_strain: float = uncertain(
+        0.3, "fraction of change effort lost at full intensity", 0.0, 0.6,
+        "seed 002 L2724-2728 (two thirds report pressure on capacity), L6338-6344, L6796-6803")
+    home_cover_readiness: float = uncertain(
+        0.6, "bench strength (mean readiness)", 0.4, 0.9,
+        "seed 002 L6338-6344: home capacity must be in place; level an assumption")
+    secondment_readiness_gain: float = uncertain(
+        0.01, "readiness units per term", 0.0, 0.03,
+        "seed 004 L495 (a secondment opened step-up roles for 8 staff), L507-510; seed 002 L5951-5957")
+    nle_exit_multiplier: float = uncertain(
+        0.7, "hazard ratio", 0.4, 1.0,
+        "seed 004 L506 (NLE work kept a head in headship); size an assumption")
+    executive_formation_per_term: float = uncertain(
+        0.5, "probability per term", 0.1, 1.0,
+        "seed 002 L2348-2358, L5080-5082, L6364-6368 (heads approached to lead a school that cannot recruit)")
+    executive_permanent_probability: float = uncertain(
+        0.65, "probability", 0.4, 0.9,
+        "seed 002 L831-837: almost two thirds of temporary executive headships became permanent")
+    executive_review_terms: float = uncertain(
+        3.0, "terms", 2.0, 6.0, "assumption: a temporary arrangement is reviewed after a year")
+    federation_coordination_cost: float = uncertain(
+        0.1, "fraction of the executive head's capacity", 0.0, 0.3,
+        "seed 001 L307 (federation coordination costs); size an assumption")
+    federation_readiness_gain: float = uncertain(
+        0.005, "readiness units per term", 0.0, 0.02,
+        "seed 001 L322 (federations create routes for deputies); seed 002 L6410-6418 (heads of school)")
+
     # --- inspection (processes/inspection.py) --------------------------------------------
     inspection_noise_sd: float = uncertain(
         0.35, "effectiveness sd", 0.0, 0.8,
@@ -258,6 +313,11 @@ class SystemLeadershipConfig:
                                        "be led by the head of a nearby strong school")
     funding_incentive: float = bounded(0.0, 0.0, 1.0, doc="share of deployments that are shallow "
                                        "funding-led partnerships (seed 002 L6654)")
+    federation_incentive: float = bounded(1.0, 0.0, 5.0, doc="multiplier on the chance an executive "
+                                          "headship forms where a school cannot recruit")
+    nle_quota_by_year: tuple[tuple[int, int], ...] = bounded(
+        (), doc="historical scenario: (calendar year, national NLEs) pairs, interpolated; "
+                "overrides nle_quota when given")
 
 
 @dataclass
@@ -378,6 +438,11 @@ def validate(config: Any, path: str = "") -> Any:
         if bad:
             raise ConfigError(f"{path}targets has unknown criteria {bad}; "
                               f"choose from {', '.join(HARD_TO_STAFF_CRITERIA)}")
+    if isinstance(config, SystemLeadershipConfig):
+        for item in config.nle_quota_by_year:
+            if len(item) != 2 or not all(isinstance(v, int) and v >= 0 for v in item):
+                raise ConfigError(f"{path}nle_quota_by_year entries must be [year, NLEs] pairs of "
+                                  f"whole numbers, got {item!r}")
     if isinstance(config, InspectionRegimeConfig):
         if len(config.interval_terms) != 4 or any(int(t) != t or t < 1 for t in config.interval_terms):
             raise ConfigError(f"{path}interval_terms must be four whole numbers of terms >= 1, "

@@ -6,7 +6,8 @@ hazard by phase, calibrated to NFER (2017) retention, multiplied by the drivers 
 an inadequate or requires-improvement grade (more so in the year after a downgrade),
 disadvantage, small schools' workload (seed 001 L51, L199) and low resilience; policies
 (retention incentives, system-leadership roles) multiply it further. Acting heads do not exit
-by hazard: they hold the post until succession replaces them.
+by hazard: they hold the post until succession replaces them; a school led by an executive head
+loses its leader when that head leaves their home school.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..state import ACTING
+from ..state import ACTING, SUBSTANTIVE
 from ..world import SECONDARY
 from .pipeline import TERMS_PER_YEAR, per_term
 
@@ -53,7 +54,7 @@ def step(model: "SchoolSystemModel") -> None:
     s.head_tenure += 1.0 / TERMS_PER_YEAR
     s.head_experience += np.where(s.leader_kind != ACTING, 1.0 / TERMS_PER_YEAR, 0.0)
 
-    substantive = s.leader_kind != ACTING
+    substantive = s.leader_kind == SUBSTANTIVE  # executive-led schools share their head's fate
     draw = rng.random(s.n)
     retire_p = per_term(retirement_hazard(model))
     exit_p = per_term(early_exit_hazard(model))

@@ -39,14 +39,14 @@ def due(model: "SchoolSystemModel") -> np.ndarray:
     return is_due
 
 
-def step(model: "SchoolSystemModel") -> None:
-    """Inspect the schools that are due and log each inspection."""
+def step(model: "SchoolSystemModel") -> np.ndarray:
+    """Inspect the schools that are due, log each inspection; return the inspected indices."""
     s, rng = model.state, model.rng
     s.terms_since_inspection += 1
     s.terms_since_downgrade = np.minimum(s.terms_since_downgrade + 1, 999).astype(np.int16)
     inspected = np.nonzero(due(model))[0]
     if len(inspected) == 0:
-        return
+        return inspected
     observed = s.effectiveness[inspected] + rng.normal(0, model.params.inspection_noise_sd, len(inspected))
     new = grade_from(observed, model)
     old = s.grade[inspected].copy()
@@ -57,3 +57,4 @@ def step(model: "SchoolSystemModel") -> None:
     for school, grade, previous in zip(inspected, new, old):
         model.events.log("inspection", int(school), int(s.head_person[school]),
                          grade=int(grade), previous_grade=int(previous))
+    return inspected

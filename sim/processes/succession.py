@@ -72,7 +72,7 @@ def step(model: "SchoolSystemModel") -> None:
                                         ready, ready_schools, ready_posts)
             _appoint_external(model, school, ready, candidate)
         elif model.heads[school] is None:
-            _install_acting(model, school, ready)
+            install_acting(model, school, ready)
         else:
             s.vacancy_terms[school] += 1
 
@@ -160,8 +160,11 @@ def _make_substantive(model: "SchoolSystemModel", school: int, person: int, read
     s.conditions[school] = np.maximum(0.0, s.conditions[school] - model.params.transition_dip)
 
 
-def _install_acting(model: "SchoolSystemModel", school: int, ready: np.ndarray) -> None:
-    """The most ready senior leader acts up; with none in post, an interim head comes in."""
+def install_acting(model: "SchoolSystemModel", school: int, ready: np.ndarray | None = None) -> None:
+    """The most ready senior leader acts up; with none in post, an interim head comes in.
+
+    ``ready`` is this term's mask of ready senior leaders, kept current when one acts up.
+    """
     s, rng, p = model.state, model.rng, model.params
     present = s.bench_present[school]
     if present.any():
@@ -169,7 +172,8 @@ def _install_acting(model: "SchoolSystemModel", school: int, ready: np.ndarray) 
         readiness = float(s.bench_readiness[school, post])
         person = model.remove_senior_leader(school, post, reason="acting_up")
         internal_readiness = readiness
-        ready[school, post] = False
+        if ready is not None:
+            ready[school, post] = False
     else:
         readiness = float(np.clip(rng.normal(p.external_capacity_mean, 0.08), 0.2, 1.0))
         person = int(model.new_person_ids(1)[0])

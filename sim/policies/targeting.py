@@ -1,0 +1,67 @@
+"""NLE targeting rules: the order in which brokers serve schools in need, and whom they pick.
+
+A rule is a function ``(model, need, supply) -> (ordered clients, chooser)``: clients in the
+order brokers serve them, and how a supporter is chosen among those available within reach.
+
+* ``none``: no brokered support.
+* ``nearest``: clients in random order, each to the nearest available supporter.
+* ``neediest_first``: inadequate before requires improvement before other need, weakest first;
+  each to the nearest supporter.
+* ``cold_spots_first``: clients in local authorities with the least supply for their need
+  first (supply / need ratio), each to the nearest supporter.
+* ``random``: clients in random order, each to a random supporter within reach.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from ..model import SchoolSystemModel
+
+Chooser = Callable[[np.ndarray, np.random.Generator], int]
+
+
+def nearest(distances: np.ndarray, rng: np.random.Generator) -> int:
+    """Index of the nearest candidate (ties to the first, so runs are reproducible)."""
+    return int(np.argmin(distances))
+
+
+def any_within_reach(distances: np.ndarray, rng: np.random.Generator) -> int:
+    """Index of a random candidate."""
+    return int(rng.integers(len(distances)))
+
+
+def need_score(model: "SchoolSystemModel", clients: np.ndarray) -> np.ndarray:
+    """Higher for greater need: grade first, then low effectiveness."""
+    s = model.state
+    return 10.0 * s.grade[clients] - s.effectiveness[clients]
+
+
+def supply_need_ratio_by_la(model: "SchoolSystemModel", need: np.ndarray, supply: np.ndarray) -> np.ndarray:
+    """(n_la,) system leaders available per school in need in each local authority."""
+    la = model.world.local_authority
+    n_la = len(model.world.la_names)
+    need_count = np.bincount(la[need], minlength=n_la)
+    supply_count = np.bincount(la[supply], minlength=n_la)
+    return supply_count / np.maximum(need_count, 1)
+
+
+def order_clients(rule: str, model: "SchoolSystemModel", need: np.ndarray,
+                  supply: np.ndarray) -> tuple[np.ndarray, Chooser]:
+    """Clients (school indices) in the order the rule serves them, and its supporter chooser."""
+    rng = model.rng
+    clients = np.nonzero(need)[0]
+    if rule == "none" or len(clients) == 0:
+        return clients[:0], nearest
+    if rule == "neediest_first":
+        return clients[np.argsort(-need_score(model, clients), kind="stable")], nearest
+    if rule == "cold_spots_first":
+        ratio = supply_need_ratio_by_la(model, need, supply)[model.world.local_authority[clients]]
+        shuffled = rng.permutation(len(clients))
+        order = shuffled[np.argsort(ratio[shuffled], kind="stable")]
+        return clients[order], nearest
+    order = rng.permutation(len(clients))
+    return clients[order], (any_within_reach if rule == "random" else nearest)

@@ -1,0 +1,116 @@
+"""Brokerage: brokers find schools in need and match them to available system leaders.
+
+Need (seed 004 L432-438: low achievement, new headteachers, Ofsted categories): a school graded
+requires improvement or inadequate; a new head (first year) in a school below good; or a
+high-disadvantage school (FSM band 4) with results below the good threshold. Schools already
+supported or led by an executive head are not in need of brokerage.
+
+Supply: NLEs with fewer clients than the cap (one or two schools: seed 002 L1023) and LLEs
+without a client, whose own school is good or better. A match must be within the maximum travel
+distance (geographical proximity, seed 004 L440) and, when required, of the same phase; the
+targeting policy orders clients and picks supporters (``policies/targeting.py``). Each
+deployment costs the deployment grant and the yearly budget is never overspent.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..policies.targeting import order_clients
+from ..state import ACTING
+from ..system_leadership import MODES, NLE, NO_ROLE, SECONDARY_SECONDMENT_SHARE, Deployment
+from ..world import SECONDARY
+
+if TYPE_CHECKING:
+    from ..model import SchoolSystemModel
+
+TERMS_PER_YEAR = 3
+ENGLAND_SCHOOLS = 20_219
+
+
+def schools_in_need(model: "SchoolSystemModel") -> np.ndarray:
+    """(n,) bool: schools a broker would seek support for."""
+    p, s, sl = model.params, model.state, model.sl
+    weak = s.grade >= 3
+    new_head_below_good = (s.head_tenure < 1.0) & (s.grade >= 3)
+    disadvantaged_low = (model.fsm_band == 4) & (s.effectiveness < p.threshold_good)
+    supported = sl.supporters_of(s.n) > 0
+    return (weak | new_head_below_good | disadvantaged_low) & ~supported & (sl.executive_of < 0)
+
+
+def available_supply(model: "SchoolSystemModel") -> np.ndarray:
+    """(n,) bool: system leaders with room for another client."""
+    s, sl = model.state, model.sl
+    cap = np.where(sl.role == NLE, model.config.policy.system_leadership.max_clients_per_nle, 1)
+    return (sl.role > NO_ROLE) & (sl.clients_of(s.n) < cap) & (s.grade <= 2)
+
+
+def yearly_budget(model: "SchoolSystemModel") -> float:
+    """This world's share of the national yearly deployment budget (GBP)."""
+    cfg = model.config.policy.system_leadership
+    return cfg.budget_gbp_per_year * model.world.n_schools / ENGLAND_SCHOOLS
+
+
+def step(model: "SchoolSystemModel") -> None:
+    """Start new deployments for this term under the targeting rule in force."""
+    cfg, sl, s, w = model.config.policy.system_leadership, model.sl, model.state, model.world
+    sl.started_this_step = 0
+    if not cfg.enabled or cfg.targeting == "none":
+        return
+    need = schools_in_need(model)
+    supply = available_supply(model)
+    clients, choose = order_clients(cfg.targeting, model, need, supply)
+    # Work on the (few thousand) supporters only: each client scans them, not all schools.
+    supporters = np.nonzero(supply)[0]
+    room = (np.where(sl.role == NLE, cfg.max_clients_per_nle, 1) - sl.clients_of(s.n))[supporters]
+    sx, sy, sphase = w.x_km[supporters], w.y_km[supporters], w.phase[supporters]
+    budget = yearly_budget(model)
+    grants = np.zeros(s.n)
+    for client in clients:
+        if sl.spent_this_year_gbp + cfg.deployment_grant_gbp > budget + 1e-9 or not (room > 0).any():
+            break
+        ok = (room > 0) & (supporters != client)
+        if cfg.phase_match:
+            ok &= sphase == w.phase[client]
+        distance = np.hypot(sx - w.x_km[client], sy - w.y_km[client])
+        ok &= distance <= cfg.max_distance_km
+        options = np.nonzero(ok)[0]
+        if len(options) == 0:
+            continue
+        pick = options[choose(distance[options], model.rng)]
+        _start(model, int(supporters[pick]), int(client), float(distance[pick]))
+        grants[client] += cfg.deployment_grant_gbp
+        room[pick] -= 1
+    model.effects.spend("deployment_grants", grants)
+
+
+def _start(model: "SchoolSystemModel", supporter: int, client: int, distance_km: float) -> None:
+    """Start a deployment: choose its mode, draw the client's engagement, pay the grant."""
+    cfg, p, s, sl, rng = (model.config.policy.system_leadership, model.params, model.state,
+                          model.sl, model.rng)
+    ready_in_home = (s.bench_present[supporter] & (s.bench_readiness[supporter] >= p.ready_threshold)).sum()
+    if s.leader_kind[client] == ACTING:
+        mode = "interim_headship"
+    elif (ready_in_home >= 2 and model.world.phase[client] == SECONDARY
+          and rng.random() < SECONDARY_SECONDMENT_SHARE):
+        mode = "secondment"
+    else:
+        mode = "consultancy"
+    if s.grade[client] >= 3:
+        engagement = 1.0 if rng.random() < p.client_reach_out_probability else p.withdrawn_engagement
+    else:
+        engagement = 0.8  # assumption: grade 1-2 schools engage in an exploratory way
+    start, length = model.step_count + 1, int(round(cfg.support_years * TERMS_PER_YEAR))
+    deployment = Deployment(supporter=supporter, client=client, role=int(sl.role[supporter]), mode=mode,
+                            intensity=MODES[mode], start_step=start, end_step=start + length,
+                            distance_km=distance_km, engagement=engagement,
+                            shallow=bool(rng.random() < cfg.funding_incentive),
+                            grant_gbp=cfg.deployment_grant_gbp, start_grade=int(s.grade[client]))
+    sl.deployments.append(deployment)
+    sl.spent_this_year_gbp += cfg.deployment_grant_gbp
+    sl.spent_total_gbp += cfg.deployment_grant_gbp
+    sl.started_this_step += 1
+    model.events.log("support_started", client, int(s.head_person[supporter]), supporter=supporter,
+                     client=client, distance_km=distance_km, mode=mode, grade=int(s.grade[client]))

@@ -1,0 +1,84 @@
+"""Structure: executive headships and federations.
+
+A school that cannot recruit (acting head for two terms or more) and is small or rural, or that
+is inadequate and without a substantive head, may be taken on by the head of a nearby strong
+school (seed 002 L2348-2358, L5080-5082, L6364-6368; seed 001 L313): a substantive head of at
+least two years of a good or outstanding school of the same phase within the maximum travel
+distance (a "potential system leader", seed 002 L8105-8111), leading at most one other school.
+The arrangement starts temporary; at review about two thirds become permanent federations
+(seed 002 L831-837), the rest end and the school recruits its own head. A head of school runs the
+site day to day; the school's leadership is its executive head's capacity less a coordination
+cost (seed 001 L307), and federation widens routes for deputies (seed 001 L322).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..state import ACTING, EXECUTIVE, SUBSTANTIVE
+
+if TYPE_CHECKING:
+    from ..model import SchoolSystemModel
+
+MIN_EXECUTIVE_EXPERIENCE_YEARS = 2.0  # seed 002 L8105-8111: head 2+ years, good or outstanding
+MAX_SCHOOLS_LED = 2                   # home plus one (seed 002 Table 3.1: mode 2 schools)
+CANNOT_RECRUIT_TERMS = 2              # assumption: two terms with an acting head
+
+
+def apply(model: "SchoolSystemModel") -> None:
+    """This term's effects of executive headships: shared capacity and wider deputy routes."""
+    s, sl, p = model.state, model.sl, model.params
+    led = np.nonzero(sl.executive_of >= 0)[0]
+    if len(led) == 0:
+        return
+    home = sl.executive_of[led]
+    s.head_capacity[led] = s.head_capacity[home] * (1.0 - p.federation_coordination_cost)
+    bonus = np.zeros(s.n)
+    bonus[led] = p.federation_readiness_gain
+    bonus[home] = p.federation_readiness_gain
+    model.effects.readiness_bonus += bonus[:, None]
+
+
+def step(model: "SchoolSystemModel") -> None:
+    """Review temporary executive headships, then form new ones where schools cannot recruit."""
+    cfg, s, sl, p, w, rng = (model.config.policy.system_leadership, model.state, model.sl,
+                             model.params, model.world, model.rng)
+    for school in np.nonzero((sl.executive_of >= 0) & ~sl.executive_permanent)[0]:
+        if model.step_count - sl.executive_since[school] < p.executive_review_terms:
+            continue
+        if rng.random() < p.executive_permanent_probability:
+            sl.executive_permanent[school] = True
+            model.events.log("federation_permanent", int(school), int(s.head_person[school]),
+                             supporter=int(sl.executive_of[school]), client=int(school))
+        else:
+            model.end_executive_headship(int(school), reason="own_head_to_be_appointed")
+            from .succession import install_acting
+            install_acting(model, int(school))
+    if not (cfg.enabled and cfg.executive_headship):
+        return
+    cannot_recruit = (s.leader_kind == ACTING) & (s.vacancy_terms >= CANNOT_RECRUIT_TERMS) & (
+        model.small | (w.setting > 0))
+    failing = (s.leader_kind == ACTING) & (s.grade == 4)
+    candidates = np.nonzero(cannot_recruit | failing)[0]
+    if len(candidates) == 0:
+        return
+    chance = min(1.0, p.executive_formation_per_term * cfg.federation_incentive)
+    led_count = np.bincount(sl.executive_of[sl.executive_of >= 0], minlength=s.n)
+    strong = ((s.grade <= 2) & (s.leader_kind == SUBSTANTIVE) & (sl.executive_of < 0)
+              & (s.head_experience >= MIN_EXECUTIVE_EXPERIENCE_YEARS) & (led_count < MAX_SCHOOLS_LED - 1))
+    strong_idx = np.nonzero(strong)[0]
+    for school in candidates:
+        if rng.random() >= chance or len(strong_idx) == 0:
+            continue
+        same_phase = strong_idx[w.phase[strong_idx] == w.phase[school]]
+        if len(same_phase) == 0:
+            continue
+        distance = np.hypot(w.x_km[same_phase] - w.x_km[school], w.y_km[same_phase] - w.y_km[school])
+        nearest = int(np.argmin(distance))
+        if distance[nearest] > cfg.max_distance_km:
+            continue
+        home = int(same_phase[nearest])
+        model.start_executive_headship(int(school), home, float(distance[nearest]))
+        strong_idx = strong_idx[strong_idx != home]

@@ -1,0 +1,70 @@
+"""Support: what active school-to-school deployments do this term, to both schools.
+
+On the client, after a lag (programmes under about two terms do little: seed 003 L1152-1158)
+the conditions its leadership can sustain rise, and its head's capacity grows (seed 004 L419,
+L458-466, L484), scaled by the deployment's intensity, the client's engagement (reach out or
+withdraw: seed 003 L1348-1353), the supporter's credibility (LLE below NLE: seed 004 L444) and
+whether the partnership is a shallow, funding-led one (seed 002 L6654); several supporters on
+one school overload it (seed 003 L1235-1241). On the home school, time away lowers the head's
+change effort unless the senior team can cover (seed 002 L2724-2728, L6338-6344, L6796-6803),
+while its staff gain readiness through the work (seed 004 L495, L507-510; seed 002 L5951-5957);
+NLE work lowers the NLE's own exit hazard (seed 004 L506). Deployments end at their planned
+end, or early when the client's grade reaches good or better at an inspection.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..state import EXECUTIVE
+from ..system_leadership import LLE, NLE, end_deployment
+
+if TYPE_CHECKING:
+    from ..model import SchoolSystemModel
+
+
+def step(model: "SchoolSystemModel") -> None:
+    """End finished deployments, then add the active ones' effects to this term's effects."""
+    sl, s, p, fx = model.sl, model.state, model.params, model.effects
+    for d in [d for d in sl.deployments if model.step_count >= d.end_step]:
+        end_deployment(model, d, reason="completed")
+    active = [d for d in sl.deployments if d.start_step <= model.step_count]
+    if not active:
+        return
+    client = np.array([d.client for d in active])
+    supporter = np.array([d.supporter for d in active])
+    intensity = np.array([d.intensity for d in active])
+    weight = (intensity * np.array([d.engagement for d in active])
+              * np.where(np.array([d.role for d in active]) == LLE, p.lle_effect_factor, 1.0)
+              * np.where(np.array([d.shallow for d in active]), p.shallow_partnership_effect, 1.0))
+    past_lag = np.array([model.step_count - d.start_step + 1 for d in active]) > p.support_lag_terms
+    weight = weight * past_lag
+
+    n_supporters = np.bincount(client, minlength=s.n)
+    overload = np.maximum(n_supporters[client], 1) ** p.overload_exponent
+    np.add.at(fx.condition_target_shift, client, p.support_condition_effect * weight / overload)
+    gain = np.zeros(s.n)
+    np.add.at(gain, client, p.support_capacity_gain_per_term * weight / overload)
+    led_here = s.leader_kind != EXECUTIVE  # an executive-led school's capacity is its executive's
+    s.head_capacity += np.where(led_here, gain, 0.0)[:, None] * (1.0 - s.head_capacity)
+
+    cover = np.minimum(1.0, s.bench_strength()[supporter] / p.home_cover_readiness)
+    strain = np.ones(s.n)
+    np.multiply.at(strain, supporter, 1.0 - p.home_strain * intensity * (1.0 - cover))
+    fx.leadership_effort_multiplier *= strain
+    staff_gain = np.zeros(s.n)
+    np.add.at(staff_gain, supporter, p.secondment_readiness_gain
+              * np.where(np.array([d.mode for d in active]) == "secondment", 2.0, 1.0))
+    fx.readiness_bonus += staff_gain[:, None]
+    supporting_nle = np.zeros(s.n, dtype=bool)
+    supporting_nle[supporter[np.array([d.role for d in active]) == NLE]] = True
+    fx.exit_hazard_multiplier *= np.where(supporting_nle, p.nle_exit_multiplier, 1.0)
+
+
+def end_on_improvement(model: "SchoolSystemModel", inspected: np.ndarray) -> None:
+    """After inspections: support for a client now graded good or better ends (exit strategy)."""
+    graded_good = set(inspected[model.state.grade[inspected] <= 2].tolist())
+    for d in [d for d in model.sl.deployments if d.client in graded_good and d.start_step <= model.step_count]:
+        end_deployment(model, d, reason="client_improved")

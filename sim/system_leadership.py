@@ -1,0 +1,110 @@
+"""State of system leadership: roles, support deployments and executive headships.
+
+Held by the model as ``model.sl``; the processes ``designation``, ``brokerage``, ``support`` and
+``structure`` read and change it. Roles belong to the head (they end when the head leaves);
+deployments link a supporting school to a client school; an executive headship links a school
+to the home school whose head leads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .model import SchoolSystemModel
+
+NO_ROLE, LLE, NLE = 0, 1, 2
+ROLES = ("none", "LLE", "NLE")
+# Deployment modes and their intensity (share of a full-time leader): National College NLE FAQ
+# (full-time acting/executive head; 3 days a week supporting an acting head; 1-2 days a week
+# consultancy with NSS staff) and seed 004 L495 (secondment two days a week).
+MODES = {"consultancy": 0.3, "secondment": 0.4, "interim_headship": 0.6}
+SECONDARY_SECONDMENT_SHARE = 4 / 11  # seed 004 L493: 4 of 11 secondary clients cited secondment
+
+
+@dataclass
+class Deployment:
+    """One school-to-school support partnership."""
+
+    supporter: int          # school index of the NLE / LLE
+    client: int             # school index of the supported school
+    role: int               # NLE or LLE
+    mode: str               # key of MODES
+    intensity: float        # share of a full-time leader
+    start_step: int
+    end_step: int           # planned end (one to three years: seed 004 L135)
+    distance_km: float
+    engagement: float       # client's readiness to engage, 0-1 (seed 003 L1348-1353)
+    shallow: bool           # a funding-led partnership (seed 002 L6654)
+    grant_gbp: float
+    start_grade: int        # client's grade when support started
+
+
+@dataclass
+class SystemLeadershipState:
+    """Roles, deployments and executive headships of every school."""
+
+    role: np.ndarray                # (n,) int8: NO_ROLE / LLE / NLE of the school's head
+    designated_step: np.ndarray     # (n,) int32: step the role began (-1 none)
+    effectiveness_history: np.ndarray  # (n, 3) float: effectiveness at the last three year ends
+    executive_of: np.ndarray        # (n,) int64: home school index of an executive head, else -1
+    executive_since: np.ndarray     # (n,) int32: step the executive headship began
+    executive_permanent: np.ndarray  # (n,) bool: the arrangement has become permanent
+    deployments: list[Deployment] = field(default_factory=list)
+    spent_this_year_gbp: float = 0.0
+    spent_total_gbp: float = 0.0
+    started_this_step: int = 0
+
+    @classmethod
+    def empty(cls, n: int, effectiveness: np.ndarray) -> "SystemLeadershipState":
+        """No roles, no deployments; history filled with the starting effectiveness."""
+        return cls(role=np.zeros(n, dtype=np.int8), designated_step=np.full(n, -1, dtype=np.int32),
+                   effectiveness_history=np.repeat(effectiveness[:, None], 3, axis=1).copy(),
+                   executive_of=np.full(n, -1, dtype=np.int64),
+                   executive_since=np.full(n, -1, dtype=np.int32),
+                   executive_permanent=np.zeros(n, dtype=bool))
+
+    def clients_of(self, n: int) -> np.ndarray:
+        """(n,) number of active clients of each supporting school."""
+        counts = np.zeros(n, dtype=np.int64)
+        for d in self.deployments:
+            counts[d.supporter] += 1
+        return counts
+
+    def supporters_of(self, n: int) -> np.ndarray:
+        """(n,) number of active supporters of each client school."""
+        counts = np.zeros(n, dtype=np.int64)
+        for d in self.deployments:
+            counts[d.client] += 1
+        return counts
+
+
+def end_deployment(model: "SchoolSystemModel", deployment: Deployment, reason: str) -> None:
+    """Close a deployment and log ``support_ended``."""
+    model.sl.deployments.remove(deployment)
+    model.events.log("support_ended", deployment.client, int(model.state.head_person[deployment.supporter]),
+                     reason=reason, supporter=deployment.supporter, client=deployment.client,
+                     distance_km=deployment.distance_km, mode=deployment.mode,
+                     grade=int(model.state.grade[deployment.client]),
+                     previous_grade=deployment.start_grade)
+
+
+def dedesignate(model: "SchoolSystemModel", school: int, reason: str) -> None:
+    """Remove the head's NLE / LLE role, ending the deployments it supports."""
+    sl = model.sl
+    if sl.role[school] == NO_ROLE:
+        return
+    model.events.log("dedesignated", school, int(model.state.head_person[school]), reason=reason,
+                     role=ROLES[sl.role[school]])
+    sl.role[school] = NO_ROLE
+    sl.designated_step[school] = -1
+    for d in [d for d in sl.deployments if d.supporter == school]:
+        end_deployment(model, d, reason="supporter_" + reason)
+
+
+def head_leaving(model: "SchoolSystemModel", school: int) -> None:
+    """Hook called before a head leaves ``school``: roles and links that were theirs end."""
+    dedesignate(model, school, reason="head_left")
