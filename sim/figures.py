@@ -114,3 +114,103 @@ def survival_in_post(events: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.nda
             surviving.append(s)
         result[str(phase)] = (np.concatenate([[0.0], times]), np.array(surviving))
     return result
+
+
+def system_leadership_figures(results, out: Path) -> list[str]:
+    """Map of supply, need and support links; supply / need by region and setting; support outcomes."""
+    names = []
+    for name, draw in (("supply_need_map.png", supply_need_map),
+                       ("supply_need_by_area.png", supply_need_by_area),
+                       ("support_outcomes.png", support_outcome_chart)):
+        fig = draw(results)
+        fig.savefig(Path(out) / name, dpi=110, metadata=PNG_METADATA)
+        plt.close(fig)
+        names.append(name)
+    return names
+
+
+def active_links(events: pd.DataFrame) -> pd.DataFrame:
+    """Support links (supporter, client) still active at the end of the run."""
+    started = events[events["event"] == "support_started"]
+    ended = events[events["event"] == "support_ended"]
+    key = ["supporter_school_id", "client_school_id"]
+    n_started = started.groupby(key).size()
+    n_ended = ended.groupby(key).size().reindex(n_started.index, fill_value=0)
+    return (n_started - n_ended)[lambda v: v > 0].reset_index()[key]
+
+
+def supply_need_map(results) -> plt.Figure:
+    """Schools on the world's coordinates: system leaders, schools in need and support links."""
+    schools = results.schools
+    fig, ax = plt.subplots(figsize=(8, 9))
+    ax.scatter(schools["x_km"], schools["y_km"], s=1, color="0.8", label="school", rasterized=True)
+    need = schools[schools["in_need"]]
+    ax.scatter(need["x_km"], need["y_km"], s=4, color="tab:red", label="in need of support")
+    xy = schools.set_index("school_id")[["x_km", "y_km"]]
+    links = active_links(results.events)
+    if len(links):
+        a = xy.loc[links["supporter_school_id"].astype("int64")].to_numpy()
+        b = xy.loc[links["client_school_id"].astype("int64")].to_numpy()
+        from matplotlib.collections import LineCollection
+        ax.add_collection(LineCollection(np.stack([a, b], axis=1), colors="tab:green", linewidths=0.6,
+                                         label="active support"))
+    for role, marker, colour in (("LLE", "^", "tab:cyan"), ("NLE", "*", "tab:blue")):
+        leaders = schools[schools["system_leader_role"] == role]
+        ax.scatter(leaders["x_km"], leaders["y_km"], s=14 if role == "NLE" else 6, marker=marker,
+                   color=colour, label=role)
+    ax.set_aspect("equal")
+    ax.set_xlabel("easting (km)")
+    ax.set_ylabel("northing (km)")
+    ax.set_title("System leaders, schools in need and support links at the end of the run")
+    ax.legend(loc="upper left", fontsize=8, markerscale=2)
+    fig.tight_layout()
+    return fig
+
+
+def supply_need_by_area(results) -> plt.Figure:
+    """System leaders per school in need, and schools per NLE, by region and by setting."""
+    geo = results.geography
+    last = geo[geo["step"] == geo["step"].max()]
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
+    for column, level in enumerate(("region", "setting")):
+        rows = last[last["level"] == level].sort_values("supply_need_ratio")
+        axes[0, column].barh(rows["area"], rows["supply_need_ratio"], color="tab:blue")
+        axes[0, column].axvline(1.0, color="black", linewidth=0.8)
+        axes[0, column].set_title(f"NLEs + LLEs per school in need, by {level}")
+        axes[1, column].barh(rows["area"], rows["schools_per_nle"], color="tab:orange")
+        axes[1, column].set_title(f"Schools per NLE, by {level}")
+    for ax in axes.ravel():
+        ax.tick_params(axis="y", labelsize=8)
+        ax.grid(alpha=0.3, axis="x")
+    fig.tight_layout()
+    return fig
+
+
+def support_outcome_chart(results) -> plt.Figure:
+    """Share improving at the next inspection, supported clients against comparable schools;
+    share of home schools declining while supporting."""
+    from .outcomes import home_school_outcomes, support_outcomes
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    table = support_outcomes(results.events)
+    for offset, group in ((-0.2, "supported"), (0.2, "not_supported")):
+        rows = table[table["group"] == group]
+        left.bar(rows["previous_grade"] + offset, 100 * rows["share_improved"], width=0.4,
+                 label=group.replace("_", " "))
+    left.set_xticks([1, 2, 3, 4], ["outstanding", "good", "RI", "inadequate"])
+    left.set_xlabel("grade at the previous inspection")
+    left.set_ylabel("% improving at the next inspection")
+    left.set_title("Client schools against comparable schools")
+    left.legend()
+    home = home_school_outcomes(results.events)
+    for offset, group in ((-0.2, "supporting"), (0.2, "not_supporting")):
+        rows = home[home["group"] == group]
+        right.bar(rows["previous_grade"] + offset, 100 * rows["share_declined"], width=0.4,
+                  label=group.replace("_", " "))
+    right.set_xticks([1, 2], ["outstanding", "good"])
+    right.set_ylabel("% graded lower at the next inspection")
+    right.set_title("Home schools of system leaders")
+    right.legend()
+    for ax in (left, right):
+        ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    return fig

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .state import ACTING, CONDITIONS, DOMAINS, EXECUTIVE, LEADER_KINDS, combined_condition
+from .system_leadership import LLE, NLE, ROLES
 from .world import GRADES, PHASES, REGION_NAMES, SETTINGS
 
 if TYPE_CHECKING:
@@ -71,8 +72,7 @@ class EventLog:
             "reason": raw["reason"].astype("string"),
             "grade": raw["grade"].astype("Int8"),
             "previous_grade": raw["previous_grade"].astype("Int8"),
-            "kind": pd.array([None if k is None or k != k else LEADER_KINDS[int(k)]
-                              for k in raw["kind"]], dtype="string"),
+            "kind": _labels(raw["kind"], LEADER_KINDS),
             "vacancy_terms": raw["vacancy_terms"].astype("Int16"),
             "role": raw["role"].astype("string"),
             "supporter_school_id": _ids(raw["supporter"], w.school_id),
@@ -85,9 +85,20 @@ class EventLog:
 
 def _ids(indices: pd.Series, school_id: np.ndarray) -> pd.Series:
     """Map optional school indices to school ids (missing stays missing)."""
-    values = pd.array([None if v is None or v != v else int(school_id[int(v)]) for v in indices],
-                      dtype="Int64")
-    return pd.Series(values, index=indices.index)
+    index = pd.to_numeric(indices, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    known = ~np.isnan(index)
+    values = np.zeros(len(index), dtype=np.int64)
+    values[known] = school_id[index[known].astype(np.int64)]
+    return pd.Series(pd.arrays.IntegerArray(values, ~known), index=indices.index)
+
+
+def _labels(codes: pd.Series, names: tuple[str, ...]) -> pd.Series:
+    """Map optional integer codes to their names (missing stays missing)."""
+    code = pd.to_numeric(codes, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    known = ~np.isnan(code)
+    labels = np.full(len(code), None, dtype=object)
+    labels[known] = np.array(names, dtype=object)[code[known].astype(np.int64)]
+    return pd.Series(pd.array(labels, dtype="string"), index=codes.index)
 
 
 class TimeSeriesRecorder:
@@ -100,6 +111,7 @@ class TimeSeriesRecorder:
         self.group = w.region.astype(np.int64) * len(PHASES) + w.phase
         self.present_groups = np.unique(self.group)
         self.rows: list[pd.DataFrame] = []
+        self.geography: list[pd.DataFrame] = []
         self._retention_cohort: tuple[np.ndarray, np.ndarray] | None = None
 
     def _sum(self, values: np.ndarray) -> np.ndarray:
@@ -129,6 +141,7 @@ class TimeSeriesRecorder:
         cols["senior_leaders"] = self._sum(s.bench_present.sum(axis=1))
         ready = s.bench_present & (s.bench_readiness >= m.params.ready_threshold)
         cols["ready_leaders"] = self._sum(ready.sum(axis=1))
+        self._system_leadership(cols, n)
         for lever, per_school in sorted(m.effects.spend_gbp.items()):
             cols[f"spend_{lever}_gbp"] = self._sum(np.broadcast_to(per_school, (s.n,)))
         retained, at_risk = self._retention()
@@ -141,6 +154,22 @@ class TimeSeriesRecorder:
         for name, values in cols.items():
             frame[name] = values[groups]
         self.rows.append(frame)
+
+    def _system_leadership(self, cols: dict[str, np.ndarray], n: np.ndarray) -> None:
+        """Supply of system leaders against need, deployments and executive headships."""
+        from .processes.brokerage import schools_in_need
+        m = self.model
+        sl = m.sl
+        need = schools_in_need(m)
+        cols["nle_count"] = self._sum(sl.role == NLE)
+        cols["lle_count"] = self._sum(sl.role == LLE)
+        cols["schools_in_need"] = self._sum(need)
+        cols["supply_need_ratio"] = (cols["nle_count"] + cols["lle_count"]) / np.maximum(cols["schools_in_need"], 1)
+        cols["schools_per_nle"] = np.where(cols["nle_count"] > 0, n / np.maximum(cols["nle_count"], 1), np.nan)
+        cols["deployments_active"] = self._sum(sl.supporters_of(m.state.n))
+        cols["federations_permanent"] = self._sum(sl.executive_permanent)
+        if m.step_count % 3 == 0:
+            self.geography.append(geography_rows(m, need))
 
     def _retention(self) -> tuple[np.ndarray, np.ndarray]:
         """At each year boundary: of last year's substantive heads under 55, how many remain."""
@@ -168,20 +197,97 @@ class TimeSeriesRecorder:
             **{f"left_{r}" if r != "left_early" else "left_early": (events["event"] == "head_left") & (events["reason"] == r)
                for r in LEAVING_REASONS},
             "inspections": events["event"] == "inspection",
+            "designations": events["event"] == "designated",
+            "dedesignations": (events["event"] == "dedesignated") & (events["reason"] != "became_nle"),
+            "support_started": events["event"] == "support_started",
+            "support_ended": events["event"] == "support_ended",
+            "federations_formed": events["event"] == "federation_formed",
+            "federations_ended": events["event"] == "federation_ended",
             "downgrades": (events["event"] == "inspection") & (events["grade"] > events["previous_grade"]),
         }
         counts = pd.DataFrame({k: v.fillna(False).astype("int32") for k, v in flows.items()})
+        started = events["event"] == "support_started"
+        counts["support_distance_km_total"] = events["distance_km"].where(started, 0.0).fillna(0.0).astype(float)
         counts[keys] = events[keys].astype(object)
         counts = counts.groupby(keys, as_index=False).sum()
         ts = ts.merge(counts, on=keys, how="left")
         for name in flows:
             ts[name] = ts[name].fillna(0).astype("int32")
+        distance = ts.pop("support_distance_km_total").fillna(0.0)
+        ts["mean_support_distance_km"] = np.where(ts["support_started"] > 0,
+                                                  distance / ts["support_started"].clip(lower=1), np.nan)
         substantive = ts["appointed_internal"] + ts["appointed_external"] + ts["appointed_executive"]
         ts["internal_appointment_share"] = np.where(substantive > 0, ts["appointed_internal"] / substantive.clip(lower=1), np.nan)
         ts["vacancies_opened"] = ts["left_retired"] + ts["left_early"]
         ts["region"] = ts["region"].astype("string")
         ts["phase"] = ts["phase"].astype("string")
         return ts.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def geography_rows(model: "SchoolSystemModel", need: np.ndarray) -> pd.DataFrame:
+    """Supply of system leaders against need by region, local authority and setting, now."""
+    w, sl = model.world, model.sl
+    setting = np.where(w.coastal, "coastal", np.array(SETTINGS, dtype=object)[w.setting])
+    levels = {"region": np.array(REGION_NAMES, dtype=object)[w.region],
+              "local_authority": np.array(w.la_names, dtype=object)[w.local_authority],
+              "setting": setting}
+    frames = []
+    for level, area in levels.items():
+        frame = pd.DataFrame({"area": area, "schools": 1, "nle": sl.role == NLE,
+                              "lle": sl.role == LLE, "in_need": need,
+                              "executive_led": sl.executive_of >= 0}).groupby("area", as_index=False).sum()
+        frame.insert(0, "level", level)
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    out.insert(0, "time_years", model.time_years)
+    out.insert(0, "step", model.step_count)
+    out["supply_need_ratio"] = (out["nle"] + out["lle"]) / out["in_need"].clip(lower=1)
+    out["schools_per_nle"] = np.where(out["nle"] > 0, out["schools"] / out["nle"].clip(lower=1), np.nan)
+    return out
+
+
+def support_outcomes(events: pd.DataFrame) -> pd.DataFrame:
+    """Grade change at the next inspection: supported clients against comparable schools.
+
+    An inspection counts as "supported" when the school had a deployment that started at least
+    two terms before it (the support lag) and had not ended more than a year before it. The
+    comparison is every other inspection with the same previous grade. One row per previous
+    grade and group: inspections, share improved, share declined.
+    """
+    insp = events[events["event"] == "inspection"][["step", "school_id", "grade", "previous_grade"]]
+    starts = events[events["event"] == "support_started"][["step", "school_id"]].rename(
+        columns={"step": "support_step"})
+    merged = pd.merge_asof(insp.sort_values("step"), starts.sort_values("support_step"),
+                           left_on="step", right_on="support_step", by="school_id",
+                           direction="backward")
+    age = merged["step"] - merged["support_step"]
+    merged["group"] = np.where((age >= 2) & (age <= 12), "supported", "not_supported")
+    merged = merged.dropna(subset=["previous_grade"])
+    merged["improved"] = (merged["grade"] < merged["previous_grade"]).astype(float)
+    merged["declined"] = (merged["grade"] > merged["previous_grade"]).astype(float)
+    table = merged.groupby(["previous_grade", "group"]).agg(
+        inspections=("improved", "size"), share_improved=("improved", "mean"),
+        share_declined=("declined", "mean")).reset_index()
+    table["previous_grade"] = table["previous_grade"].astype("int8")
+    return table
+
+
+def home_school_outcomes(events: pd.DataFrame) -> pd.DataFrame:
+    """Grade changes of supporting schools' inspections while supporting, against other good or
+    better schools' inspections."""
+    insp = events[(events["event"] == "inspection") & (events["previous_grade"] <= 2)][
+        ["step", "school_id", "grade", "previous_grade"]]
+    starts = events[events["event"] == "support_started"][["step", "supporter_school_id"]].rename(
+        columns={"step": "support_step", "supporter_school_id": "school_id"})
+    starts["school_id"] = starts["school_id"].astype("int64")
+    merged = pd.merge_asof(insp.sort_values("step"), starts.sort_values("support_step"),
+                           left_on="step", right_on="support_step", by="school_id",
+                           direction="backward")
+    supporting = (merged["step"] - merged["support_step"]) <= 9
+    merged["group"] = np.where(supporting, "supporting", "not_supporting")
+    merged["declined"] = (merged["grade"] > merged["previous_grade"]).astype(float)
+    return merged.groupby(["previous_grade", "group"]).agg(
+        inspections=("declined", "size"), share_declined=("declined", "mean")).reset_index()
 
 
 def schools_frame(model: "SchoolSystemModel") -> pd.DataFrame:
@@ -212,6 +318,15 @@ def schools_frame(model: "SchoolSystemModel") -> pd.DataFrame:
     frame["head_experience_years"] = s.head_experience
     frame["head_resilience"] = s.head_resilience
     frame["vacancy_terms"] = s.vacancy_terms
+    frame["system_leader_role"] = pd.array(np.array(ROLES, dtype=object)[model.sl.role], dtype="string")
+    led = model.sl.executive_of >= 0
+    frame["executive_home_school_id"] = pd.arrays.IntegerArray(
+        np.where(led, w.school_id[np.maximum(model.sl.executive_of, 0)], 0), ~led)
+    frame["federation_permanent"] = model.sl.executive_permanent
+    from .processes.brokerage import schools_in_need
+    frame["in_need"] = schools_in_need(model)
+    frame["active_clients"] = model.sl.clients_of(s.n)
+    frame["active_supporters"] = model.sl.supporters_of(s.n)
     frame["senior_posts"] = s.bench_posts
     frame["senior_leaders"] = s.bench_present.sum(axis=1)
     frame["bench_strength"] = s.bench_strength()
@@ -253,4 +368,29 @@ def scalar_outcomes(timeseries: pd.DataFrame, events: pd.DataFrame) -> dict[str,
         "head_retention_primary": retention["primary"],
         "head_retention_secondary": retention["secondary"],
         "spend_gbp_per_year": spend / years,
+        "nle_count": float(per_step["nle_count"].mean()),
+        "lle_count": float(per_step["lle_count"].mean()),
+        "schools_in_need": float(per_step["schools_in_need"].mean()),
+        "supply_need_ratio": float(((per_step["nle_count"] + per_step["lle_count"])
+                                    / per_step["schools_in_need"].clip(lower=1)).mean()),
+        "deployments_started_per_year": float(run_totals["support_started"] / years),
+        "executive_led_share": float((per_step["executive_led"] / n).mean()),
+        **_support_scalars(events, spend),
     }
+
+
+def _support_scalars(events: pd.DataFrame, spend_gbp: float) -> dict[str, float]:
+    """Improvement of supported clients against comparable schools, and cost per improvement."""
+    table = support_outcomes(events)
+    weak = table[table["previous_grade"] >= 3]
+    out = {}
+    for group in ("supported", "not_supported"):
+        rows = weak[weak["group"] == group]
+        total = rows["inspections"].sum()
+        out[f"improved_share_{group}"] = float((rows["share_improved"] * rows["inspections"]).sum()
+                                               / total) if total else float("nan")
+    supported = weak[weak["group"] == "supported"]
+    extra = (out["improved_share_supported"] - out["improved_share_not_supported"]) * supported["inspections"].sum()
+    out["support_cost_per_extra_improved_school_gbp"] = (
+        float(spend_gbp / extra) if extra > 0 and spend_gbp > 0 else float("nan"))
+    return out

@@ -315,9 +315,9 @@ class SystemLeadershipConfig:
                                        "funding-led partnerships (seed 002 L6654)")
     federation_incentive: float = bounded(1.0, 0.0, 5.0, doc="multiplier on the chance an executive "
                                           "headship forms where a school cannot recruit")
-    nle_quota_by_year: tuple[tuple[int, int], ...] = bounded(
-        (), doc="historical scenario: (calendar year, national NLEs) pairs, interpolated; "
-                "overrides nle_quota when given")
+    nle_quota_by_year: list[list[int]] = field(default_factory=list, metadata={
+        "doc": "historical scenario: [calendar year, national NLEs] pairs, interpolated; "
+               "overrides nle_quota when given"})
 
 
 @dataclass

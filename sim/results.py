@@ -26,7 +26,7 @@ from .parameters import ConfigError
 if TYPE_CHECKING:
     from .run import Results
 
-RESULT_FILES = ("timeseries.parquet", "events.parquet", "schools.parquet")
+RESULT_FILES = ("timeseries.parquet", "events.parquet", "schools.parquet", "geography.parquet")
 MANIFEST = "manifest.json"
 
 
@@ -84,10 +84,12 @@ def write_results(results: "Results", out_dir: str, overwrite: bool = False,
         write_table(results.timeseries, tmp / "timeseries.parquet")
         write_table(results.events, tmp / "events.parquet")
         write_table(results.schools, tmp / "schools.parquet")
+        write_table(results.geography, tmp / "geography.parquet")
         written = list(RESULT_FILES)
         if figures:
-            from .figures import core_figures
+            from .figures import core_figures, system_leadership_figures
             written += core_figures(results.timeseries, results.events, tmp)
+            written += system_leadership_figures(results, tmp)
         manifest = dict(results.manifest)
         manifest.update({"package_versions": package_versions(), "source_revision": source_revision(),
                          "files": written})

@@ -20,6 +20,7 @@ class Results:
     timeseries: pd.DataFrame
     events: pd.DataFrame
     schools: pd.DataFrame
+    geography: pd.DataFrame
     manifest: dict = field(default_factory=dict)
 
     def scalar_outcomes(self) -> dict[str, float]:
@@ -66,7 +67,8 @@ def run(config: SimConfig, seed: int | None = None, progress: bool | None = None
     start = time.perf_counter()
     events = model.events.frame()
     results = Results(timeseries=model.recorder.frame(events), events=events,
-                      schools=outcomes.schools_frame(model))
+                      schools=outcomes.schools_frame(model),
+                      geography=pd.concat(model.recorder.geography, ignore_index=True))
     timings["collect_s"] = time.perf_counter() - start
     results.manifest = {"seed": seed, "config": to_dict(config), "world": world.name,
                         "n_schools": world.n_schools, "steps": steps, "timings_s": timings}

@@ -25,7 +25,7 @@ MODES = {"consultancy": 0.3, "secondment": 0.4, "interim_headship": 0.6}
 SECONDARY_SECONDMENT_SHARE = 4 / 11  # seed 004 L493: 4 of 11 secondary clients cited secondment
 
 
-@dataclass
+@dataclass(eq=False)  # identity, not field equality: deployments are removed from lists often
 class Deployment:
     """One school-to-school support partnership."""
 
@@ -89,7 +89,7 @@ def end_deployment(model: "SchoolSystemModel", deployment: Deployment, reason: s
                      reason=reason, supporter=deployment.supporter, client=deployment.client,
                      distance_km=deployment.distance_km, mode=deployment.mode,
                      grade=int(model.state.grade[deployment.client]),
-                     previous_grade=deployment.start_grade)
+                     previous_grade=deployment.start_grade, role=ROLES[deployment.role])
 
 
 def dedesignate(model: "SchoolSystemModel", school: int, reason: str) -> None:

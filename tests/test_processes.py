@@ -551,10 +551,29 @@ def programme_bonus_by_term(model, school: int, post: int, terms: int, leave_aft
 def test_programme_pays_after_minimum_terms_and_not_before():
     model = dev_model(hand_world(1), duration_terms=3, minimum_effective_terms=2)
     set_bench(model, 0, [0.1])
-    bonuses = programme_bonus_by_term(model, 0, 0, terms=5)
-    # enrolled in term 1; term 2 reaches the minimum and pays both terms; term 3 pays one
-    np.testing.assert_allclose(bonuses, [0.0, 0.08, 0.04, 0.0, 0.0])
+    bonuses = programme_bonus_by_term(model, 0, 0, terms=4)
+    # enrolled in term 1; term 2 reaches the minimum and pays both terms; term 3 pays one;
+    # term 4 is past the duration and pays nothing
+    np.testing.assert_allclose(bonuses, [0.0, 0.08, 0.04, 0.0])
     assert sum(bonuses) == pytest.approx(3 * 0.04)   # duration x gain
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: sim/policies/development_programme.py DevelopmentProgramme.apply: a participant "
+    "finishes (terms > duration_terms, reset to 0) in the same apply() that enrols the next "
+    "yearly cohort (step_count % 3 == 1 when duration_terms=3), so every graduate who is not yet "
+    "ready is immediately re-enrolled and keeps gaining readiness (and costing a place) year "
+    "after year; record completion (e.g. a per-post 'completed' flag cleared when the post "
+    "empties) and exclude graduates from eligibility"))
+def test_programme_graduate_is_not_enrolled_again():
+    model = dev_model(hand_world(1), duration_terms=3, minimum_effective_terms=2,
+                      readiness_gain_per_term=0.0)   # stays unready, so stays eligible
+    set_bench(model, 0, [0.1])
+    programme_bonus_by_term(model, 0, 0, terms=9)
+    assert model.state.bench_programme_terms[0, 0] == 0   # not on the programme a second time
+    model.step_count = 10
+    apply_policies(model)
+    assert model.state.bench_programme_terms[0, 0] == 0
 
 
 def test_participant_leaving_before_minimum_terms_gains_nothing():
@@ -576,5 +595,5 @@ def test_programme_total_gain_does_not_depend_on_minimum_terms():
     for minimum in (1, 2, 3):
         model = dev_model(hand_world(1), duration_terms=3, minimum_effective_terms=minimum)
         set_bench(model, 0, [0.1])
-        totals[minimum] = sum(programme_bonus_by_term(model, 0, 0, terms=5))
+        totals[minimum] = sum(programme_bonus_by_term(model, 0, 0, terms=3))
     assert totals[1] == pytest.approx(totals[2]) == pytest.approx(totals[3]) == pytest.approx(0.12)

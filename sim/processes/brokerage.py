@@ -2,8 +2,8 @@
 
 Need (seed 004 L432-438: low achievement, new headteachers, Ofsted categories): a school graded
 requires improvement or inadequate; a new head (first year) in a school below good; or a
-high-disadvantage school (FSM band 4) with results below the good threshold. Schools already
-supported or led by an executive head are not in need of brokerage.
+high-disadvantage school (FSM band 4) with results below the good threshold. Brokers seek
+support for those not already supported or led by an executive head.
 
 Supply: NLEs with fewer clients than the cap (one or two schools: seed 002 L1023) and LLEs
 without a client, whose own school is good or better. A match must be within the maximum travel
@@ -20,7 +20,7 @@ import numpy as np
 
 from ..policies.targeting import order_clients
 from ..state import ACTING
-from ..system_leadership import MODES, NLE, NO_ROLE, SECONDARY_SECONDMENT_SHARE, Deployment
+from ..system_leadership import MODES, NLE, NO_ROLE, ROLES, SECONDARY_SECONDMENT_SHARE, Deployment
 from ..world import SECONDARY
 
 if TYPE_CHECKING:
@@ -31,13 +31,18 @@ ENGLAND_SCHOOLS = 20_219
 
 
 def schools_in_need(model: "SchoolSystemModel") -> np.ndarray:
-    """(n,) bool: schools a broker would seek support for."""
-    p, s, sl = model.params, model.state, model.sl
+    """(n,) bool: schools in need of support, whether or not they already have it."""
+    p, s = model.params, model.state
     weak = s.grade >= 3
     new_head_below_good = (s.head_tenure < 1.0) & (s.grade >= 3)
     disadvantaged_low = (model.fsm_band == 4) & (s.effectiveness < p.threshold_good)
-    supported = sl.supporters_of(s.n) > 0
-    return (weak | new_head_below_good | disadvantaged_low) & ~supported & (sl.executive_of < 0)
+    return weak | new_head_below_good | disadvantaged_low
+
+
+def unmet_need(model: "SchoolSystemModel") -> np.ndarray:
+    """(n,) bool: schools in need with no supporter and no executive head: brokers' clients."""
+    sl = model.sl
+    return schools_in_need(model) & (sl.supporters_of(model.state.n) == 0) & (sl.executive_of < 0)
 
 
 def available_supply(model: "SchoolSystemModel") -> np.ndarray:
@@ -59,7 +64,7 @@ def step(model: "SchoolSystemModel") -> None:
     sl.started_this_step = 0
     if not cfg.enabled or cfg.targeting == "none":
         return
-    need = schools_in_need(model)
+    need = unmet_need(model)
     supply = available_supply(model)
     clients, choose = order_clients(cfg.targeting, model, need, supply)
     # Work on the (few thousand) supporters only: each client scans them, not all schools.
@@ -90,7 +95,7 @@ def _start(model: "SchoolSystemModel", supporter: int, client: int, distance_km:
     """Start a deployment: choose its mode, draw the client's engagement, pay the grant."""
     cfg, p, s, sl, rng = (model.config.policy.system_leadership, model.params, model.state,
                           model.sl, model.rng)
-    ready_in_home = (s.bench_present[supporter] & (s.bench_readiness[supporter] >= p.ready_threshold)).sum()
+    ready_in_home = ((s.bench_person[supporter] >= 0) & (s.bench_readiness[supporter] >= p.ready_threshold)).sum()
     if s.leader_kind[client] == ACTING:
         mode = "interim_headship"
     elif (ready_in_home >= 2 and model.world.phase[client] == SECONDARY
@@ -113,4 +118,5 @@ def _start(model: "SchoolSystemModel", supporter: int, client: int, distance_km:
     sl.spent_total_gbp += cfg.deployment_grant_gbp
     sl.started_this_step += 1
     model.events.log("support_started", client, int(s.head_person[supporter]), supporter=supporter,
-                     client=client, distance_km=distance_km, mode=mode, grade=int(s.grade[client]))
+                     client=client, distance_km=distance_km, mode=mode, grade=int(s.grade[client]),
+                     role=ROLES[sl.role[supporter]])

@@ -61,17 +61,18 @@ def step(model: "SchoolSystemModel") -> None:
     cannot_recruit = (s.leader_kind == ACTING) & (s.vacancy_terms >= CANNOT_RECRUIT_TERMS) & (
         model.small | (w.setting > 0))
     failing = (s.leader_kind == ACTING) & (s.grade == 4)
-    candidates = np.nonzero(cannot_recruit | failing)[0]
+    chance = min(1.0, p.executive_formation_per_term * cfg.federation_incentive)
+    approached = (cannot_recruit | failing) & (rng.random(s.n) < chance)
+    candidates = np.nonzero(approached)[0]
     if len(candidates) == 0:
         return
-    chance = min(1.0, p.executive_formation_per_term * cfg.federation_incentive)
     led_count = np.bincount(sl.executive_of[sl.executive_of >= 0], minlength=s.n)
     strong = ((s.grade <= 2) & (s.leader_kind == SUBSTANTIVE) & (sl.executive_of < 0)
               & (s.head_experience >= MIN_EXECUTIVE_EXPERIENCE_YEARS) & (led_count < MAX_SCHOOLS_LED - 1))
     strong_idx = np.nonzero(strong)[0]
     for school in candidates:
-        if rng.random() >= chance or len(strong_idx) == 0:
-            continue
+        if len(strong_idx) == 0:
+            break
         same_phase = strong_idx[w.phase[strong_idx] == w.phase[school]]
         if len(same_phase) == 0:
             continue

@@ -166,7 +166,7 @@ def install_acting(model: "SchoolSystemModel", school: int, ready: np.ndarray | 
     ``ready`` is this term's mask of ready senior leaders, kept current when one acts up.
     """
     s, rng, p = model.state, model.rng, model.params
-    present = s.bench_present[school]
+    present = s.bench_person[school] >= 0
     if present.any():
         post = int(np.argmax(np.where(present, s.bench_readiness[school], -1.0)))
         readiness = float(s.bench_readiness[school, post])

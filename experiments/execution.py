@@ -1,0 +1,174 @@
+"""Running many runs: serially, on local processes, or on a Dask cluster, with a progress bar.
+
+Every backend runs :func:`run_one`, which never raises for a run's own error: the error is
+returned as a record and the experiment carries on. Only a bounded number of runs is in
+flight at a time and finished runs are written in small batches, so memory stays bounded
+however many runs an experiment has, and a kill loses at most one unwritten batch.
+
+Backends (``execution.backend``):
+
+* ``local``: a ``ProcessPoolExecutor`` with ``execution.workers`` processes (all cores when
+  unset), started with "spawn" so workers never inherit threads from this process.
+* ``serial``: in this process (debugging, tests, analytic functions).
+* ``dask``: an existing Dask scheduler at ``execution.address``, or a ``LocalCluster`` of
+  ``execution.workers`` (default 2) worker processes started for the experiment.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from itertools import islice
+from typing import Any
+
+from sim.parameters import ConfigError
+
+from .plan import RunTask
+from .spec import BACKENDS, ExecutionConfig
+from .store import ExperimentStore
+
+Evaluate = Callable[[Any, int], dict]
+IN_FLIGHT_PER_WORKER = 4  # enough queued work to keep a worker busy, little memory
+
+
+@dataclass
+class RunRecord:
+    """What one run gave: its outputs, or the type and message of the error it raised."""
+
+    key: str
+    labels: dict[str, Any]
+    seed: int
+    outputs: dict[str, Any] | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+
+
+def run_one(evaluate: Evaluate, task: RunTask) -> RunRecord:
+    """Evaluate one task; an exception from the run becomes an error record, not a crash."""
+    try:
+        outputs = evaluate(task.config, task.seed)
+    except Exception as error:  # noqa: BLE001 - any failure of one run is recorded, see module doc
+        return RunRecord(task.key, task.labels, task.seed, error_type=type(error).__name__,
+                         error_message=str(error))
+    return RunRecord(task.key, task.labels, task.seed, outputs=outputs)
+
+
+def check_execution(execution: ExecutionConfig) -> None:
+    """Fail before any run on an unknown backend or bad setting, naming it."""
+    if execution.backend not in BACKENDS:
+        hint = " (Ray is not supported; use dask, see docs/EXPERIMENTS.md)" \
+            if execution.backend == "ray" else ""
+        raise ConfigError(f"execution.backend={execution.backend!r} is not one of "
+                          f"{', '.join(BACKENDS)}{hint}")
+    if execution.workers is not None and execution.workers < 1:
+        raise ConfigError(f"execution.workers={execution.workers!r} must be >= 1")
+    if execution.batch_size < 1:
+        raise ConfigError(f"execution.batch_size={execution.batch_size!r} must be >= 1")
+
+
+def execute(tasks: Iterable[RunTask], evaluate: Evaluate, store: ExperimentStore,
+            execution: ExecutionConfig, total: int, description: str = "runs") -> dict:
+    """Run every task whose key ``store`` has not recorded; stream results into ``store``.
+
+    Returns a session record (runs done and failed in this session, wall time, backend).
+    Finished runs are written even when the session is interrupted.
+    """
+    check_execution(execution)
+    finished = store.finished_keys()
+    todo = (task for task in tasks if task.key not in finished)
+    batch: list[RunRecord] = []
+    done = failed = 0
+    start = last_flush = time.perf_counter()
+    progress = _progress_bar(execution, total=total, initial=len(finished), description=description)
+    try:
+        with open_backend(execution) as imap_unordered:
+            for record in imap_unordered(partial(run_one, evaluate), todo):
+                batch.append(record)
+                done += 1
+                failed += record.error_type is not None
+                progress.update()
+                if failed:
+                    progress.set_postfix(failed=failed, refresh=False)
+                if len(batch) >= execution.batch_size or \
+                        time.perf_counter() - last_flush >= execution.flush_seconds:
+                    store.append(batch)
+                    batch, last_flush = [], time.perf_counter()
+    finally:
+        if batch:
+            store.append(batch)
+        progress.close()
+    return {"runs_done": done, "runs_failed": failed, "runs_skipped": len(finished),
+            "wall_s": round(time.perf_counter() - start, 3), "backend": execution.backend,
+            "workers": execution.workers}
+
+
+def _progress_bar(execution: ExecutionConfig, total: int, initial: int, description: str):
+    """A tqdm bar of runs done, with rate and time left (silent when progress is off)."""
+    from tqdm import tqdm
+    return tqdm(total=total, initial=initial, desc=description, unit="run", smoothing=0.1,
+                disable=not execution.progress, dynamic_ncols=True)
+
+
+@contextmanager
+def open_backend(execution: ExecutionConfig) -> Iterator[Callable[[Callable, Iterable], Iterator]]:
+    """Start the chosen backend; yield ``imap_unordered(fn, items)`` running on it."""
+    if execution.backend == "serial":
+        yield lambda fn, items: map(fn, items)
+    elif execution.backend == "local":
+        workers = execution.workers or os.cpu_count() or 1
+        with ProcessPoolExecutor(max_workers=workers,
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            try:
+                yield partial(_windowed_futures, pool.submit, window=workers * IN_FLIGHT_PER_WORKER)
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+    else:
+        with _dask_client(execution) as client:
+            window = IN_FLIGHT_PER_WORKER * max(1, len(client.scheduler_info()["workers"]))
+            yield partial(_dask_as_completed, client, window=window)
+
+
+def _windowed_futures(submit: Callable, fn: Callable, items: Iterable, window: int) -> Iterator:
+    """Results of ``fn`` over ``items`` as they complete, with at most ``window`` submitted."""
+    items = iter(items)
+    pending = {submit(fn, item) for item in islice(items, window)}
+    while pending:
+        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            yield future.result()
+        pending.update(submit(fn, item) for item in islice(items, len(done)))
+
+
+@contextmanager
+def _dask_client(execution: ExecutionConfig):
+    """A client of the scheduler at ``execution.address``, or of a new local cluster."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as error:
+        raise ConfigError("execution.backend=dask needs dask[distributed]: "
+                          "pip install -e '.[distributed]'") from error
+    if execution.address:
+        with Client(execution.address) as client:
+            yield client
+        return
+    with LocalCluster(n_workers=execution.workers or 2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        yield client
+
+
+def _dask_as_completed(client, fn: Callable, items: Iterable, window: int) -> Iterator:
+    """Like :func:`_windowed_futures`, on Dask futures."""
+    from distributed import as_completed
+    items = iter(items)
+    running = as_completed([client.submit(fn, item, pure=False) for item in islice(items, window)])
+    for future in running:
+        yield future.result()
+        future.release()
+        for item in islice(items, 1):
+            running.add(client.submit(fn, item, pure=False))
