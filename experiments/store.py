@@ -205,6 +205,12 @@ def outputs_table(records: list["RunRecord"]) -> pa.Table:
     return pa.table(columns)
 
 
+def series_columns(runs: pd.DataFrame) -> list[str]:
+    """Columns of ``runs`` holding per-step series (one array per run)."""
+    return [column for column in runs.columns
+            if len(runs) and isinstance(runs[column].iloc[0], np.ndarray)]
+
+
 def _label_columns(records: list["RunRecord"]) -> dict[str, list]:
     return {name: [r.labels[name] for r in records] for name in records[0].labels}
 

@@ -1,0 +1,72 @@
+"""Hydra glue for experiments: the typed schema of ``conf/experiments.yaml`` and its conversion
+to plain dataclasses, once, at the entry points.
+
+The schema is ``SimConfig`` (world, behaviour, policy, run) plus ``experiment``,
+``uncertainties`` and ``execution``, so a mistyped key anywhere fails at composition, naming
+the key; everything else is checked by :func:`experiments.spec.build_spec` before any run.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import hydra
+from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf
+
+from sim.parameters import ConfigError, SimConfig, from_dict
+
+from .config import CONF_DIR
+from .execution import check_execution
+from .spec import ExecutionConfig, ExperimentConfig, ExperimentSpec, UncertaintyConfig, build_spec
+
+CONFIG_NAME = "experiments"
+SIM_KEYS = ("world", "behaviour", "policy", "run")
+
+
+@dataclass
+class ExperimentSchema(SimConfig):
+    """Schema of a composed experiment configuration."""
+
+    experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
+    uncertainties: dict[str, UncertaintyConfig] = field(default_factory=dict)
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+
+
+ConfigStore.instance().store(name="experiment_schema", node=ExperimentSchema)
+
+
+def spec_from_cfg(cfg: DictConfig) -> tuple[ExperimentSpec, ExecutionConfig]:
+    """Convert a composed configuration to a checked experiment spec and execution settings."""
+    data = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    experiment = from_dict(ExperimentConfig, data["experiment"], "experiment.")
+    base = from_dict(SimConfig, {key: data[key] for key in SIM_KEYS})
+    execution = from_dict(ExecutionConfig, data["execution"], "execution.")
+    check_execution(execution)
+    return build_spec(experiment, base, data["uncertainties"] or {}), execution
+
+
+def experiment_main(run_experiment: Callable[[ExperimentSpec, ExecutionConfig], None],
+                    kinds: tuple[str, ...], command: str) -> Callable[[], None]:
+    """A Hydra entry point that checks the whole experiment, then calls ``run_experiment``.
+
+    A configuration error, or a preset of another kind than ``kinds``, exits with status 2
+    and a message naming the setting, before any run.
+    """
+    @hydra.main(version_base=None, config_path=CONF_DIR, config_name=CONFIG_NAME)
+    def main(cfg: DictConfig) -> None:
+        try:
+            spec, execution = spec_from_cfg(cfg)
+            if spec.experiment.kind not in kinds:
+                other = "experiments.sweep" if spec.experiment.kind == "sweep" \
+                    else "experiments.sensitivity"
+                raise ConfigError(f"experiment.kind={spec.experiment.kind} is not run by "
+                                  f"{command}; use python -m {other}")
+            run_experiment(spec, execution)
+        except ConfigError as error:
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(2)
+
+    return main
