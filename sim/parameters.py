@@ -145,7 +145,7 @@ class BehaviourParams:
     # --- succession (processes/succession.py) --------------------------------------------
     internal_preference: float = uncertain(
         0.75, "probability", 0.3, 1.0,
-        "seed 002 L6159-6170 (internal promotion faster than external hiring); assumption")
+        "seed 002 L6201-6206 (internal promotion faster than external hiring); assumption")
     external_success_per_term: float = uncertain(
         0.55, "probability per term for a fully attractive post", 0.2, 0.9,
         "assumption: most posts are filled within a term or two")

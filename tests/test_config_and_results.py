@@ -425,3 +425,13 @@ def test_command_line_rejects_bad_value_and_writes_nothing(tmp_path):
     assert done.returncode != 0
     assert "run.years" in done.stderr
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+@needs_schema
+def test_command_line_names_an_unknown_region(tmp_path):
+    out = tmp_path / "never"
+    done = run_cli("world=toy", "world.region=Narnia", "run.years=1", f"run.out={out}",
+                   "run.progress=false")
+    assert done.returncode != 0
+    assert "world.region='Narnia'" in done.stderr
+    assert not out.exists()

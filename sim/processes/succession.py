@@ -3,7 +3,7 @@
 Each vacant school (its head left this term, or an acting head holds it) tries in order:
 
 1. **internal**: a senior leader in the school who is ready for headship, appointed with
-   probability ``internal_preference`` (seed 002 L6159-6170: internal promotion is faster);
+   probability ``internal_preference`` (seed 002 L6201-6206: internal promotion is faster);
 2. **external**: the regional market, with a per-term success chance scaled by the post's
    attractiveness (rural, coastal, small, FSM band 4, inadequate: seed 002 L2415-2417,
    seed 003 L798-802, L1438-1440) and by market thickness, the ready senior leaders in the

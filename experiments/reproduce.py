@@ -1,0 +1,139 @@
+"""Re-run a recorded experiment from its manifest and check the outputs are identical.
+
+::
+
+    python -m experiments.reproduce results/experiments/nle_targeting            # every run
+    python -m experiments.reproduce results/experiments/sobol --sample 20        # 20 random runs
+
+The experiment is rebuilt from ``manifest.json`` alone (not from ``conf/``), so it is the
+recorded one even if presets have changed since. Every output of every chosen run (scalar
+outcomes and per-step series; or the error type and message of a run that failed) is compared
+exactly with the recorded value. Prints a table; exits 0 only if everything is identical.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.parameters import ConfigError
+from sim.results import package_versions, source_revision
+
+from .execution import RunRecord, open_backend, run_one
+from .model_function import evaluate_model
+from .plan import RunTask, sample_tasks, sweep_tasks
+from .sensitivity import design, model_config
+from .spec import ExecutionConfig, ExperimentSpec, spec_from_dict
+from .store import ExperimentStore, read_manifest
+
+
+def recorded_tasks(spec: ExperimentSpec, folder: Path) -> list[RunTask]:
+    """Every task of the recorded experiment, rebuilt from its spec.
+
+    For sensitivity analyses the sample is drawn again from the recorded seed and must equal
+    the recorded ``sample.parquet``.
+    """
+    if spec.experiment.kind == "sweep":
+        return list(sweep_tasks(spec))
+    _, sample = design(spec)
+    recorded = pd.read_parquet(folder / "sample.parquet")
+    if not sample.equals(recorded):
+        raise ConfigError(f"the sample drawn from the manifest differs from {folder}/sample.parquet")
+    return list(sample_tasks(spec, sample, partial(model_config, spec.base)))
+
+
+def choose(tasks: list[RunTask], recorded_keys: set[str], sample: int | None,
+           seed: int) -> list[RunTask]:
+    """The recorded tasks to re-run: all, or a seeded random ``sample`` of them."""
+    tasks = [task for task in tasks if task.key in recorded_keys]
+    if sample is None or sample >= len(tasks):
+        return tasks
+    chosen = np.random.default_rng(seed).choice(len(tasks), size=sample, replace=False)
+    return [tasks[i] for i in sorted(chosen)]
+
+
+def compare(record: RunRecord, runs: pd.DataFrame, errors: pd.DataFrame) -> tuple[int, list[str]]:
+    """Count the outputs compared and name those that differ from the recorded run."""
+    if record.key in errors.index:
+        recorded = errors.loc[record.key]
+        same = (record.error_type, record.error_message) == \
+            (recorded["error_type"], recorded["error_message"])
+        return 1, [] if same else [f"error ({record.error_type or 'finished'} vs "
+                                   f"{recorded['error_type']})"]
+    if record.outputs is None:
+        return 1, [f"raised {record.error_type}: {record.error_message}"]
+    recorded = runs.loc[record.key]
+    differing = [name for name, value in record.outputs.items()
+                 if name not in recorded.index
+                 or not np.array_equal(np.asarray(value, dtype=float),
+                                       np.asarray(recorded[name], dtype=float), equal_nan=True)]
+    differing += [name for name in recorded.index.drop(["run_key", "seed", *record.labels])
+                  if name not in record.outputs]
+    return len(record.outputs), differing
+
+
+def reproduce(folder: Path, sample: int | None = None, seed: int = 0,
+              execution: ExecutionConfig | None = None) -> pd.DataFrame:
+    """Re-run the chosen runs of the experiment in ``folder``; one row per run compared."""
+    manifest = read_manifest(folder)
+    spec = spec_from_dict(manifest["spec"])
+    _warn_if_environment_changed(manifest)
+    store = ExperimentStore(folder)
+    runs = store.read_runs().set_index("run_key", drop=False)
+    errors = store.read_errors().set_index("run_key", drop=False)
+    tasks = choose(recorded_tasks(spec, folder), set(runs.index) | set(errors.index), sample, seed)
+    execution = execution or ExecutionConfig(backend="local")
+    from tqdm import tqdm
+    rows = []
+    with open_backend(execution) as imap_unordered:
+        for record in tqdm(imap_unordered(partial(run_one, evaluate_model), tasks),
+                           total=len(tasks), desc="reproduce", unit="run",
+                           disable=not execution.progress):
+            compared, differing = compare(record, runs, errors)
+            rows.append({"run_key": record.key, "outputs_compared": compared,
+                         "identical": not differing, "differing": ", ".join(differing)})
+    return pd.DataFrame(rows, columns=["run_key", "outputs_compared", "identical", "differing"]) \
+        .sort_values("run_key", kind="stable").reset_index(drop=True)
+
+
+def _warn_if_environment_changed(manifest: dict) -> None:
+    """Say when code or library versions differ from the recorded ones (outputs may too)."""
+    now = {"source_revision": source_revision(), **package_versions()}
+    then = {"source_revision": manifest.get("source_revision"), **manifest.get("package_versions", {})}
+    for name in sorted(set(now) | set(then)):
+        if now.get(name) != then.get(name):
+            print(f"note: {name} was {then.get(name)}, is now {now.get(name)}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: reproduce a results folder; exit 0 only if every output is identical."""
+    parser = argparse.ArgumentParser(prog="python -m experiments.reproduce", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folder", type=Path, help="an experiment's results folder")
+    parser.add_argument("--sample", type=int, default=None, metavar="K",
+                        help="re-run K randomly chosen runs instead of all")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random choice of runs")
+    parser.add_argument("--backend", choices=("local", "serial"), default="local")
+    parser.add_argument("--workers", type=int, default=None, help="local processes (all cores)")
+    args = parser.parse_args(argv)
+    try:
+        table = reproduce(args.folder, args.sample, args.seed,
+                          ExecutionConfig(backend=args.backend, workers=args.workers))
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    with pd.option_context("display.width", 160, "display.max_rows", 10_000):
+        print(table.to_string(index=False))
+    same = int(table["identical"].sum())
+    print(f"\n{same} of {len(table)} runs identical"
+          + ("" if same == len(table) else f"; {len(table) - same} differ"))
+    return 0 if same == len(table) and len(table) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
