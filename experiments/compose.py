@@ -48,6 +48,13 @@ def spec_from_cfg(cfg: DictConfig) -> tuple[ExperimentSpec, ExecutionConfig]:
     return build_spec(experiment, base, data["uncertainties"] or {}), execution
 
 
+def compose_spec(overrides: list[str]) -> tuple[ExperimentSpec, ExecutionConfig]:
+    """Compose ``conf/experiments.yaml`` with command-line style overrides, from Python
+    (notebooks, tests): ``compose_spec(["experiment=smoke", "execution=serial"])``."""
+    with hydra.initialize_config_dir(config_dir=CONF_DIR, version_base=None):
+        return spec_from_cfg(hydra.compose(CONFIG_NAME, overrides=overrides))
+
+
 def experiment_main(run_experiment: Callable[[ExperimentSpec, ExecutionConfig], None],
                     kinds: tuple[str, ...], command: str) -> Callable[[], None]:
     """A Hydra entry point that checks the whole experiment, then calls ``run_experiment``.

@@ -20,6 +20,9 @@ SCALAR_OUTCOMES = (
     "share_good_or_outstanding", "share_inadequate", "mean_effectiveness", "mean_gap",
     "acting_head_share", "vacancies_per_100_schools_per_year", "internal_appointment_share",
     "head_retention_primary", "head_retention_secondary", "spend_gbp_per_year",
+    "nle_count", "lle_count", "schools_in_need", "supply_need_ratio",
+    "deployments_started_per_year", "executive_led_share", "improved_share_supported",
+    "improved_share_not_supported", "support_cost_per_extra_improved_school_gbp",
 )
 SERIES_SUFFIX = "_by_step"  # names of per-step series end with this
 

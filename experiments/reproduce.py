@@ -27,7 +27,7 @@ from sim.results import package_versions, source_revision
 from .execution import RunRecord, open_backend, run_one
 from .model_function import evaluate_model
 from .plan import RunTask, sample_tasks, sweep_tasks
-from .sensitivity import design, model_config
+from .sensitivity import analysis_base, design, model_config
 from .spec import ExecutionConfig, ExperimentSpec, spec_from_dict
 from .store import ExperimentStore, read_manifest
 
@@ -44,7 +44,7 @@ def recorded_tasks(spec: ExperimentSpec, folder: Path) -> list[RunTask]:
     recorded = pd.read_parquet(folder / "sample.parquet")
     if not sample.equals(recorded):
         raise ConfigError(f"the sample drawn from the manifest differs from {folder}/sample.parquet")
-    return list(sample_tasks(spec, sample, partial(model_config, spec.base)))
+    return list(sample_tasks(spec, sample, partial(model_config, analysis_base(spec))))
 
 
 def choose(tasks: list[RunTask], recorded_keys: set[str], sample: int | None,

@@ -29,10 +29,10 @@ def main(cfg: DictConfig) -> None:
     try:
         config = to_sim_config(cfg)
         check_out_dir(config.run.out, config.run.overwrite)
+        results = run(config)  # builds the world first: a bad region or file fails here
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
-    results = run(config)
     results.write(config.run.out, overwrite=config.run.overwrite, figures=config.run.figures)
     ts = results.timeseries
     last = ts[ts["step"] == ts["step"].max()]

@@ -43,10 +43,17 @@ def block_rows(kind: str, num_vars: int, second_order: bool) -> int:
 
 def draw_sample(problem: dict, kind: str, N: int, second_order: bool, levels: int,
                 seed: int) -> np.ndarray:
-    """The design matrix (rows = model evaluations) for Morris or Sobol, from ``seed``."""
+    """The design matrix (rows = model evaluations) for Morris or Sobol, from ``seed``.
+
+    Values are clipped to [low, high]: SALib's rescaling can overshoot a bound by a rounding
+    error, which validation would then reject.
+    """
     if kind == "morris":
-        return morris_sample.sample(problem, N, num_levels=levels, seed=seed)
-    return sobol_sample.sample(problem, N, calc_second_order=second_order, seed=seed)
+        X = morris_sample.sample(problem, N, num_levels=levels, seed=seed)
+    else:
+        X = sobol_sample.sample(problem, N, calc_second_order=second_order, seed=seed)
+    lows, highs = (np.array([bound[i] for bound in problem["bounds"]]) for i in (0, 1))
+    return np.clip(X, lows, highs)
 
 
 def analyse(problem: dict, kind: str, X: np.ndarray, Y: np.ndarray, second_order: bool,

@@ -35,10 +35,16 @@ from .model_function import evaluate_model
 from .plan import run_config, sample_tasks
 from .salib_analysis import (analyse, block_rows, convergence_table, draw_sample, indices_table,
                              salib_problem, second_order_table)
-from .spec import ExecutionConfig, ExperimentSpec, with_behaviour_values
+from .spec import ExecutionConfig, ExperimentSpec, with_behaviour_values, with_overrides
 from .store import ExperimentStore
 
 RUN_KEY_COLUMNS = ["sample", "replication"]
+
+
+def analysis_base(spec: ExperimentSpec) -> SimConfig:
+    """The configuration every sample point starts from: the base with the policy arm applied."""
+    (overrides,) = spec.arms.values()
+    return with_overrides(spec.base, overrides)
 
 
 def model_config(base: SimConfig, values: dict[str, float]) -> SimConfig:
@@ -60,9 +66,10 @@ def check_sample(spec: ExperimentSpec, sample: pd.DataFrame) -> None:
     """Every sample point must be a valid behaviour configuration; fail before any run if not
     (e.g. thresholds whose ranges overlap can be sampled out of order)."""
     names = [u.name for u in spec.uncertainties]
+    behaviour = analysis_base(spec).behaviour
     for index, row in zip(sample["sample"], sample[names].itertuples(index=False, name=None)):
         try:
-            validate(replace(spec.base.behaviour, **dict(zip(names, row))), "behaviour.")
+            validate(replace(behaviour, **dict(zip(names, row))), "behaviour.")
         except ConfigError as error:
             raise ConfigError(f"sample point {index} is not a valid configuration: {error}; "
                               "narrow the uncertainty ranges so they cannot conflict") from None
@@ -79,7 +86,7 @@ def run_sensitivity(spec: ExperimentSpec, execution: ExecutionConfig,
     problem, sample = design(spec)
     if make_config is None:
         check_sample(spec, sample)
-        make_config = partial(model_config, spec.base)
+        make_config = partial(model_config, analysis_base(spec))
     total = len(sample) * spec.experiment.replications
     with open_experiment(spec, RUN_KEY_COLUMNS, total) as store:
         store.write_parquet("sample.parquet", sample)

@@ -199,7 +199,7 @@ def support_outcome_chart(results) -> plt.Figure:
     left.set_xticks([1, 2, 3, 4], ["outstanding", "good", "RI", "inadequate"])
     left.set_xlabel("grade at the previous inspection")
     left.set_ylabel("% improving at the next inspection")
-    left.set_title("Client schools against comparable schools")
+    left.set_title("Clients against schools of the same previous grade")
     left.legend()
     home = home_school_outcomes(results.events)
     for offset, group in ((-0.2, "supporting"), (0.2, "not_supporting")):
@@ -208,7 +208,8 @@ def support_outcome_chart(results) -> plt.Figure:
                   label=group.replace("_", " "))
     right.set_xticks([1, 2], ["outstanding", "good"])
     right.set_ylabel("% graded lower at the next inspection")
-    right.set_title("Home schools of system leaders")
+    right.set_title("Home schools while supporting (selected for strength:\n"
+                    "compare policy arms for the causal effect)", fontsize=10)
     right.legend()
     for ax in (left, right):
         ax.grid(alpha=0.3, axis="y")

@@ -29,7 +29,8 @@ EVENT_COLUMNS = ("step", "time_years", "event", "school_id", "person_id", "regio
                  "mode")
 EVENT_TYPES = ("head_appointed", "head_left", "leader_appointed", "leader_left", "inspection")
 APPOINTMENT_ROUTES = ("internal", "external", "acting", "executive")
-LEAVING_REASONS = ("retired", "left_early", "acting_ended")
+LEAVING_REASONS = ("retired", "left_early", "acting_ended", "executive_left",
+                   "own_head_to_be_appointed")
 RETENTION_AGE_LIMIT = 55.0  # NFER 2017 measured heads below retirement age (approximation)
 
 
@@ -218,7 +219,8 @@ class TimeSeriesRecorder:
                                                   distance / ts["support_started"].clip(lower=1), np.nan)
         substantive = ts["appointed_internal"] + ts["appointed_external"] + ts["appointed_executive"]
         ts["internal_appointment_share"] = np.where(substantive > 0, ts["appointed_internal"] / substantive.clip(lower=1), np.nan)
-        ts["vacancies_opened"] = ts["left_retired"] + ts["left_early"]
+        ts["vacancies_opened"] = (ts["left_retired"] + ts["left_early"] + ts["left_executive_left"]
+                                  + ts["left_own_head_to_be_appointed"])
         ts["region"] = ts["region"].astype("string")
         ts["phase"] = ts["phase"].astype("string")
         return ts.sort_values(keys, kind="stable").reset_index(drop=True)

@@ -115,10 +115,10 @@ class BehaviourParams:
 
     # --- careers (processes/careers.py) --------------------------------------------------
     head_exit_primary_per_year: float = uncertain(
-        0.0382, "1/year", 0.02, 0.12,
+        0.0376, "1/year", 0.02, 0.12,
         "calibrated to NFER 2017: primary head retention 94% (2012) to 92% (2015)")
     head_exit_secondary_per_year: float = uncertain(
-        0.0682, "1/year", 0.03, 0.16,
+        0.0662, "1/year", 0.03, 0.16,
         "calibrated to NFER 2017: secondary head retention 91% (2012) to 87% (2015)")
     exit_mult_inadequate: float = uncertain(
         2.5, "hazard ratio", 1.0, 4.0,
@@ -165,8 +165,8 @@ class BehaviourParams:
     external_capacity_mean: float = uncertain(
         0.5, "capacity units", 0.35, 0.7, "assumption: capacity of appointees from outside the region's pipeline")
     new_head_capacity_per_readiness: float = uncertain(
-        0.75, "capacity units per readiness unit", 0.5, 1.0,
-        "calibrated so heads' mean capacity is stable: a first headship starts below readiness")
+        0.70, "capacity units per readiness unit", 0.5, 1.0,
+        "calibrated: holds the Aug 2018 grade mix (Ofsted); a first headship starts below readiness")
     acting_capacity_factor: float = uncertain(
         0.8, "multiplier on acting leader's readiness", 0.5, 1.0, "assumption")
 
@@ -230,11 +230,11 @@ class BehaviourParams:
         0.35, "effectiveness sd", 0.0, 0.8,
         "assumption: the grade is an imperfect reading of effectiveness (DESIGN.md, process 5)")
     threshold_outstanding: float = uncertain(
-        0.425, "effectiveness", 0.0, 1.5, "calibrated: Ofsted Aug 2018 outstanding 21%")
+        0.459, "effectiveness", 0.0, 1.5, "scale: initial effectiveness lies within the grade cuts, so the start has the Aug 2018 mix")
     threshold_good: float = uncertain(
-        -0.866, "effectiveness", -1.6, -0.4, "calibrated: Ofsted Aug 2018 good or better 86%")
+        -0.818, "effectiveness", -1.6, -0.4, "scale: as threshold_outstanding")
     threshold_inadequate: float = uncertain(
-        -1.358, "effectiveness", -2.6, -1.0, "calibrated: Ofsted Aug 2018 inadequate 4%")
+        -1.295, "effectiveness", -2.6, -1.0, "scale: as threshold_outstanding")
 
 
 # --------------------------------------------------------------------------------------------
@@ -383,7 +383,12 @@ class SimConfig:
 
 def from_dict(cls: type, data: dict | None, path: str = "") -> Any:
     """Build dataclass ``cls`` from nested plain data, rejecting unknown keys by full name."""
-    data = dict(data or {})
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path.rstrip('.') or 'config'} must be a mapping of keys to values, "
+                          f"got {data!r}")
+    data = dict(data)
     known = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(known))
     if unknown:
@@ -427,7 +432,8 @@ def validate(config: Any, path: str = "") -> Any:
             if isinstance(default, int) and not isinstance(default, bool) and value != int(value):
                 raise ConfigError(f"{name} must be a whole number, got {value!r}")
         low, high = meta.get("low"), meta.get("high")
-        if low is not None and value < low or high is not None and value > high:
+        # written so that NaN fails too
+        if (low is not None and not value >= low) or (high is not None and not value <= high):
             raise ConfigError(f"{name}={value!r} is out of range [{low}, {high}]"
                               + (f" ({meta['unit']})" if meta.get("unit") else ""))
         choices = meta.get("choices")
@@ -444,7 +450,9 @@ def validate(config: Any, path: str = "") -> Any:
                 raise ConfigError(f"{path}nle_quota_by_year entries must be [year, NLEs] pairs of "
                                   f"whole numbers, got {item!r}")
     if isinstance(config, InspectionRegimeConfig):
-        if len(config.interval_terms) != 4 or any(int(t) != t or t < 1 for t in config.interval_terms):
+        terms = config.interval_terms
+        if (len(terms) != 4 or any(isinstance(t, bool) or not isinstance(t, (int, float))
+                                   for t in terms) or any(int(t) != t or t < 1 for t in terms)):
             raise ConfigError(f"{path}interval_terms must be four whole numbers of terms >= 1, "
                               f"got {config.interval_terms!r}")
     if isinstance(config, BehaviourParams):

@@ -120,28 +120,16 @@ def test_every_behaviour_default_is_inside_its_declared_range():
         assert row["source"], f"{row['name']} has no evidence or 'assumption' note"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: sim/parameters.py validate(): the range test `value < low or value > high` is False for "
-    "NaN, so NaN passes every range (e.g. behaviour.transition_dip=.nan) and silently poisons "
-    "the state; test `not (low <= value <= high)` or reject math.isnan(value) naming the field"))
 def test_nan_is_rejected_naming_the_field():
     with pytest.raises(ConfigError, match=r"behaviour\.transition_dip"):
         from_dict(SimConfig, {"behaviour": {"transition_dip": math.nan}})
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: sim/parameters.py from_dict(): `data = dict(data or {})` raises a bare TypeError "
-    "(\"'int' object is not iterable\") when a section such as `run` is given a scalar instead of "
-    "a mapping; it should raise ConfigError naming the section (check isinstance(data, dict))"))
 def test_scalar_given_for_a_section_is_named():
     with pytest.raises(ConfigError, match=r"\brun\b"):
         from_dict(SimConfig, {"run": 5})
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: sim/parameters.py validate(), InspectionRegimeConfig check: `int(t) != t` raises a bare "
-    "ValueError (\"invalid literal for int()\") for a non-numeric interval, whose message does "
-    "not name policy.inspection.interval_terms; check isinstance(t, (int, float)) first"))
 def test_non_numeric_interval_is_named():
     with pytest.raises(ConfigError, match=r"interval_terms"):
         from_dict(SimConfig, {"policy": {"inspection": {"interval_terms": [15, 12, "x", 5]}}})

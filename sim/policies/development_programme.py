@@ -37,19 +37,13 @@ class DevelopmentProgramme(Policy):
         self.places_per_year = int(round(config.places_per_year * w.n_schools / ENGLAND_SCHOOLS))
 
     def apply(self, model: "SchoolSystemModel", effects: PolicyEffects) -> None:
-        """Enrol a new cohort at the start of each year and credit participants' progress."""
-        s, c = model.state, self.config
-        # People who left a post leave the programme with it (posts are emptied with 0 terms).
-        enrolled = s.bench_present & (s.bench_programme_terms > 0)
-        s.bench_programme_terms[:] = np.where(enrolled, s.bench_programme_terms + 1, 0)
-        finished = s.bench_programme_terms > c.duration_terms
-        s.bench_programme_terms[finished] = 0
-        on = s.bench_programme_terms > 0
-        terms = s.bench_programme_terms
-        bonus = np.where(terms == c.minimum_effective_terms, c.minimum_effective_terms, 0)
-        bonus = np.where(terms > c.minimum_effective_terms, 1, bonus)
-        effects.readiness_bonus += np.where(on, bonus * c.readiness_gain_per_term, 0.0)
+        """Enrol a new cohort at the start of each year and credit participants' progress.
 
+        ``bench_programme_terms`` is 0 for someone never enrolled, the current term of the
+        programme (1..duration) for a participant, and -1 once completed (no second place).
+        Posts emptied by a leaver are reset to 0, so leaving ends participation.
+        """
+        s, c = model.state, self.config
         cost = np.zeros(s.n)
         if model.step_count % 3 == 1 and self.places_per_year > 0:
             eligible = (s.bench_present & (s.bench_programme_terms == 0)
@@ -60,3 +54,12 @@ class DevelopmentProgramme(Policy):
             s.bench_programme_terms[schools[chosen], posts[chosen]] = 1
             np.add.at(cost, schools[chosen], c.cost_gbp_per_place)
         effects.spend(self.name, cost)
+
+        terms = s.bench_programme_terms
+        on = s.bench_present & (terms > 0)
+        # Gains are credited from the minimum effective term on, the earlier terms paid then.
+        bonus = np.where(terms == c.minimum_effective_terms, c.minimum_effective_terms, 0)
+        bonus = np.where(terms > c.minimum_effective_terms, 1, bonus)
+        effects.readiness_bonus += np.where(on, bonus * c.readiness_gain_per_term, 0.0)
+        advanced = np.where(on, terms + 1, terms)
+        s.bench_programme_terms[:] = np.where(on & (advanced > c.duration_terms), -1, advanced)
