@@ -248,22 +248,39 @@ def geography_rows(model: "SchoolSystemModel", need: np.ndarray) -> pd.DataFrame
     return out
 
 
+def support_spells(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per deployment: supporter, client, start step and end step (NaN if still active).
+
+    A client has one deployment from a given supporter at a time, so the k-th start of a pair
+    is ended by the pair's k-th end.
+    """
+    key = ["supporter_school_id", "client_school_id"]
+    starts = events[events["event"] == "support_started"][key + ["step", "mode", "distance_km"]]
+    ends = events[events["event"] == "support_ended"][key + ["step", "reason"]]
+    starts = starts.assign(k=starts.groupby(key).cumcount()).rename(columns={"step": "start_step"})
+    ends = ends.assign(k=ends.groupby(key).cumcount()).rename(columns={"step": "end_step"})
+    spells = starts.merge(ends, on=key + ["k"], how="left").drop(columns="k")
+    spells["end_step"] = spells["end_step"].astype("float64")
+    return spells
+
+
 def support_outcomes(events: pd.DataFrame) -> pd.DataFrame:
     """Grade change at the next inspection: supported clients against comparable schools.
 
-    An inspection counts as "supported" when the school had a deployment that started at least
+    An inspection counts as "supported" when the school's latest deployment started at least
     two terms before it (the support lag) and had not ended more than a year before it. The
     comparison is every other inspection with the same previous grade. One row per previous
     grade and group: inspections, share improved, share declined.
     """
     insp = events[events["event"] == "inspection"][["step", "school_id", "grade", "previous_grade"]]
-    starts = events[events["event"] == "support_started"][["step", "school_id"]].rename(
-        columns={"step": "support_step"})
-    merged = pd.merge_asof(insp.sort_values("step"), starts.sort_values("support_step"),
-                           left_on="step", right_on="support_step", by="school_id",
+    spells = support_spells(events)[["client_school_id", "start_step", "end_step"]].rename(
+        columns={"client_school_id": "school_id"}).astype({"school_id": "int64"})
+    merged = pd.merge_asof(insp.sort_values("step"), spells.sort_values("start_step"),
+                           left_on="step", right_on="start_step", by="school_id",
                            direction="backward")
-    age = merged["step"] - merged["support_step"]
-    merged["group"] = np.where((age >= 2) & (age <= 12), "supported", "not_supported")
+    since_start = merged["step"] - merged["start_step"]
+    since_end = merged["step"] - merged["end_step"].fillna(np.inf)
+    merged["group"] = np.where((since_start >= 2) & ~(since_end > 3), "supported", "not_supported")
     merged = merged.dropna(subset=["previous_grade"])
     merged["improved"] = (merged["grade"] < merged["previous_grade"]).astype(float)
     merged["declined"] = (merged["grade"] > merged["previous_grade"]).astype(float)
@@ -275,17 +292,16 @@ def support_outcomes(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def home_school_outcomes(events: pd.DataFrame) -> pd.DataFrame:
-    """Grade changes of supporting schools' inspections while supporting, against other good or
-    better schools' inspections."""
+    """Grade changes of supporting schools inspected while supporting (from the start of their
+    latest deployment to its end), against other good or better schools' inspections."""
     insp = events[(events["event"] == "inspection") & (events["previous_grade"] <= 2)][
         ["step", "school_id", "grade", "previous_grade"]]
-    starts = events[events["event"] == "support_started"][["step", "supporter_school_id"]].rename(
-        columns={"step": "support_step", "supporter_school_id": "school_id"})
-    starts["school_id"] = starts["school_id"].astype("int64")
-    merged = pd.merge_asof(insp.sort_values("step"), starts.sort_values("support_step"),
-                           left_on="step", right_on="support_step", by="school_id",
+    spells = support_spells(events)[["supporter_school_id", "start_step", "end_step"]].rename(
+        columns={"supporter_school_id": "school_id"}).astype({"school_id": "int64"})
+    merged = pd.merge_asof(insp.sort_values("step"), spells.sort_values("start_step"),
+                           left_on="step", right_on="start_step", by="school_id",
                            direction="backward")
-    supporting = (merged["step"] - merged["support_step"]) <= 9
+    supporting = (merged["step"] >= merged["start_step"]) & ~(merged["step"] > merged["end_step"].fillna(np.inf))
     merged["group"] = np.where(supporting, "supporting", "not_supporting")
     merged["declined"] = (merged["grade"] > merged["previous_grade"]).astype(float)
     return merged.groupby(["previous_grade", "group"]).agg(

@@ -62,6 +62,8 @@ def step(model: "SchoolSystemModel") -> None:
     """Start new deployments for this term under the targeting rule in force."""
     cfg, sl, s, w = model.config.policy.system_leadership, model.sl, model.state, model.world
     sl.started_this_step = 0
+    if model.step_count % TERMS_PER_YEAR == 1:  # a budget year is the run's year: terms 1-3, 4-6...
+        sl.spent_this_year_gbp = 0.0
     if not cfg.enabled or cfg.targeting == "none":
         return
     need = unmet_need(model)

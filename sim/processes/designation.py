@@ -76,7 +76,6 @@ def step(model: "SchoolSystemModel") -> None:
         return
     sl.effectiveness_history[:, :-1] = sl.effectiveness_history[:, 1:]
     sl.effectiveness_history[:, -1] = s.effectiveness
-    sl.spent_this_year_gbp = 0.0
     cfg = model.config.policy.system_leadership
     if not cfg.enabled:
         return

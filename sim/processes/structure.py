@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..state import ACTING, EXECUTIVE, SUBSTANTIVE
+from ..state import ACTING, SUBSTANTIVE
+from .succession import install_acting
 
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
@@ -45,6 +46,7 @@ def step(model: "SchoolSystemModel") -> None:
     """Review temporary executive headships, then form new ones where schools cannot recruit."""
     cfg, s, sl, p, w, rng = (model.config.policy.system_leadership, model.state, model.sl,
                              model.params, model.world, model.rng)
+    just_ended = np.zeros(s.n, dtype=bool)  # these now recruit their own head, not another executive
     for school in np.nonzero((sl.executive_of >= 0) & ~sl.executive_permanent)[0]:
         if model.step_count - sl.executive_since[school] < p.executive_review_terms:
             continue
@@ -54,15 +56,15 @@ def step(model: "SchoolSystemModel") -> None:
                              supporter=int(sl.executive_of[school]), client=int(school))
         else:
             model.end_executive_headship(int(school), reason="own_head_to_be_appointed")
-            from .succession import install_acting
             install_acting(model, int(school))
+            just_ended[school] = True
     if not (cfg.enabled and cfg.executive_headship):
         return
     cannot_recruit = (s.leader_kind == ACTING) & (s.vacancy_terms >= CANNOT_RECRUIT_TERMS) & (
         model.small | (w.setting > 0))
     failing = (s.leader_kind == ACTING) & (s.grade == 4)
     chance = min(1.0, p.executive_formation_per_term * cfg.federation_incentive)
-    approached = (cannot_recruit | failing) & (rng.random(s.n) < chance)
+    approached = (cannot_recruit | failing) & ~just_ended & (rng.random(s.n) < chance)
     candidates = np.nonzero(approached)[0]
     if len(candidates) == 0:
         return
