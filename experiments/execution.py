@@ -119,13 +119,14 @@ def _progress_bar(execution: ExecutionConfig, total: int, initial: int, descript
 def open_backend(execution: ExecutionConfig) -> Iterator[Callable[[Callable, Iterable], Iterator]]:
     """Start the chosen backend; yield ``imap_unordered(fn, items)`` running on it."""
     if execution.backend == "serial":
-        yield lambda fn, items: map(fn, items)
+        yield map
     elif execution.backend == "local":
         workers = execution.workers or os.cpu_count() or 1
         with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context()) as pool:
             try:
                 yield partial(_windowed_futures, pool.submit, window=workers * IN_FLIGHT_PER_WORKER)
             finally:
+                # on interruption, drop queued runs instead of finishing them before exiting
                 pool.shutdown(wait=True, cancel_futures=True)
     else:
         with _dask_client(execution) as client:

@@ -135,9 +135,17 @@ class ExperimentStore:
         if finished:
             self._write_part(RUNS, outputs_table(finished))
 
-    def read_runs(self, columns: list[str] | None = None) -> pd.DataFrame:
-        """Outcomes of every finished run, sorted by run key."""
-        return self._read(RUNS, columns)
+    def read_runs(self, columns: list[str] | None = None,
+                  where: tuple[str, object] | None = None) -> pd.DataFrame:
+        """Outcomes of every finished run (or those whose column ``where[0]`` equals
+        ``where[1]``), sorted by run key; read only ``columns`` to save memory."""
+        return self._read(RUNS, columns, where)
+
+    def series_columns(self) -> list[str]:
+        """Names of the per-step series in the runs dataset (list columns of its schema)."""
+        parts = self._parts(RUNS)
+        schema = pq.read_schema(parts[0]) if parts else pa.schema([])
+        return [f.name for f in schema if pa.types.is_list(f.type)]
 
     def read_errors(self) -> pd.DataFrame:
         """Every run that raised, sorted by run key."""
@@ -173,11 +181,13 @@ class ExperimentStore:
         self._next_part += 1
         write_atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
-    def _read(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+    def _read(self, name: str, columns: list[str] | None = None,
+              where: tuple[str, object] | None = None) -> pd.DataFrame:
         parts = self._parts(name)
         if not parts:
             return pd.DataFrame(columns=columns or ["run_key"])
-        frame = pq.ParquetDataset(parts).read(columns=columns).to_pandas()
+        filters = [(where[0], "=", where[1])] if where else None
+        frame = pq.ParquetDataset(parts, filters=filters).read(columns=columns).to_pandas()
         return frame.sort_values("run_key", kind="stable").reset_index(drop=True) \
             if "run_key" in frame else frame
 
@@ -203,12 +213,6 @@ def outputs_table(records: list["RunRecord"]) -> pa.Table:
             columns[name] = pa.array([np.asarray(v, dtype=np.float64) for v in values],
                                      pa.list_(pa.float64()))
     return pa.table(columns)
-
-
-def series_columns(runs: pd.DataFrame) -> list[str]:
-    """Columns of ``runs`` holding per-step series (one array per run)."""
-    return [column for column in runs.columns
-            if len(runs) and isinstance(runs[column].iloc[0], np.ndarray)]
 
 
 def _label_columns(records: list["RunRecord"]) -> dict[str, list]:

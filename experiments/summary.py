@@ -51,16 +51,14 @@ def paired_differences(runs: pd.DataFrame, arms: list[str], outcomes: list[str],
     return pd.DataFrame(rows).rename(columns={"mean": "mean_difference"})
 
 
-def series_summary(runs: pd.DataFrame, arms: list[str], series: list[str],
+def series_summary(arm_runs: pd.DataFrame, arm: str, series: list[str],
                    level: float) -> pd.DataFrame:
-    """One row per arm x series x step: mean and confidence interval over replications."""
+    """One row per series x step of one arm: mean and confidence interval over replications."""
     rows = []
-    for arm in arms:
-        arm_runs = runs[runs["arm"] == arm]
-        for name in series if len(arm_runs) else []:
-            values = np.vstack(arm_runs[name].to_numpy())  # replications x steps
-            for step in range(values.shape[1]):
-                rows.append({"arm": arm, "series": name, "step": step,
-                             "time_years": step / TERMS_PER_YEAR,
-                             **t_interval(values[:, step], level)})
+    for name in series if len(arm_runs) else []:
+        values = np.vstack(arm_runs[name].to_numpy())  # replications x steps
+        for step in range(values.shape[1]):
+            rows.append({"arm": arm, "series": name, "step": step,
+                         "time_years": step / TERMS_PER_YEAR,
+                         **t_interval(values[:, step], level)})
     return pd.DataFrame(rows)

@@ -23,7 +23,7 @@ from .manifest import open_experiment
 from .model_function import evaluate_model
 from .plan import sweep_tasks
 from .spec import ExecutionConfig, ExperimentSpec
-from .store import ExperimentStore, series_columns
+from .store import ExperimentStore
 from .summary import arm_summary, paired_differences, series_summary
 
 RUN_KEY_COLUMNS = ["arm", "replication"]
@@ -45,14 +45,18 @@ def run_sweep(spec: ExperimentSpec, execution: ExecutionConfig,
 
 def summarise_sweep(store: ExperimentStore, spec: ExperimentSpec) -> dict[str, pd.DataFrame]:
     """Compute and write the sweep's summary tables from its recorded runs."""
-    runs = store.read_runs()
     arms, outcomes = list(spec.arms), list(spec.experiment.outcomes)
+    runs = store.read_runs(columns=["run_key", *RUN_KEY_COLUMNS, *outcomes])
+    if not len(runs):
+        raise RuntimeError(f"no run of {spec.experiment.name} finished; see {store.root / 'errors'}")
     level = spec.experiment.confidence_level
     tables = {"arms": arm_summary(runs, arms, outcomes, level),
               "paired_differences": paired_differences(runs, arms, outcomes, level)}
-    series = series_columns(runs)
-    if series:
-        tables["series"] = series_summary(runs, arms, series, level)
+    series = store.series_columns()
+    if series:  # one arm's series in memory at a time
+        tables["series"] = pd.concat(
+            [series_summary(store.read_runs(columns=series, where=("arm", arm)), arm, series, level)
+             for arm in arms], ignore_index=True)
     for name, table in tables.items():
         store.write_csv(f"summary/{name}.csv", table)
     return tables

@@ -40,7 +40,7 @@ from .policies import build_policies, PolicyEffects
 from .processes import (brokerage, careers, designation, inspection, leadership, pipeline,
                         structure, succession, support)
 from .state import ACTING, EXECUTIVE, MAX_SENIOR_LEADERS, SchoolState, initial_state
-from .system_leadership import SystemLeadershipState, head_leaving
+from .system_leadership import SystemLeadershipState, end_deployment, head_leaving
 from .world import World, build_world
 
 TERMS_PER_YEAR = 3
@@ -168,7 +168,9 @@ class SchoolSystemModel(mesa.Model):
         """The head of ``home`` becomes executive head of ``school`` (replacing an acting head)."""
         s, sl = self.state, self.sl
         if self.heads[school] is not None:
-            self.remove_head(school, reason="acting_ended")
+            self.end_acting_headship(school)
+        for deployment in [d for d in sl.deployments if d.client == school]:
+            end_deployment(self, deployment, reason="client_executive_headship")
         head = self.heads[home]
         s.head_person[school] = head.person_id
         s.leader_kind[school] = EXECUTIVE
@@ -200,10 +202,23 @@ class SchoolSystemModel(mesa.Model):
         sl.executive_permanent[school] = False
         s.leader_kind[school] = ACTING  # placeholder until succession installs a leader
 
-    def add_senior_leader(self, school: int, post: int, readiness: float, route: str) -> int:
-        """Fill an empty senior post with a new person; log ``leader_appointed``."""
+    def end_acting_headship(self, school: int) -> None:
+        """Remove an acting head; one who stepped up from the senior team returns to it if a post
+        is free (a head of school keeps running the site day to day: seed 002 L6410-6418)."""
         s = self.state
-        person = int(self.new_person_ids(1)[0])
+        returning = float(s.acting_readiness[school])
+        person = self.remove_head(school, reason="acting_ended")
+        s.acting_readiness[school] = 0.0
+        free = np.nonzero((s.bench_person[school] < 0) & (np.arange(MAX_SENIOR_LEADERS) < s.bench_posts[school]))[0]
+        if returning > 0 and len(free):
+            self.add_senior_leader(school, int(free[0]), returning, route="returned_from_acting", person=person)
+
+    def add_senior_leader(self, school: int, post: int, readiness: float, route: str,
+                          person: int | None = None) -> int:
+        """Fill an empty senior post (with a new person unless ``person`` is given); log
+        ``leader_appointed``."""
+        s = self.state
+        person = int(self.new_person_ids(1)[0]) if person is None else person
         s.bench_person[school, post] = person
         s.bench_readiness[school, post] = readiness
         s.bench_years[school, post] = 0.0

@@ -143,10 +143,11 @@ def select(world: World, region: str | None, local_authority: str | None) -> Wor
             raise ConfigError(f"world.region={region!r} is not one of: {', '.join(REGION_NAMES)}")
         world = world.subset(world.region == REGION_NAMES.index(region))
     if local_authority is not None:
-        if local_authority not in world.la_names:
-            examples = ", ".join(sorted(set(world.la_names[i] for i in np.unique(world.local_authority)))[:8])
-            raise ConfigError(f"world.local_authority={local_authority!r} is not in this world "
-                              f"(for example: {examples})")
+        present = sorted({world.la_names[i] for i in np.unique(world.local_authority)})
+        if local_authority not in present:
+            where = f" of region {region!r}" if region is not None else ""
+            raise ConfigError(f"world.local_authority={local_authority!r} is not in this world{where} "
+                              f"(for example: {', '.join(present[:8])})")
         world = world.subset(world.local_authority == world.la_names.index(local_authority))
     return world
 

@@ -192,7 +192,7 @@ def test_build_world_and_select():
     assert set(london.school_id) == {100001, 100002, 100020}
     with pytest.raises(ConfigError, match="is not in this world"):
         build_world(WorldConfig(source="gias", gias_path=str(FIXTURE), local_authority="Cardiff"))
-    with pytest.raises(ConfigError, match="no schools"):  # an LA outside the chosen region
+    with pytest.raises(ConfigError, match="not in this world of region 'London'"):  # LA elsewhere
         build_world(WorldConfig(source="gias", gias_path=str(FIXTURE), local_authority="Leeds",
                                 region="London"))
 

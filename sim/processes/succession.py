@@ -148,7 +148,9 @@ def _make_substantive(model: "SchoolSystemModel", school: int, person: int, read
                       route: str, experience: float) -> None:
     """Install a substantive head, ending any acting arrangement first."""
     s, rng = model.state, model.rng
-    if model.heads[school] is not None:
+    if model.heads[school] is not None and model.heads[school].person_id != person:
+        model.end_acting_headship(school)
+    elif model.heads[school] is not None:  # the acting head is confirmed in post
         model.remove_head(school, reason="acting_ended")
     capacity = np.clip(rng.normal(readiness * model.params.new_head_capacity_per_readiness, 0.08, 4),
                        0.05, 1.0)
