@@ -25,7 +25,7 @@ bench: $(PY)
 	$(PY) bench/bench_core.py
 
 calibrate: $(PY)
-	$(PY) scripts/calibration_report.py
+	$(PY) scripts/calibration_report.py --seeds 3 --write docs/CALIBRATION.md
 
 clean:
 	rm -rf $(VENV)

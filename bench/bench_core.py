@@ -169,7 +169,8 @@ def scale_rows(s: dict, bw: dict) -> list[tuple[str, str, str]]:
              (f"{x} us per school-term, whole run", f"{ours:.2f}", ""),
              (f"{x} Boltzmann us per agent-step, as shipped", f"{bw['us_per_agent_step_shipped']:.2f}",
               f"{bw['n_agents']:,} agents, {bw['grid']}"),
-             (f"{x} Boltzmann us per agent-step, agents only", f"{bw['us_per_agent_step_agents_only']:.2f}", "")]
+             (f"{x} Boltzmann us per agent-step, agents only",
+              f"{bw['us_per_agent_step_agents_only']:.2f}", "")]
     for label, base in (("as shipped", bw["us_per_agent_step_shipped"]),
                         ("agents only", bw["us_per_agent_step_agents_only"])):
         for what, val in (("whole run", ours), ("simulate", ours_sim)):

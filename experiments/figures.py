@@ -8,6 +8,7 @@ order indices with their bootstrap intervals.
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -49,8 +50,8 @@ def sensitivity_figures(folder: str | Path, kind: str) -> list[str]:
 def save_all(figures: dict[str, plt.Figure], out: Path) -> list[str]:
     """Save each figure atomically as PNG without version metadata (stable bytes)."""
     for name, fig in figures.items():
-        write_atomic(out / name, lambda tmp: fig.savefig(tmp, format="png", dpi=110,
-                                                         metadata=PNG_METADATA))
+        write_atomic(out / name, partial(fig.savefig, format="png", dpi=110,
+                                         metadata=PNG_METADATA))
         plt.close(fig)
     return sorted(figures)
 

@@ -43,7 +43,8 @@ def recorded_tasks(spec: ExperimentSpec, folder: Path) -> list[RunTask]:
     _, sample = design(spec)
     recorded = pd.read_parquet(folder / "sample.parquet")
     if not sample.equals(recorded):
-        raise ConfigError(f"the sample drawn from the manifest differs from {folder}/sample.parquet")
+        raise ConfigError("the sample drawn from the manifest differs from "
+                          f"{folder / 'sample.parquet'}")
     return list(sample_tasks(spec, sample, partial(model_config, analysis_base(spec))))
 
 
@@ -104,7 +105,8 @@ def reproduce(folder: Path, sample: int | None = None, seed: int = 0,
 def _warn_if_environment_changed(manifest: dict) -> None:
     """Say when code or library versions differ from the recorded ones (outputs may too)."""
     now = {"source_revision": source_revision(), **package_versions()}
-    then = {"source_revision": manifest.get("source_revision"), **manifest.get("package_versions", {})}
+    then = {"source_revision": manifest.get("source_revision"),
+            **manifest.get("package_versions", {})}
     for name in sorted(set(now) | set(then)):
         if now.get(name) != then.get(name):
             print(f"note: {name} was {then.get(name)}, is now {now.get(name)}", file=sys.stderr)

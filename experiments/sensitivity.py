@@ -104,7 +104,7 @@ def analyse_outcomes(store: ExperimentStore, spec: ExperimentSpec, problem: dict
     """Average replications per sample point, compute indices and convergence, write them."""
     e = spec.experiment
     outcomes = list(e.outcomes)
-    runs = store.read_runs(columns=["sample", *outcomes])
+    runs = store.read_runs(columns=["run_key", "sample", *outcomes])  # sorted: stable sums
     if not len(runs):
         raise RuntimeError(f"no run of {e.name} finished; see {store.root / 'errors'}")
     means = runs.groupby("sample")[outcomes].mean().reindex(sample["sample"])

@@ -138,7 +138,8 @@ class ExperimentStore:
     def read_runs(self, columns: list[str] | None = None,
                   where: tuple[str, object] | None = None) -> pd.DataFrame:
         """Outcomes of every finished run (or those whose column ``where[0]`` equals
-        ``where[1]``), sorted by run key; read only ``columns`` to save memory."""
+        ``where[1]``); read only ``columns`` to save memory. Sorted by run key when
+        ``run_key`` is read, so results never depend on the order runs finished in."""
         return self._read(RUNS, columns, where)
 
     def series_columns(self) -> list[str]:

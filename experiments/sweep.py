@@ -31,7 +31,7 @@ RUN_KEY_COLUMNS = ["arm", "replication"]
 
 def run_sweep(spec: ExperimentSpec, execution: ExecutionConfig,
               evaluate: Evaluate = evaluate_model) -> Path:
-    """Run (or resume) the sweep ``spec``; write its runs, summaries and figures; return its folder."""
+    """Run (or resume) the sweep ``spec``; write runs, summaries and figures; return the folder."""
     total = len(spec.arms) * spec.experiment.replications
     with open_experiment(spec, RUN_KEY_COLUMNS, total) as store:
         session = execute(sweep_tasks(spec), evaluate, store, execution, total,
@@ -48,15 +48,16 @@ def summarise_sweep(store: ExperimentStore, spec: ExperimentSpec) -> dict[str, p
     arms, outcomes = list(spec.arms), list(spec.experiment.outcomes)
     runs = store.read_runs(columns=["run_key", *RUN_KEY_COLUMNS, *outcomes])
     if not len(runs):
-        raise RuntimeError(f"no run of {spec.experiment.name} finished; see {store.root / 'errors'}")
+        raise RuntimeError(f"no run of {spec.experiment.name} finished; "
+                           f"see {store.root / 'errors'}")
     level = spec.experiment.confidence_level
     tables = {"arms": arm_summary(runs, arms, outcomes, level),
               "paired_differences": paired_differences(runs, arms, outcomes, level)}
     series = store.series_columns()
     if series:  # one arm's series in memory at a time
         tables["series"] = pd.concat(
-            [series_summary(store.read_runs(columns=series, where=("arm", arm)), arm, series, level)
-             for arm in arms], ignore_index=True)
+            [series_summary(store.read_runs(["run_key", *series], where=("arm", arm)), arm,
+                            series, level) for arm in arms], ignore_index=True)
     for name, table in tables.items():
         store.write_csv(f"summary/{name}.csv", table)
     return tables
@@ -71,7 +72,8 @@ def report(folder: Path, spec: ExperimentSpec) -> None:
     level = round(100 * spec.experiment.confidence_level)
     with pd.option_context("display.width", 160, "display.max_rows", 500,
                            "display.float_format", "{:.4g}".format):
-        print(f"\nMean and {level}% interval per arm ({spec.experiment.replications} replications):")
+        print(f"\nMean and {level}% interval per arm "
+              f"({spec.experiment.replications} replications):")
         print(arms.pivot(index="outcome", columns="arm", values="mean").to_string())
         print(arms[["arm", "outcome", "n", "mean", "ci_low", "ci_high"]].to_string(index=False))
         if len(differences):

@@ -18,6 +18,8 @@ to 86 % (2019) is reported for the ``starting_grades=2010`` world but is not a f
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -153,7 +155,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fit", type=int, default=0, help="calibration iterations before the report")
     parser.add_argument("--seeds", type=int, default=2, help="replications per evaluation")
+    parser.add_argument("--write", metavar="PATH", help="also write the report as Markdown to PATH")
     args = parser.parse_args()
+    if args.write:
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(Tee(sys.stdout, buffer)):
+            run_report(args)
+        from sim.results import source_revision
+        Path(args.write).write_text(
+            "# Calibration report\n\nWritten by `python scripts/calibration_report.py --seeds "
+            f"{args.seeds} --write {args.write}` at source revision `{source_revision()}`.\n"
+            "Targets from `../shared/data/england_reference.md`; see docs/ODD.md section 7.\n\n"
+            "```\n" + buffer.getvalue() + "```\n")
+    else:
+        run_report(args)
+
+
+class Tee(io.TextIOBase):
+    """Write to several streams at once."""
+
+    def __init__(self, *streams) -> None:
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        """Write ``text`` to every stream."""
+        for stream in self.streams:
+            stream.write(text)
+        return len(text)
+
+
+def run_report(args: argparse.Namespace) -> None:
+    """Fit (if asked) and print the report."""
     config = SimConfig()
     seeds = list(range(args.seeds))
     if args.fit:

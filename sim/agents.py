@@ -72,9 +72,10 @@ class School(mesa.Agent):
 
     @property
     def senior_leaders(self) -> list["SeniorLeader"]:
-        """Deputies and assistant heads in post."""
-        persons = self.model.state.bench_person[self.index]
-        return [self.model.senior_leaders[p] for p in persons if p >= 0]
+        """Deputy and assistant-head posts that are filled."""
+        posts = self.model.senior_posts
+        return [posts[(self.index, k)] for k, p in enumerate(self.model.state.bench_person[self.index])
+                if p >= 0]
 
 
 class Headteacher(mesa.Agent):
@@ -119,22 +120,36 @@ class Headteacher(mesa.Agent):
 
 
 class SeniorLeader(mesa.Agent):
-    """A deputy or assistant head: a candidate for headship in the succession pipeline."""
+    """A deputy or assistant head post and whoever holds it: the succession pipeline.
+
+    The agent stands for the post, which lasts for the whole run; the people who hold it come
+    and go (``person_id`` is -1 while it is vacant). Modelling the post rather than each holder
+    keeps tens of thousands of hires a run from creating and destroying Mesa agents.
+    """
 
     model: "SchoolSystemModel"
 
-    def __init__(self, model: "SchoolSystemModel", person_id: int, school_index: int, post: int) -> None:
+    def __init__(self, model: "SchoolSystemModel", school_index: int, post: int) -> None:
         super().__init__(model)
-        self.person_id = person_id
         self.school_index = school_index
         self.post = post
 
     @property
+    def person_id(self) -> int:
+        """The holder's person id, or -1 while the post is vacant."""
+        return int(self.model.state.bench_person[self.school_index, self.post])
+
+    @property
+    def vacant(self) -> bool:
+        """Nobody holds the post."""
+        return self.person_id < 0
+
+    @property
     def readiness(self) -> float:
-        """Readiness for headship, 0-1."""
+        """The holder's readiness for headship, 0-1."""
         return float(self.model.state.bench_readiness[self.school_index, self.post])
 
     @property
     def years_in_role(self) -> float:
-        """Years in the senior role."""
+        """The holder's years in the senior role."""
         return float(self.model.state.bench_years[self.school_index, self.post])

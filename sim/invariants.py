@@ -42,15 +42,19 @@ def check_invariants(model: "SchoolSystemModel") -> None:
     people = np.concatenate([heads, bench])
     if len(np.unique(people)) != len(people):
         raise InvariantError(f"a person holds two posts at step {model.step_count}")
-    if set(model.senior_leaders) != set(bench.tolist()):
-        raise InvariantError("senior-leader agents and filled posts differ")
-    for person, leader in model.senior_leaders.items():
-        if s.bench_person[leader.school_index, leader.post] != person:
-            raise InvariantError(f"senior leader {person} is not in the post it points to")
+    filled = set(zip(*(a.tolist() for a in np.nonzero(s.bench_person >= 0))))
+    if not filled <= set(model.senior_posts):
+        raise InvariantError("a filled senior post has no senior-leader agent")
+    for (school, post), leader in model.senior_posts.items():
+        if (leader.school_index, leader.post) != (school, post):
+            raise InvariantError(f"senior-leader agent of post {(school, post)} points elsewhere")
+    led_count = np.bincount(executive_of[executive_of >= 0], minlength=n)
+    if not np.array_equal(led_count, model.sl.executive_led_count):
+        raise InvariantError("executive headship counts disagree with the links")
     counts = {cls: len(model.agents_by_type[cls]) if cls in model.agents_by_type else 0
               for cls in (School, Headteacher, SeniorLeader)}
     expected = {School: n, Headteacher: len({h.person_id for h in model.heads}),
-                SeniorLeader: len(bench)}
+                SeniorLeader: len(model.senior_posts)}
     if counts != expected:
         raise InvariantError(f"agent registry {counts} differs from the state {expected}")
     if len(s.grade) != n or np.any((s.grade < 1) | (s.grade > 4)):

@@ -76,10 +76,9 @@ class SchoolSystemModel(mesa.Model):
 
         self.schools = [School(self, i) for i in range(n)]
         self.heads: list[Headteacher] = [Headteacher(self, int(p), i) for i, p in enumerate(head_ids)]
-        self.senior_leaders: dict[int, SeniorLeader] = {}
-        for i, k in zip(*np.nonzero(self.state.bench_person >= 0)):
-            person = int(self.state.bench_person[i, k])
-            self.senior_leaders[person] = SeniorLeader(self, person, int(i), int(k))
+        established = np.arange(MAX_SENIOR_LEADERS)[None, :] < self.state.bench_posts[:, None]
+        self.senior_posts: dict[tuple[int, int], SeniorLeader] = {
+            (int(i), int(k)): SeniorLeader(self, int(i), int(k)) for i, k in zip(*np.nonzero(established))}
 
         self.policies = build_policies(config.policy, self)
         self.effects = PolicyEffects.neutral(n)
@@ -137,8 +136,9 @@ class SchoolSystemModel(mesa.Model):
             raise RuntimeError(f"school index {school} is executive-led: end_executive_headship instead")
         person = head.person_id
         head_leaving(self, school)
-        for led in np.nonzero(self.sl.executive_of == school)[0]:
-            self.end_executive_headship(int(led), reason="executive_left")
+        if self.sl.executive_led_count[school]:
+            for led in np.nonzero(self.sl.executive_of == school)[0]:
+                self.end_executive_headship(int(led), reason="executive_left")
         self.events.log("head_left", school, person, reason=reason,
                         kind=int(self.state.leader_kind[school]))
         head.remove()
@@ -169,7 +169,7 @@ class SchoolSystemModel(mesa.Model):
         s, sl = self.state, self.sl
         if self.heads[school] is not None:
             self.end_acting_headship(school)
-        for deployment in [d for d in sl.deployments if d.client == school]:
+        for deployment in sl.deployments.of_client(school):
             end_deployment(self, deployment, reason="client_executive_headship")
         head = self.heads[home]
         s.head_person[school] = head.person_id
@@ -180,6 +180,7 @@ class SchoolSystemModel(mesa.Model):
         s.head_resilience[school] = s.head_resilience[home]
         s.acting_readiness[school] = 0.0
         sl.executive_of[school] = home
+        sl.executive_led_count[home] += 1
         sl.executive_since[school] = self.step_count
         sl.executive_permanent[school] = False
         self.heads[school] = head
@@ -197,6 +198,7 @@ class SchoolSystemModel(mesa.Model):
         self.events.log("head_left", school, person, reason=reason, kind=EXECUTIVE)
         self.events.log("federation_ended", school, person, reason=reason, supporter=home, client=school)
         self.heads[school] = None  # type: ignore[call-overload]
+        sl.executive_led_count[home] -= 1
         sl.executive_of[school] = -1
         sl.executive_since[school] = -1
         sl.executive_permanent[school] = False
@@ -223,7 +225,8 @@ class SchoolSystemModel(mesa.Model):
         s.bench_readiness[school, post] = readiness
         s.bench_years[school, post] = 0.0
         s.bench_programme_terms[school, post] = 0
-        self.senior_leaders[person] = SeniorLeader(self, person, school, post)
+        if (school, post) not in self.senior_posts:  # a post established after the start
+            self.senior_posts[(school, post)] = SeniorLeader(self, school, post)
         self.events.log("leader_appointed", school, person, route=route)
         return person
 
@@ -232,7 +235,6 @@ class SchoolSystemModel(mesa.Model):
         s = self.state
         person = int(s.bench_person[school, post])
         self.events.log("leader_left", school, person, reason=reason)
-        self.senior_leaders.pop(person).remove()
         s.bench_person[school, post] = -1
         s.bench_readiness[school, post] = 0.0
         s.bench_years[school, post] = 0.0

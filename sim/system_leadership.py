@@ -43,6 +43,71 @@ class Deployment:
     start_grade: int        # client's grade when support started
 
 
+class Deployments:
+    """Active deployments in the order they started, indexed by supporter and by client.
+
+    Behaves like a list for reading (iteration, ``len``, indexing, ``== []``) and supports
+    ``append`` / ``remove`` / ``clear``; removal and look-ups by school take constant time,
+    which keeps a run linear in the number of schools.
+    """
+
+    def __init__(self, items: list[Deployment] | None = None) -> None:
+        self._items: dict[int, Deployment] = {}
+        self._by_supporter: dict[int, dict[int, Deployment]] = {}
+        self._by_client: dict[int, dict[int, Deployment]] = {}
+        for d in items or []:
+            self.append(d)
+
+    def append(self, d: Deployment) -> None:
+        """Add a deployment."""
+        self._items[id(d)] = d
+        self._by_supporter.setdefault(d.supporter, {})[id(d)] = d
+        self._by_client.setdefault(d.client, {})[id(d)] = d
+
+    def extend(self, items) -> None:
+        """Add several deployments."""
+        for d in items:
+            self.append(d)
+
+    def __iadd__(self, items) -> "Deployments":
+        self.extend(items)
+        return self
+
+    def remove(self, d: Deployment) -> None:
+        """Remove a deployment (KeyError if it is not active)."""
+        del self._items[id(d)]
+        for index, school in ((self._by_supporter, d.supporter), (self._by_client, d.client)):
+            del index[school][id(d)]
+            if not index[school]:
+                del index[school]
+
+    def clear(self) -> None:
+        """Remove every deployment."""
+        self.__init__()
+
+    def of_supporter(self, school: int) -> list[Deployment]:
+        """Deployments in which ``school`` supports."""
+        return list(self._by_supporter.get(school, {}).values())
+
+    def of_client(self, school: int) -> list[Deployment]:
+        """Deployments supporting ``school``."""
+        return list(self._by_client.get(school, {}).values())
+
+    def __iter__(self):
+        return iter(list(self._items.values()))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, i: int) -> Deployment:
+        return list(self._items.values())[i]
+
+    def __eq__(self, other) -> bool:
+        return list(self._items.values()) == list(other)
+
+    __hash__ = None  # mutable
+
+
 @dataclass
 class SystemLeadershipState:
     """Roles, deployments and executive headships of every school."""
@@ -51,9 +116,10 @@ class SystemLeadershipState:
     designated_step: np.ndarray     # (n,) int32: step the role began (-1 none)
     effectiveness_history: np.ndarray  # (n, 3) float: effectiveness at the last three year ends
     executive_of: np.ndarray        # (n,) int64: home school index of an executive head, else -1
+    executive_led_count: np.ndarray  # (n,) int16: schools led by this school's head as executive
     executive_since: np.ndarray     # (n,) int32: step the executive headship began
     executive_permanent: np.ndarray  # (n,) bool: the arrangement has become permanent
-    deployments: list[Deployment] = field(default_factory=list)
+    deployments: Deployments = field(default_factory=Deployments)
     spent_this_year_gbp: float = 0.0
     spent_total_gbp: float = 0.0
     started_this_step: int = 0
@@ -64,21 +130,24 @@ class SystemLeadershipState:
         return cls(role=np.zeros(n, dtype=np.int8), designated_step=np.full(n, -1, dtype=np.int32),
                    effectiveness_history=np.repeat(effectiveness[:, None], 3, axis=1).copy(),
                    executive_of=np.full(n, -1, dtype=np.int64),
+                   executive_led_count=np.zeros(n, dtype=np.int16),
                    executive_since=np.full(n, -1, dtype=np.int32),
                    executive_permanent=np.zeros(n, dtype=bool))
 
     def clients_of(self, n: int) -> np.ndarray:
         """(n,) number of active clients of each supporting school."""
-        counts = np.zeros(n, dtype=np.int64)
-        for d in self.deployments:
-            counts[d.supporter] += 1
-        return counts
+        return self._count(n, self.deployments._by_supporter)
 
     def supporters_of(self, n: int) -> np.ndarray:
         """(n,) number of active supporters of each client school."""
+        return self._count(n, self.deployments._by_client)
+
+    @staticmethod
+    def _count(n: int, index: dict[int, dict]) -> np.ndarray:
         counts = np.zeros(n, dtype=np.int64)
-        for d in self.deployments:
-            counts[d.client] += 1
+        if index:
+            schools = np.fromiter(index.keys(), dtype=np.int64, count=len(index))
+            counts[schools] = np.fromiter((len(v) for v in index.values()), dtype=np.int64, count=len(index))
         return counts
 
 
@@ -101,7 +170,7 @@ def dedesignate(model: "SchoolSystemModel", school: int, reason: str) -> None:
                      role=ROLES[sl.role[school]])
     sl.role[school] = NO_ROLE
     sl.designated_step[school] = -1
-    for d in [d for d in sl.deployments if d.supporter == school]:
+    for d in sl.deployments.of_supporter(school):
         end_deployment(model, d, reason="supporter_" + reason)
 
 

@@ -113,7 +113,8 @@ def evaluate_failing_once(config, seed):
 
 
 def test_a_failing_run_is_recorded_and_the_rest_carry_on(tmp_path):
-    spec, execution = sweep_spec(tmp_path / "failing", "execution=serial", "experiment.figures=false")
+    spec, execution = sweep_spec(tmp_path / "failing", "execution=serial",
+                                 "experiment.figures=false")
     folder = run_sweep(spec, execution, evaluate=evaluate_failing_once)
     errors = ExperimentStore(folder).read_errors()
     assert errors[["run_key", "error_type", "error_message"]].values.tolist() == \
@@ -174,3 +175,17 @@ def test_reproduce_uses_the_manifest_not_the_presets(serial_sweep):
     spec_now, _ = sweep_spec(serial_sweep, "execution=serial")
     assert spec == replace(spec_now, experiment=replace(spec_now.experiment,
                                                         outcomes=spec.experiment.outcomes))
+
+
+def test_hydra_multirun_with_the_joblib_launcher_runs_a_small_grid(tmp_path):
+    """Two experiment seeds as a Hydra multirun on joblib processes, one folder each."""
+    result = subprocess.run(
+        [sys.executable, "-m", "experiments.sweep", "-m", "hydra/launcher=joblib",
+         "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={tmp_path / 'multirun'}", *TOY_SWEEP,
+         "experiment.seed=0,1", "execution=serial", "experiment.figures=false",
+         f"experiment.out={tmp_path}/seed${{experiment.seed}}"],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    seeds = [ExperimentStore(tmp_path / f"seed{seed}").read_runs()["seed"] for seed in (0, 1)]
+    assert list(seeds[0][:3]) == replication_seeds(0, 3)
+    assert list(seeds[1][:3]) == replication_seeds(1, 3)

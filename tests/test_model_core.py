@@ -105,9 +105,10 @@ def test_head_state_disagreeing_with_agent_breaks_invariants(toy_model):
 
 
 def test_lost_senior_leader_agent_breaks_invariants(toy_model):
-    person = next(iter(toy_model.senior_leaders))
-    toy_model.senior_leaders.pop(person)
-    with pytest.raises(InvariantError, match="senior-leader agents"):
+    s = toy_model.state
+    school, post = (int(v[0]) for v in np.nonzero(s.bench_person >= 0))
+    toy_model.senior_posts.pop((school, post))
+    with pytest.raises(InvariantError, match="no senior-leader agent"):
         check_invariants(toy_model)
 
 

@@ -1,7 +1,7 @@
 """NLE targeting rules: the order in which brokers serve schools in need, and whom they pick.
 
-A rule is a function ``(model, need, supply) -> (ordered clients, chooser)``: clients in the
-order brokers serve them, and how a supporter is chosen among those available within reach.
+``order_clients(rule, ...)`` returns the clients in the order brokers serve them and whether the
+rule picks the nearest available supporter within reach or a random one.
 
 * ``none``: no brokered support.
 * ``nearest``: clients in random order, each to the nearest available supporter.
@@ -14,24 +14,12 @@ order brokers serve them, and how a supporter is chosen among those available wi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
-
-Chooser = Callable[[np.ndarray, np.random.Generator], int]
-
-
-def nearest(distances: np.ndarray, rng: np.random.Generator) -> int:
-    """Index of the nearest candidate (ties to the first, so runs are reproducible)."""
-    return int(np.argmin(distances))
-
-
-def any_within_reach(distances: np.ndarray, rng: np.random.Generator) -> int:
-    """Index of a random candidate."""
-    return int(rng.integers(len(distances)))
 
 
 def need_score(model: "SchoolSystemModel", clients: np.ndarray) -> np.ndarray:
@@ -50,18 +38,18 @@ def supply_need_ratio_by_la(model: "SchoolSystemModel", need: np.ndarray, supply
 
 
 def order_clients(rule: str, model: "SchoolSystemModel", need: np.ndarray,
-                  supply: np.ndarray) -> tuple[np.ndarray, Chooser]:
-    """Clients (school indices) in the order the rule serves them, and its supporter chooser."""
+                  supply: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Clients (school indices) in the order the rule serves them, and whether it picks the
+    nearest available supporter (else a random one within reach)."""
     rng = model.rng
     clients = np.nonzero(need)[0]
     if rule == "none" or len(clients) == 0:
-        return clients[:0], nearest
+        return clients[:0], True
     if rule == "neediest_first":
-        return clients[np.argsort(-need_score(model, clients), kind="stable")], nearest
+        return clients[np.argsort(-need_score(model, clients), kind="stable")], True
     if rule == "cold_spots_first":
         ratio = supply_need_ratio_by_la(model, need, supply)[model.world.local_authority[clients]]
         shuffled = rng.permutation(len(clients))
         order = shuffled[np.argsort(ratio[shuffled], kind="stable")]
-        return clients[order], nearest
-    order = rng.permutation(len(clients))
-    return clients[order], (any_within_reach if rule == "random" else nearest)
+        return clients[order], True
+    return clients[rng.permutation(len(clients))], rule != "random"

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..nearest import CandidateSearch
 from ..policies.targeting import order_clients
 from ..state import ACTING
 from ..system_leadership import MODES, NLE, NO_ROLE, ROLES, SECONDARY_SECONDMENT_SHARE, Deployment
@@ -68,28 +69,45 @@ def step(model: "SchoolSystemModel") -> None:
         return
     need = unmet_need(model)
     supply = available_supply(model)
-    clients, choose = order_clients(cfg.targeting, model, need, supply)
-    # Work on the (few thousand) supporters only: each client scans them, not all schools.
+    clients, pick_nearest = order_clients(cfg.targeting, model, need, supply)
     supporters = np.nonzero(supply)[0]
     room = (np.where(sl.role == NLE, cfg.max_clients_per_nle, 1) - sl.clients_of(s.n))[supporters]
-    sx, sy, sphase = w.x_km[supporters], w.y_km[supporters], w.phase[supporters]
+    # One search per phase when phases must match; positions map back through `members`.
+    groups = (w.phase[supporters] if cfg.phase_match else np.zeros(len(supporters), dtype=np.int8))
+    searches, members = {}, {}
+    for g in np.unique(groups):
+        members[g] = np.nonzero(groups == g)[0]
+        chosen = supporters[members[g]]
+        searches[g] = CandidateSearch(chosen, w.x_km[chosen], w.y_km[chosen])
     budget = yearly_budget(model)
     grants = np.zeros(s.n)
+    open_places = int(room.sum())
     for client in clients:
-        if sl.spent_this_year_gbp + cfg.deployment_grant_gbp > budget + 1e-9 or not (room > 0).any():
+        if sl.spent_this_year_gbp + cfg.deployment_grant_gbp > budget + 1e-9 or open_places == 0:
             break
-        ok = (room > 0) & (supporters != client)
-        if cfg.phase_match:
-            ok &= sphase == w.phase[client]
-        distance = np.hypot(sx - w.x_km[client], sy - w.y_km[client])
-        ok &= distance <= cfg.max_distance_km
-        options = np.nonzero(ok)[0]
-        if len(options) == 0:
+        g = w.phase[client] if cfg.phase_match else 0
+        if g not in searches:
             continue
-        pick = options[choose(distance[options], model.rng)]
-        _start(model, int(supporters[pick]), int(client), float(distance[pick]))
+        search = searches[g]
+        x, y = w.x_km[client], w.y_km[client]
+        if pick_nearest:
+            found = search.nearest(x, y, cfg.max_distance_km, exclude=int(client))
+            if found is None:
+                continue
+            position, distance = found
+        else:
+            positions, distances = search.within(x, y, cfg.max_distance_km, exclude=int(client))
+            if len(positions) == 0:
+                continue
+            k = int(model.rng.integers(len(positions)))
+            position, distance = int(positions[k]), float(distances[k])
+        pick = members[g][position]
+        _start(model, int(supporters[pick]), int(client), distance)
         grants[client] += cfg.deployment_grant_gbp
         room[pick] -= 1
+        open_places -= 1
+        if room[pick] == 0:
+            search.available[position] = False
     model.effects.spend("deployment_grants", grants)
 
 

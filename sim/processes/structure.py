@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..state import ACTING, SUBSTANTIVE
+from ..nearest import CandidateSearch
 from .succession import install_acting
 
 if TYPE_CHECKING:
@@ -68,20 +69,18 @@ def step(model: "SchoolSystemModel") -> None:
     candidates = np.nonzero(approached)[0]
     if len(candidates) == 0:
         return
-    led_count = np.bincount(sl.executive_of[sl.executive_of >= 0], minlength=s.n)
     strong = ((s.grade <= 2) & (s.leader_kind == SUBSTANTIVE) & (sl.executive_of < 0)
-              & (s.head_experience >= MIN_EXECUTIVE_EXPERIENCE_YEARS) & (led_count < MAX_SCHOOLS_LED - 1))
-    strong_idx = np.nonzero(strong)[0]
+              & (s.head_experience >= MIN_EXECUTIVE_EXPERIENCE_YEARS)
+              & (sl.executive_led_count < MAX_SCHOOLS_LED - 1))
+    searches = {}
+    for phase in np.unique(w.phase[candidates]):
+        homes = np.nonzero(strong & (w.phase == phase))[0]
+        searches[phase] = CandidateSearch(homes, w.x_km[homes], w.y_km[homes])
     for school in candidates:
-        if len(strong_idx) == 0:
-            break
-        same_phase = strong_idx[w.phase[strong_idx] == w.phase[school]]
-        if len(same_phase) == 0:
+        search = searches[w.phase[school]]
+        found = search.nearest(w.x_km[school], w.y_km[school], cfg.max_distance_km, exclude=int(school))
+        if found is None:
             continue
-        distance = np.hypot(w.x_km[same_phase] - w.x_km[school], w.y_km[same_phase] - w.y_km[school])
-        nearest = int(np.argmin(distance))
-        if distance[nearest] > cfg.max_distance_km:
-            continue
-        home = int(same_phase[nearest])
-        model.start_executive_headship(int(school), home, float(distance[nearest]))
-        strong_idx = strong_idx[strong_idx != home]
+        position, distance = found
+        model.start_executive_headship(int(school), int(search.schools[position]), distance)
+        search.available[position] = False  # a head takes on one other school at most

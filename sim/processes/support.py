@@ -66,5 +66,7 @@ def step(model: "SchoolSystemModel") -> None:
 def end_on_improvement(model: "SchoolSystemModel", inspected: np.ndarray) -> None:
     """After inspections: support for a client now graded good or better ends (exit strategy)."""
     graded_good = set(inspected[model.state.grade[inspected] <= 2].tolist())
-    for d in [d for d in model.sl.deployments if d.client in graded_good and d.start_step <= model.step_count]:
-        end_deployment(model, d, reason="client_improved")
+    for client in sorted(graded_good):
+        for d in model.sl.deployments.of_client(client):
+            if d.start_step <= model.step_count:
+                end_deployment(model, d, reason="client_improved")
