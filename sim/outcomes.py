@@ -34,18 +34,25 @@ LEAVING_REASONS = ("retired", "left_early", "acting_ended", "executive_left",
 RETENTION_AGE_LIMIT = 55.0  # NFER 2017 measured heads below retirement age (approximation)
 
 
+MISSING = -1  # stands for "not applicable" in the integer fields of a logged event
+
+
 class EventLog:
-    """Events in the order they happen; ``frame()`` adds each school's region, phase and setting."""
+    """Events in the order they happen; ``frame()`` adds each school's region, phase and setting.
+
+    Integer fields that do not apply are stored as ``MISSING`` and distances as NaN while the run
+    goes on (cheap tuples of plain values); ``frame()`` turns them into nullable columns.
+    """
 
     def __init__(self, model: "SchoolSystemModel") -> None:
         self.model = model
         self.rows: list[tuple] = []
 
     def log(self, event: str, school: int, person: int = -1, *, route: str | None = None,
-            reason: str | None = None, grade: int | None = None, previous_grade: int | None = None,
-            kind: int | None = None, vacancy_terms: int | None = None, role: str | None = None,
-            supporter: int | None = None, client: int | None = None,
-            distance_km: float | None = None, mode: str | None = None) -> None:
+            reason: str | None = None, grade: int = MISSING, previous_grade: int = MISSING,
+            kind: int = MISSING, vacancy_terms: int = MISSING, role: str | None = None,
+            supporter: int = MISSING, client: int = MISSING,
+            distance_km: float = float("nan"), mode: str | None = None) -> None:
         """Record one event at the current step (``school``, ``supporter``, ``client`` are indices)."""
         self.rows.append((self.model.step_count, event, school, person, route, reason, grade,
                           previous_grade, kind, vacancy_terms, role, supporter, client, distance_km,
@@ -54,52 +61,56 @@ class EventLog:
     def frame(self) -> pd.DataFrame:
         """All events as a table with the columns in ``EVENT_COLUMNS``."""
         w = self.model.world
-        raw = pd.DataFrame(self.rows, columns=["step", "event", "school", "person_id", "route",
-                                               "reason", "grade", "previous_grade", "kind",
-                                               "vacancy_terms", "role", "supporter", "client",
-                                               "distance_km", "mode"])
-        school = raw["school"].to_numpy(dtype=np.int64)
-        out = pd.DataFrame({
-            "step": raw["step"].astype("int32"),
-            "time_years": (raw["step"] / 3.0).astype("float64"),
-            "event": raw["event"].astype("string"),
+        names = ("step", "event", "school", "person_id", "route", "reason", "grade",
+                 "previous_grade", "kind", "vacancy_terms", "role", "supporter", "client",
+                 "distance_km", "mode")
+        if self.rows:
+            raw = dict(zip(names, zip(*self.rows)))
+        else:
+            raw = {name: () for name in names}
+        step = np.array(raw["step"], dtype=np.int32)
+        school = np.array(raw["school"], dtype=np.int64)
+
+        def integers(name: str, dtype: type) -> pd.arrays.IntegerArray:
+            values = np.array(raw[name], dtype=np.int64)
+            missing = values == MISSING
+            return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(dtype), missing)
+
+        def school_ids(name: str) -> pd.arrays.IntegerArray:
+            index = np.array(raw[name], dtype=np.int64)
+            missing = index == MISSING
+            return pd.arrays.IntegerArray(np.where(missing, 0, w.school_id[np.maximum(index, 0)]), missing)
+
+        def text(name: str) -> pd.arrays.StringArray:
+            return pd.array(np.array(raw[name], dtype=object), dtype="string")
+
+        def labels(codes: np.ndarray, table: tuple[str, ...]) -> pd.arrays.StringArray:
+            return pd.array(np.array(table, dtype=object)[codes], dtype="string")
+
+        kind = np.array(raw["kind"], dtype=np.int64)
+        kind_labels = np.array(LEADER_KINDS + (None,), dtype=object)[np.where(kind == MISSING, -1, kind)]
+        return pd.DataFrame({
+            "step": step,
+            "time_years": step / 3.0,
+            "event": text("event"),
             "school_id": w.school_id[school],
-            "person_id": raw["person_id"].astype("int64"),
-            "region": pd.array(np.array(REGION_NAMES, dtype=object)[w.region[school]], dtype="string"),
-            "phase": pd.array(np.array(PHASES, dtype=object)[w.phase[school]], dtype="string"),
+            "person_id": np.array(raw["person_id"], dtype=np.int64),
+            "region": labels(w.region[school], REGION_NAMES),
+            "phase": labels(w.phase[school], PHASES),
             "fsm_band": self.model.fsm_band[school].astype("int8"),
-            "setting": pd.array(np.array(SETTINGS, dtype=object)[w.setting[school]], dtype="string"),
-            "route": raw["route"].astype("string"),
-            "reason": raw["reason"].astype("string"),
-            "grade": raw["grade"].astype("Int8"),
-            "previous_grade": raw["previous_grade"].astype("Int8"),
-            "kind": _labels(raw["kind"], LEADER_KINDS),
-            "vacancy_terms": raw["vacancy_terms"].astype("Int16"),
-            "role": raw["role"].astype("string"),
-            "supporter_school_id": _ids(raw["supporter"], w.school_id),
-            "client_school_id": _ids(raw["client"], w.school_id),
-            "distance_km": raw["distance_km"].astype("Float64"),
-            "mode": raw["mode"].astype("string"),
+            "setting": labels(w.setting[school], SETTINGS),
+            "route": text("route"),
+            "reason": text("reason"),
+            "grade": integers("grade", np.int8),
+            "previous_grade": integers("previous_grade", np.int8),
+            "kind": pd.array(kind_labels, dtype="string"),
+            "vacancy_terms": integers("vacancy_terms", np.int16),
+            "role": text("role"),
+            "supporter_school_id": school_ids("supporter"),
+            "client_school_id": school_ids("client"),
+            "distance_km": pd.array(np.array(raw["distance_km"], dtype=np.float64), dtype="Float64"),
+            "mode": text("mode"),
         })
-        return out
-
-
-def _ids(indices: pd.Series, school_id: np.ndarray) -> pd.Series:
-    """Map optional school indices to school ids (missing stays missing)."""
-    index = pd.to_numeric(indices, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    known = ~np.isnan(index)
-    values = np.zeros(len(index), dtype=np.int64)
-    values[known] = school_id[index[known].astype(np.int64)]
-    return pd.Series(pd.arrays.IntegerArray(values, ~known), index=indices.index)
-
-
-def _labels(codes: pd.Series, names: tuple[str, ...]) -> pd.Series:
-    """Map optional integer codes to their names (missing stays missing)."""
-    code = pd.to_numeric(codes, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    known = ~np.isnan(code)
-    labels = np.full(len(code), None, dtype=object)
-    labels[known] = np.array(names, dtype=object)[code[known].astype(np.int64)]
-    return pd.Series(pd.array(labels, dtype="string"), index=codes.index)
 
 
 class TimeSeriesRecorder:
