@@ -27,6 +27,8 @@ from functools import partial
 from itertools import islice
 from typing import Any
 
+from tqdm import tqdm
+
 from sim.parameters import ConfigError
 
 from .plan import RunTask
@@ -108,9 +110,8 @@ def execute(tasks: Iterable[RunTask], evaluate: Evaluate, store: ExperimentStore
             "workers": execution.workers}
 
 
-def _progress_bar(execution: ExecutionConfig, total: int, initial: int, description: str):
+def _progress_bar(execution: ExecutionConfig, total: int, initial: int, description: str) -> tqdm:
     """A tqdm bar of runs done, with rate and time left (silent when progress is off)."""
-    from tqdm import tqdm
     return tqdm(total=total, initial=initial, desc=description, unit="run", smoothing=0.1,
                 disable=not execution.progress, dynamic_ncols=True)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from sim.parameters import ConfigError
 from sim.results import package_versions, source_revision
@@ -89,7 +90,6 @@ def reproduce(folder: Path, sample: int | None = None, seed: int = 0,
     errors = store.read_errors().set_index("run_key", drop=False)
     tasks = choose(recorded_tasks(spec, folder), set(runs.index) | set(errors.index), sample, seed)
     execution = execution or ExecutionConfig(backend="local")
-    from tqdm import tqdm
     rows = []
     with open_backend(execution) as imap_unordered:
         for record in tqdm(imap_unordered(partial(run_one, evaluate_model), tasks),

@@ -75,8 +75,8 @@ class ExecutionConfig:
     backend: str = "local"  # local processes | serial (in this process) | dask
     workers: int | None = None  # local: all cores when unset; dask local cluster: 2 when unset
     address: str | None = None  # dask scheduler address; unset starts a local cluster
-    batch_size: int = 8  # finished runs per Parquet file (and the most lost to a kill)
-    flush_seconds: float = 30.0  # write finished runs at least this often
+    batch_size: int = 64  # finished runs per Parquet file, at most (the most lost to a kill)
+    flush_seconds: float = 30.0  # write finished runs at least this often (bounds the loss too)
     progress: bool = True
 
 

@@ -4,9 +4,10 @@ Step order, written once here and followed by :meth:`SchoolSystemModel.step`:
 
 1. **Policies** (``sim/policies``): each lever in force sets this term's effects
    (recruitment and retention multipliers, development-programme places, spend).
-2. **Support and federation effects** (``processes/support.py``, ``processes/structure.py``):
-   deployments that reached their end close; active ones add their effects on clients and home
-   schools; executive-led schools take their executive head's capacity.
+2. **Support, federation and alliance effects** (``processes/support.py``,
+   ``processes/structure.py``, ``processes/alliances.py``): deployments that reached their end
+   close; active ones add their effects on clients and home schools; executive-led schools take
+   their executive head's capacity; alliance schools' leaders develop; grants are paid.
 3. **Leadership** (``processes/leadership.py``): heads' practice moves the four school
    conditions; conditions move pupil outcomes and the disadvantage gap (indirect effects).
 4. **Pipeline** (``processes/pipeline.py``): senior leaders' readiness grows; some leave;
@@ -19,8 +20,10 @@ Step order, written once here and followed by :meth:`SchoolSystemModel.step`:
    (made permanent or ended); schools that cannot recruit, or fail, get an executive head.
 8. **Inspection** (``processes/inspection.py``): Ofsted inspects the schools that are due;
    support for a client now graded good or better ends.
-9. **Designation** (``processes/designation.py``): NLEs / LLEs whose school fell below good
-   lose the role; at each year end, results are recorded and a designation round is held.
+9. **Designation** (``processes/designation.py``, ``processes/alliances.py``): NLEs / LLEs and
+   teaching schools whose school fell below good lose the role (alliances dissolve); at each
+   year end, results are recorded and designation rounds are held (teaching schools form
+   alliances with their nearest schools).
 10. **Brokerage** (``processes/brokerage.py``): brokers match schools in need to available
     system leaders under the targeting rule; new deployments start next term.
 11. **Observation** (``outcomes.py``): the term's time-series rows are recorded (the event log
@@ -37,8 +40,8 @@ from .agents import Headteacher, School, SeniorLeader
 from .invariants import check_invariants
 from .parameters import SimConfig
 from .policies import build_policies, PolicyEffects
-from .processes import (brokerage, careers, designation, inspection, leadership, pipeline,
-                        structure, succession, support)
+from .processes import (alliances, brokerage, careers, designation, inspection, leadership,
+                        pipeline, structure, succession, support)
 from .state import ACTING, EXECUTIVE, MAX_SENIOR_LEADERS, SchoolState, initial_state
 from .system_leadership import SystemLeadershipState, end_deployment, head_leaving
 from .world import World, build_world
@@ -97,6 +100,7 @@ class SchoolSystemModel(mesa.Model):
             policy.apply(self, self.effects)
         support.step(self)
         structure.apply(self)
+        alliances.apply(self)
         leadership.step(self)
         pipeline.step(self)
         careers.step(self)
@@ -105,6 +109,7 @@ class SchoolSystemModel(mesa.Model):
         inspected = inspection.step(self)
         support.end_on_improvement(self, inspected)
         designation.step(self)
+        alliances.step(self)
         brokerage.step(self)
         self.recorder.record()
         if self.config.run.check_invariants:

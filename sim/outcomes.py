@@ -180,6 +180,8 @@ class TimeSeriesRecorder:
         cols["schools_per_nle"] = np.where(cols["nle_count"] > 0, n / np.maximum(cols["nle_count"], 1), np.nan)
         cols["deployments_active"] = self._sum(sl.supporters_of(m.state.n))
         cols["federations_permanent"] = self._sum(sl.executive_permanent)
+        cols["teaching_schools"] = self._sum(sl.teaching_school_since >= 0)
+        cols["alliance_members"] = self._sum(sl.alliance_of >= 0)
         if m.step_count % 3 == 0:
             self.geography.append(geography_rows(m, need))
 
@@ -352,6 +354,10 @@ def schools_frame(model: "SchoolSystemModel") -> pd.DataFrame:
     frame["executive_home_school_id"] = pd.arrays.IntegerArray(
         np.where(led, w.school_id[np.maximum(model.sl.executive_of, 0)], 0), ~led)
     frame["federation_permanent"] = model.sl.executive_permanent
+    frame["teaching_school"] = model.sl.teaching_school_since >= 0
+    in_alliance = model.sl.alliance_of >= 0
+    frame["alliance_teaching_school_id"] = pd.arrays.IntegerArray(
+        np.where(in_alliance, w.school_id[np.maximum(model.sl.alliance_of, 0)], 0), ~in_alliance)
     from .processes.brokerage import schools_in_need
     frame["in_need"] = schools_in_need(model)
     frame["active_clients"] = model.sl.clients_of(s.n)

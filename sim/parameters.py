@@ -221,6 +221,10 @@ class BehaviourParams:
     federation_coordination_cost: float = uncertain(
         0.1, "fraction of the executive head's capacity", 0.0, 0.3,
         "seed 001 L307 (federation coordination costs); size an assumption")
+    alliance_readiness_gain: float = uncertain(
+        0.004, "readiness units per term", 0.0, 0.015,
+        "seed 001 L230 (leaders grown through partnerships of schools); seed 002 L5951-5957; size an "
+        "assumption")
     federation_readiness_gain: float = uncertain(
         0.005, "readiness units per term", 0.0, 0.02,
         "seed 001 L322 (federations create routes for deputies); seed 002 L6410-6418 (heads of school)")
@@ -315,6 +319,14 @@ class SystemLeadershipConfig:
                                        "funding-led partnerships (seed 002 L6654)")
     federation_incentive: float = bounded(1.0, 0.0, 5.0, doc="multiplier on the chance an executive "
                                           "headship forms where a school cannot recruit")
+    teaching_schools: bool = bounded(True, doc="designate teaching schools and form their alliances")
+    teaching_school_quota: int = bounded(
+        755, 0, 5_000, "teaching schools nationally (755 in Dec 2019, DfE); scaled to the world")
+    alliance_size: int = bounded(8, 2, 40, "schools per alliance including the teaching school "
+                                 "(755 teaching schools in 618 alliances; size an assumption)")
+    teaching_school_grant_gbp: float = bounded(
+        60_000.0, 0.0, 500_000.0, "GBP per teaching school in its first year, tapering to zero over "
+        "four years (seed 002 L6680-6684; amount an assumption)")
     nle_quota_by_year: list[list[int]] = field(default_factory=list, metadata={
         "doc": "historical scenario: [calendar year, national NLEs] pairs, interpolated; "
                "overrides nle_quota when given"})

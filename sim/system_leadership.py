@@ -119,6 +119,9 @@ class SystemLeadershipState:
     executive_led_count: np.ndarray  # (n,) int16: schools led by this school's head as executive
     executive_since: np.ndarray     # (n,) int32: step the executive headship began
     executive_permanent: np.ndarray  # (n,) bool: the arrangement has become permanent
+    teaching_school_since: np.ndarray  # (n,) int32: step designated a teaching school, -1 if not
+    alliance_of: np.ndarray         # (n,) int64: index of the teaching school whose alliance the
+                                    # school belongs to (itself for a teaching school), else -1
     deployments: Deployments = field(default_factory=Deployments)
     spent_this_year_gbp: float = 0.0
     spent_total_gbp: float = 0.0
@@ -132,7 +135,9 @@ class SystemLeadershipState:
                    executive_of=np.full(n, -1, dtype=np.int64),
                    executive_led_count=np.zeros(n, dtype=np.int16),
                    executive_since=np.full(n, -1, dtype=np.int32),
-                   executive_permanent=np.zeros(n, dtype=bool))
+                   executive_permanent=np.zeros(n, dtype=bool),
+                   teaching_school_since=np.full(n, -1, dtype=np.int32),
+                   alliance_of=np.full(n, -1, dtype=np.int64))
 
     def clients_of(self, n: int) -> np.ndarray:
         """(n,) number of active clients of each supporting school."""
