@@ -122,7 +122,7 @@ class TimeSeriesRecorder:
         self.n_groups = len(REGION_NAMES) * len(PHASES)
         self.group = w.region.astype(np.int64) * len(PHASES) + w.phase
         self.present_groups = np.unique(self.group)
-        self.rows: list[pd.DataFrame] = []
+        self.rows: list[tuple[int, dict[str, np.ndarray]]] = []
         self.geography: list[pd.DataFrame] = []
         self._retention_cohort: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -159,13 +159,8 @@ class TimeSeriesRecorder:
         retained, at_risk = self._retention()
         cols["heads_retention_cohort"] = at_risk
         cols["head_retention_annual"] = np.where(at_risk > 0, retained / np.maximum(at_risk, 1), np.nan)
-        groups = self.present_groups
-        frame = pd.DataFrame({"step": m.step_count, "time_years": m.time_years,
-                              "region": [REGION_NAMES[g // 2] for g in groups],
-                              "phase": [PHASES[g % 2] for g in groups]})
-        for name, values in cols.items():
-            frame[name] = values[groups]
-        self.rows.append(frame)
+        # Plain arrays per step; the table is built once, in frame().
+        self.rows.append((m.step_count, {name: values[self.present_groups] for name, values in cols.items()}))
 
     def _system_leadership(self, cols: dict[str, np.ndarray], n: np.ndarray) -> None:
         """Supply of system leaders against need, deployments and executive headships."""
@@ -201,9 +196,25 @@ class TimeSeriesRecorder:
         self._retention_cohort = (cohort, s.head_person[cohort].copy())
         return result
 
+    def stocks(self) -> pd.DataFrame:
+        """The recorded stock measures, one row per step x region x phase.
+
+        A lever's spend column exists from the first term it spends; earlier rows hold 0.
+        """
+        groups = self.present_groups
+        steps = np.repeat([step for step, _ in self.rows], len(groups))
+        names = list(dict.fromkeys(name for _, cols in self.rows for name in cols))
+        columns = {"step": steps, "time_years": steps / 3.0,
+                   "region": np.tile(np.array(REGION_NAMES, dtype=object)[groups // 2], len(self.rows)),
+                   "phase": np.tile(np.array(PHASES, dtype=object)[groups % 2], len(self.rows))}
+        for name in names:
+            absent = np.zeros(len(groups)) if name.startswith("spend_") else np.full(len(groups), np.nan)
+            columns[name] = np.concatenate([cols.get(name, absent) for _, cols in self.rows])
+        return pd.DataFrame(columns)
+
     def frame(self, events: pd.DataFrame) -> pd.DataFrame:
         """The time series, with flows counted from ``events``."""
-        ts = pd.concat(self.rows, ignore_index=True)
+        ts = self.stocks()
         keys = ["step", "region", "phase"]
         flows = {
             **{f"appointed_{r}": (events["event"] == "head_appointed") & (events["route"] == r)
@@ -242,17 +253,19 @@ class TimeSeriesRecorder:
 def geography_rows(model: "SchoolSystemModel", need: np.ndarray) -> pd.DataFrame:
     """Supply of system leaders against need by region, local authority and setting, now."""
     w, sl = model.world, model.sl
-    setting = np.where(w.coastal, "coastal", np.array(SETTINGS, dtype=object)[w.setting])
-    levels = {"region": np.array(REGION_NAMES, dtype=object)[w.region],
-              "local_authority": np.array(w.la_names, dtype=object)[w.local_authority],
-              "setting": setting}
+    setting_names = SETTINGS + ("coastal",)
+    setting = np.where(w.coastal, len(SETTINGS), w.setting)
+    measures = {"schools": np.ones(w.n_schools), "nle": sl.role == NLE, "lle": sl.role == LLE,
+                "in_need": need, "executive_led": sl.executive_of >= 0}
     frames = []
-    for level, area in levels.items():
-        frame = pd.DataFrame({"area": area, "schools": 1, "nle": sl.role == NLE,
-                              "lle": sl.role == LLE, "in_need": need,
-                              "executive_led": sl.executive_of >= 0}).groupby("area", as_index=False).sum()
-        frame.insert(0, "level", level)
-        frames.append(frame)
+    for level, codes, names in (("region", w.region, REGION_NAMES),
+                                ("local_authority", w.local_authority, w.la_names),
+                                ("setting", setting, setting_names)):
+        present = np.unique(codes)
+        frame = {"level": level, "area": np.array(names, dtype=object)[present]}
+        for name, values in measures.items():
+            frame[name] = np.bincount(codes, weights=values, minlength=len(names))[present].astype(np.int64)
+        frames.append(pd.DataFrame(frame))
     out = pd.concat(frames, ignore_index=True)
     out.insert(0, "time_years", model.time_years)
     out.insert(0, "step", model.step_count)
@@ -367,6 +380,34 @@ def schools_frame(model: "SchoolSystemModel") -> pd.DataFrame:
     frame["bench_strength"] = s.bench_strength()
     frame["ready_leaders"] = (s.bench_present & (s.bench_readiness >= model.params.ready_threshold)).sum(axis=1)
     return frame
+
+
+SCALAR_OUTCOMES = (
+    "share_good_or_outstanding", "share_inadequate", "mean_effectiveness", "mean_gap",
+    "acting_head_share", "vacancies_per_100_schools_per_year", "internal_appointment_share",
+    "head_retention_primary", "head_retention_secondary", "spend_gbp_per_year",
+    "nle_count", "lle_count", "schools_in_need", "supply_need_ratio",
+    "deployments_started_per_year", "executive_led_share", "improved_share_supported",
+    "improved_share_not_supported", "support_cost_per_extra_improved_school_gbp",
+)  # the keys of scalar_outcomes(), in order; experiments check outcome names against it
+
+
+def national_series(timeseries: pd.DataFrame) -> dict[str, np.ndarray]:
+    """England-wide (all rows summed) headline measures per step, from a run's time series."""
+    per_step = timeseries.groupby("step").sum(numeric_only=True).sort_index()
+    schools = per_step["n_schools"].to_numpy(dtype=float)
+    weighted = timeseries.assign(
+        effectiveness_total=timeseries["mean_effectiveness"] * timeseries["n_schools"],
+        gap_total=timeseries["mean_gap"] * timeseries["n_schools"],
+    ).groupby("step")[["effectiveness_total", "gap_total"]].sum().sort_index()
+    series = {
+        "share_good_or_outstanding": (per_step["n_outstanding"] + per_step["n_good"]) / schools,
+        "share_inadequate": per_step["n_inadequate"] / schools,
+        "acting_head_share": per_step["acting_heads"] / schools,
+        "mean_effectiveness": weighted["effectiveness_total"] / schools,
+        "mean_gap": weighted["gap_total"] / schools,
+    }
+    return {name: np.asarray(values, dtype=float) for name, values in series.items()}
 
 
 def scalar_outcomes(timeseries: pd.DataFrame, events: pd.DataFrame) -> dict[str, float]:
