@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..state import ACTING, SUBSTANTIVE
-from ..world import RURAL, TOWN
+from ..world import REGION_NAMES, RURAL, TOWN
 
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
@@ -54,15 +54,16 @@ def step(model: "SchoolSystemModel") -> None:
         return
     ready = s.bench_present & (s.bench_readiness >= p.ready_threshold)
     region = model.world.region
-    ready_by_region = np.bincount(region, weights=ready.sum(axis=1), minlength=9)
-    vacancies_by_region = np.bincount(region[searching], minlength=9)
+    regions = len(REGION_NAMES)
+    ready_by_region = np.bincount(region, weights=ready.sum(axis=1), minlength=regions)
+    vacancies_by_region = np.bincount(region[searching], minlength=regions)
     thickness = np.minimum(1.0, ready_by_region / np.maximum(vacancies_by_region, 1))
     market = (1 - p.market_thickness_weight) + p.market_thickness_weight * thickness
     chance = np.minimum(1.0, p.external_success_per_term * attractiveness(model)
                         * market[region] * model.effects.recruitment_multiplier)
 
     ready_schools, ready_posts = np.nonzero(ready)
-    market_pool = {r: list(np.nonzero(region[ready_schools] == r)[0]) for r in range(9)}
+    market_pool = {r: list(np.nonzero(region[ready_schools] == r)[0]) for r in range(regions)}
     for school in np.nonzero(searching)[0]:
         school = int(school)
         if _confirm_acting_head(model, school) or _appoint_internal(model, school, ready):
