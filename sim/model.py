@@ -39,7 +39,8 @@ from . import outcomes
 from .agents import Headteacher, School, SeniorLeader
 from .invariants import check_invariants
 from .parameters import SimConfig
-from .policies import build_policies, PolicyEffects
+from .policies import PolicyEffects, build_policies
+from .policies.system_leadership import SystemLeadershipLevers
 from .processes import (alliances, brokerage, careers, designation, inspection, leadership,
                         pipeline, structure, succession, support)
 from .state import ACTING, EXECUTIVE, MAX_SENIOR_LEADERS, SchoolState, initial_state
@@ -84,6 +85,7 @@ class SchoolSystemModel(mesa.Model):
             (int(i), int(k)): SeniorLeader(self, int(i), int(k)) for i, k in zip(*np.nonzero(established))}
 
         self.policies = build_policies(config.policy, self)
+        self.system_leadership = next(p for p in self.policies if isinstance(p, SystemLeadershipLevers))
         self.effects = PolicyEffects.neutral(n)
         self.recorder = outcomes.TimeSeriesRecorder(self)
         self.recorder.record()  # step 0: the starting state

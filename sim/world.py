@@ -38,6 +38,7 @@ REGIONS = (
 REGION_NAMES = tuple(r[0] for r in REGIONS)
 
 NATIONAL_SCHOOLS = {PRIMARY: 16_769, SECONDARY: 3_450}  # DfE SPC Jan 2019; BESA 2019 (approx.)
+ENGLAND_SCHOOLS = sum(NATIONAL_SCHOOLS.values())  # national quotas and budgets scale by this
 MEAN_PUPILS = {PRIMARY: 282, SECONDARY: 965}              # DfE SPC 2019
 RURAL_SHARE = {PRIMARY: 0.290, SECONDARY: 0.147}          # PQ 272250, Jul 2019
 TOWN_SHARE_OF_RURAL = 0.4      # approximation: "town & fringe" share of the DfE rural class

@@ -26,6 +26,7 @@ from sim.invariants import check_invariants
 from sim.model import SchoolSystemModel
 from sim.outcomes import geography_rows, support_outcomes
 from sim.policies import PolicyEffects
+from sim.policies.system_leadership import national_quota
 from sim.policies.targeting import supply_need_ratio_by_la
 from sim.processes import brokerage, designation, structure, succession, support
 from sim.processes.brokerage import schools_in_need
@@ -164,7 +165,7 @@ def test_only_the_eligible_school_becomes_nle_across_many_rounds():
     world = sl_world(np.arange(8) * 2.0, grade=[1, 2, 1, 1, 1, 1, 1, 2])
     model = sl_model(world, nle_quota=10_000, lle_quota=0)
     set_params(model, nle_application_per_year=1.0)
-    assert designation.national_quota(model, 10_000, ()) == 4
+    assert national_quota(model, 10_000, ()) == 4
     make_strong(model, range(8))
     s = model.state
     s.head_experience[2] = 2.0
@@ -233,7 +234,7 @@ def test_fsm_relaxation_lets_exceptionally_good_high_fsm_school_qualify(relaxati
                      fsm=[0.30, 0.30, 0.20, 0.30, 0.05, 0.05, 0.05, 0.05])
     model = sl_model(world, nle_quota=10_000, lle_quota=0, fsm_relaxation=relaxation)
     set_params(model, nle_application_per_year=1.0)
-    assert designation.national_quota(model, 10_000, ()) == 4
+    assert national_quota(model, 10_000, ()) == 4
     cut = model.params.threshold_outstanding - designation.EXCEPTIONALLY_GOOD_MARGIN
     assert 0.1 < cut <= 0.3 < model.params.threshold_outstanding
     for school, eff in enumerate([0.3, 0.1, 0.3, 1.0]):
@@ -363,7 +364,7 @@ def budget_run(k: int, steps: int):
     budget = k * GRANT * ENGLAND / world.n_schools
     model = sl_model(world, seed=k, budget_gbp_per_year=budget, deployment_grant_gbp=GRANT,
                      nle_quota=0, lle_quota=0, inspection={"interval_terms": (60, 60, 60, 60)})
-    assert brokerage.yearly_budget(model) == pytest.approx(k * GRANT)
+    assert model.system_leadership.yearly_budget(model) == pytest.approx(k * GRANT)
     make_strong(model, range(n_sup))
     model.sl.role[:n_sup] = NLE
     model.state.head_age[:] = 40.0
@@ -763,7 +764,7 @@ def fake_model(n_schools: int, start_year: int, step: int):
 
 def test_national_quota_follows_the_historical_schedule_by_calendar_year():
     schedule = [[2010, 0], [2012, 400], [2015, 1000]]
-    q = lambda step, n=ENGLAND: designation.national_quota(fake_model(n, 2010, step), 123, schedule)
+    q = lambda step, n=ENGLAND: national_quota(fake_model(n, 2010, step), 123, schedule)
     assert q(0) == 0                 # 2010
     assert q(3) == 200               # 2011: halfway to 400
     assert q(6) == 400               # 2012
@@ -772,8 +773,8 @@ def test_national_quota_follows_the_historical_schedule_by_calendar_year():
     assert q(30) == 1000             # 2020: held at the last value
     assert q(6, n=ENGLAND // 4) == 100  # scaled to the world's share of England's schools
     # without a schedule the fixed quota applies, scaled
-    assert designation.national_quota(fake_model(ENGLAND, 2010, 0), 123, ()) == 123
-    assert designation.national_quota(fake_model(ENGLAND // 2, 2010, 0), 1000, []) == 500
+    assert national_quota(fake_model(ENGLAND, 2010, 0), 123, ()) == 123
+    assert national_quota(fake_model(ENGLAND // 2, 2010, 0), 1000, []) == 500
 
 
 def test_schedule_sets_the_quota_used_by_designation_rounds():
@@ -788,7 +789,7 @@ def test_schedule_sets_the_quota_used_by_designation_rounds():
     for k in (1, 2):                                  # 2011, 2012: quota 0
         model.step_count = 3 * k
         designation.step(model)
-        assert designation.national_quota(model, 0, model.config.policy.system_leadership.nle_quota_by_year) == 0
+        assert national_quota(model, 0, model.config.policy.system_leadership.nle_quota_by_year) == 0
         assert (model.sl.role == NO_ROLE).all()
     model.step_count = 9                              # 2013: quota 8
     designation.step(model)

@@ -54,10 +54,12 @@ def build_policies(config: PolicyConfig, model: "SchoolSystemModel") -> list[Pol
     """The policy objects in force for ``config``, in a fixed order."""
     from .development_programme import DevelopmentProgramme
     from .recruitment_incentive import RecruitmentIncentive
+    from .system_leadership import SystemLeadershipLevers
 
     policies: list[Policy] = []
     if config.recruitment_incentive.enabled:
         policies.append(RecruitmentIncentive(config.recruitment_incentive, model))
     if config.development_programme.enabled:
         policies.append(DevelopmentProgramme(config.development_programme, model))
+    policies.append(SystemLeadershipLevers(config.system_leadership, model))  # read by processes
     return policies

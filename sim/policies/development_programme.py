@@ -13,13 +13,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..parameters import DevelopmentProgrammeConfig
-from ..world import RURAL, TOWN
+from ..world import ENGLAND_SCHOOLS, RURAL, TOWN
 from . import Policy, PolicyEffects
 
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
 
-ENGLAND_SCHOOLS = 20_219  # places_per_year is for England; smaller worlds get a pro-rata share
 
 
 class DevelopmentProgramme(Policy):
@@ -34,6 +33,7 @@ class DevelopmentProgramme(Policy):
                     "disadvantaged": model.fsm_band >= 3,
                     "rural": np.isin(w.setting, (TOWN, RURAL))}[config.targeting]
         self.targeted = targeted
+        # places_per_year is for England; smaller worlds get a pro-rata share
         self.places_per_year = int(round(config.places_per_year * w.n_schools / ENGLAND_SCHOOLS))
 
     def apply(self, model: "SchoolSystemModel", effects: PolicyEffects) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..state import SUBSTANTIVE
-from .designation import ENGLAND_SCHOOLS, NLE_BENCH_STRENGTH
+from .designation import NLE_BENCH_STRENGTH
 
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
@@ -65,7 +65,7 @@ def step(model: "SchoolSystemModel") -> None:
         dissolve(model, int(school), reason="grade_fell")
     if model.step_count % TERMS_PER_YEAR or not (cfg.enabled and cfg.teaching_schools):
         return
-    quota = int(round(cfg.teaching_school_quota * s.n / ENGLAND_SCHOOLS))
+    quota = model.system_leadership.teaching_school_quota(model)
     places = quota - int((sl.teaching_school_since >= 0).sum())
     eligible = ((s.grade == 1) & (s.bench_strength() >= NLE_BENCH_STRENGTH)
                 & (s.head_experience >= cfg.min_headship_years) & (s.leader_kind == SUBSTANTIVE)

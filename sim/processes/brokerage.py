@@ -8,8 +8,9 @@ support for those not already supported or led by an executive head.
 Supply: NLEs with fewer clients than the cap (one or two schools: seed 002 L1023) and LLEs
 without a client, whose own school is good or better. A match must be within the maximum travel
 distance (geographical proximity, seed 004 L440) and, when required, of the same phase; the
-targeting policy orders clients and picks supporters (``policies/targeting.py``). Each
-deployment costs the deployment grant and the yearly budget is never overspent.
+targeting rule orders clients and picks supporters (``policies/targeting.py``). Each
+deployment costs the deployment grant and the yearly budget (``policies/system_leadership.py``;
+a budget year is the run's year, terms 1-3, 4-6...) is never overspent.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..nearest import CandidateSearch
-from ..policies.targeting import order_clients
 from ..state import ACTING
 from ..system_leadership import MODES, NLE, NO_ROLE, ROLES, SECONDARY_SECONDMENT_SHARE, Deployment
 from ..world import SECONDARY
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from ..model import SchoolSystemModel
 
 TERMS_PER_YEAR = 3
-ENGLAND_SCHOOLS = 20_219
 
 
 def schools_in_need(model: "SchoolSystemModel") -> np.ndarray:
@@ -53,23 +52,16 @@ def available_supply(model: "SchoolSystemModel") -> np.ndarray:
     return (sl.role > NO_ROLE) & (sl.clients_of(s.n) < cap) & (s.grade <= 2)
 
 
-def yearly_budget(model: "SchoolSystemModel") -> float:
-    """This world's share of the national yearly deployment budget (GBP)."""
-    cfg = model.config.policy.system_leadership
-    return cfg.budget_gbp_per_year * model.world.n_schools / ENGLAND_SCHOOLS
-
-
 def step(model: "SchoolSystemModel") -> None:
     """Start new deployments for this term under the targeting rule in force."""
     cfg, sl, s, w = model.config.policy.system_leadership, model.sl, model.state, model.world
     sl.started_this_step = 0
-    if model.step_count % TERMS_PER_YEAR == 1:  # a budget year is the run's year: terms 1-3, 4-6...
-        sl.spent_this_year_gbp = 0.0
     if not cfg.enabled or cfg.targeting == "none":
         return
     need = unmet_need(model)
     supply = available_supply(model)
-    clients, pick_nearest = order_clients(cfg.targeting, model, need, supply)
+    levers = model.system_leadership
+    clients, pick_nearest = levers.order_clients(model, need, supply)
     supporters = np.nonzero(supply)[0]
     room = (np.where(sl.role == NLE, cfg.max_clients_per_nle, 1) - sl.clients_of(s.n))[supporters]
     # One search per phase when phases must match; positions map back through `members`.
@@ -79,7 +71,7 @@ def step(model: "SchoolSystemModel") -> None:
         members[g] = np.nonzero(groups == g)[0]
         chosen = supporters[members[g]]
         searches[g] = CandidateSearch(chosen, w.x_km[chosen], w.y_km[chosen])
-    budget = yearly_budget(model)
+    budget = levers.yearly_budget(model)
     grants = np.zeros(s.n)
     open_places = int(room.sum())
     for client in clients:

@@ -7,7 +7,8 @@ last three year ends above the good threshold and either above average or rising
 senior leaders (seed 004 L648; a bench able to cover, seed 002 L6338-6344); at least three years
 a head; able to stay a head two more years. LLE: at least three years a head of a good or
 outstanding school. Eligible heads apply with a yearly probability; the most effective are
-designated up to the quota (national figure scaled to the world's share of England's schools).
+designated up to the quota (``policies/system_leadership.py``: a national figure scaled to the
+world's share of England's schools).
 Roles end when the head leaves or, at an inspection, when the school falls below good
 (NLE status is contingent on the home school's grade: seed 002 L2575-2579, L6378-6384).
 """
@@ -24,21 +25,10 @@ from ..system_leadership import LLE, NLE, ROLES, dedesignate
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
 
-ENGLAND_SCHOOLS = 20_219
 HIGH_DEPRIVATION_FSM = 0.25          # seed 004 L646
 EXCEPTIONALLY_GOOD_MARGIN = 0.25     # assumption: "exceptionally good" = within 0.25 sd of outstanding
 IMPROVING_MARGIN = 0.2               # assumption: a rise of 0.2 sd over three years is "improving"
 NLE_BENCH_STRENGTH = 0.5             # assumption: mean readiness of a bench able to cover
-
-
-def national_quota(model: "SchoolSystemModel", quota: int, schedule) -> int:
-    """The NLE quota for the current calendar year, scaled to this world."""
-    if schedule:
-        years = np.array([y for y, _ in schedule], dtype=float)
-        values = np.array([v for _, v in schedule], dtype=float)
-        year = model.config.world.start_year + model.time_years
-        quota = float(np.interp(year, years, values))
-    return int(round(quota * model.world.n_schools / ENGLAND_SCHOOLS))
 
 
 def nle_eligible(model: "SchoolSystemModel") -> np.ndarray:
@@ -79,8 +69,9 @@ def step(model: "SchoolSystemModel") -> None:
     cfg = model.config.policy.system_leadership
     if not cfg.enabled:
         return
-    _designate(model, NLE, nle_eligible(model), national_quota(model, cfg.nle_quota, cfg.nle_quota_by_year))
-    _designate(model, LLE, lle_eligible(model), national_quota(model, cfg.lle_quota, ()))
+    levers = model.system_leadership
+    _designate(model, NLE, nle_eligible(model), levers.nle_quota(model))
+    _designate(model, LLE, lle_eligible(model), levers.lle_quota(model))
 
 
 def _designate(model: "SchoolSystemModel", role: int, eligible: np.ndarray, quota: int) -> None:
