@@ -36,7 +36,8 @@ from experiments.spec import ExperimentSpec  # noqa: E402
 from experiments.store import ExperimentStore  # noqa: E402
 from experiments.sweep import run_sweep  # noqa: E402
 from sim import outcomes  # noqa: E402
-from sim.model import TERMS_PER_YEAR, SchoolSystemModel  # noqa: E402
+from sim.model import SchoolSystemModel  # noqa: E402
+from sim.state import TERMS_PER_YEAR  # noqa: E402
 
 ARMS = "{baseline: {}, recruitment_premium: {policy.recruitment_incentive.enabled: true}}"
 

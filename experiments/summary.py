@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.model import TERMS_PER_YEAR
+from sim.state import TERMS_PER_YEAR
 
 
 def t_interval(values: np.ndarray, level: float) -> dict[str, float]:

@@ -43,11 +43,9 @@ from .policies import PolicyEffects, build_policies
 from .policies.system_leadership import SystemLeadershipLevers
 from .processes import (alliances, brokerage, careers, designation, inspection, leadership,
                         pipeline, structure, succession, support)
-from .state import ACTING, EXECUTIVE, MAX_SENIOR_LEADERS, SchoolState, initial_state
+from .state import ACTING, EXECUTIVE, MAX_SENIOR_LEADERS, TERMS_PER_YEAR, SchoolState, initial_state
 from .system_leadership import SystemLeadershipState, end_deployment, head_leaving
 from .world import World, build_world
-
-TERMS_PER_YEAR = 3
 
 
 class SchoolSystemModel(mesa.Model):

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .state import ACTING, CONDITIONS, DOMAINS, EXECUTIVE, LEADER_KINDS, combined_condition
+from .state import (ACTING, CONDITIONS, DOMAINS, EXECUTIVE, LEADER_KINDS, TERMS_PER_YEAR,
+                    combined_condition)
 from .system_leadership import LLE, NLE, ROLES
 from .world import GRADES, PHASES, REGION_NAMES, SETTINGS
 
@@ -91,7 +92,7 @@ class EventLog:
         kind_labels = np.array(LEADER_KINDS + (None,), dtype=object)[np.where(kind == MISSING, -1, kind)]
         return pd.DataFrame({
             "step": step,
-            "time_years": step / 3.0,
+            "time_years": step / TERMS_PER_YEAR,
             "event": text("event"),
             "school_id": w.school_id[school],
             "person_id": np.array(raw["person_id"], dtype=np.int64),
@@ -177,14 +178,14 @@ class TimeSeriesRecorder:
         cols["federations_permanent"] = self._sum(sl.executive_permanent)
         cols["teaching_schools"] = self._sum(sl.teaching_school_since >= 0)
         cols["alliance_members"] = self._sum(sl.alliance_of >= 0)
-        if m.step_count % 3 == 0:
+        if m.step_count % TERMS_PER_YEAR == 0:
             self.geography.append(geography_rows(m, need))
 
     def _retention(self) -> tuple[np.ndarray, np.ndarray]:
         """At each year boundary: of last year's substantive heads under 55, how many remain."""
         m, s = self.model, self.model.state
         nan = np.full(self.n_groups, np.nan)
-        if m.step_count % 3:
+        if m.step_count % TERMS_PER_YEAR:
             return nan, np.zeros(self.n_groups)
         result = (nan, np.zeros(self.n_groups))
         if self._retention_cohort is not None:
@@ -204,7 +205,7 @@ class TimeSeriesRecorder:
         groups = self.present_groups
         steps = np.repeat([step for step, _ in self.rows], len(groups))
         names = list(dict.fromkeys(name for _, cols in self.rows for name in cols))
-        columns = {"step": steps, "time_years": steps / 3.0,
+        columns = {"step": steps, "time_years": steps / TERMS_PER_YEAR,
                    "region": np.tile(np.array(REGION_NAMES, dtype=object)[groups // 2], len(self.rows)),
                    "phase": np.tile(np.array(PHASES, dtype=object)[groups % 2], len(self.rows))}
         for name in names:
@@ -420,7 +421,7 @@ def scalar_outcomes(timeseries: pd.DataFrame, events: pd.DataFrame) -> dict[str,
     end = timeseries[timeseries["step"] > last_step - 3]
     per_step = end.groupby("step").sum(numeric_only=True)
     n = per_step["n_schools"]
-    years = max(last_step / 3.0, 1e-9)
+    years = max(last_step / TERMS_PER_YEAR, 1e-9)
     run_totals = timeseries[timeseries["step"] > 0].sum(numeric_only=True)
     n_schools = float(timeseries[timeseries["step"] == 0]["n_schools"].sum())
     cohort = timeseries.dropna(subset=["head_retention_annual"])

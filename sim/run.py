@@ -8,7 +8,8 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from . import outcomes
-from .model import TERMS_PER_YEAR, SchoolSystemModel
+from .model import SchoolSystemModel
+from .state import TERMS_PER_YEAR
 from .parameters import SimConfig, to_dict, validate
 from .world import build_world
 

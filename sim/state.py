@@ -31,6 +31,8 @@ PRACTICE_TO_CONDITION = np.array([
 # Condition level at which effectiveness is zero (the centre of the effectiveness scale).
 CONDITION_REFERENCE = 0.7
 
+TERMS_PER_YEAR = 3  # one model step is one school term
+
 SUBSTANTIVE, ACTING, EXECUTIVE = 0, 1, 2
 LEADER_KINDS = ("substantive", "acting", "executive")
 MAX_SENIOR_LEADERS = 6  # deputy / assistant-head posts per school (secondary SLTs are the largest)
@@ -77,10 +79,20 @@ class SchoolState:
 
     def bench_strength(self) -> np.ndarray:
         """Mean readiness of the senior leaders in post (0 where there are none)."""
-        present = self.bench_present
-        count = present.sum(axis=1)
-        total = np.where(present, self.bench_readiness, 0.0).sum(axis=1)
-        return np.divide(total, count, out=np.zeros(self.n), where=count > 0)
+        return mean_readiness(self.bench_person, self.bench_readiness)
+
+
+def per_term(rate_per_year: np.ndarray | float) -> np.ndarray | float:
+    """Convert a yearly hazard to the probability of the event within one term."""
+    return 1.0 - (1.0 - np.minimum(rate_per_year, 1.0)) ** (1.0 / TERMS_PER_YEAR)
+
+
+def mean_readiness(bench_person: np.ndarray, bench_readiness: np.ndarray) -> np.ndarray:
+    """(n,) mean readiness of the filled senior posts of each school (0 where none are filled)."""
+    present = bench_person >= 0
+    count = present.sum(axis=1)
+    total = np.where(present, bench_readiness, 0.0).sum(axis=1)
+    return np.divide(total, count, out=np.zeros(len(count)), where=count > 0)
 
 
 def combined_condition(conditions: np.ndarray, fsm_band: np.ndarray, weakest_weight: float) -> np.ndarray:
@@ -107,7 +119,6 @@ def initial_state(world: World, params: BehaviourParams, rng: np.random.Generato
                       params.threshold_inadequate - 0.8])
     hi, lo = bands[world.grade - 1], bands[world.grade]
     effectiveness = lo + (hi - lo) * rng.random(n)
-    fsm_band = world.fsm_band
     level = CONDITION_REFERENCE + effectiveness / params.outcome_per_condition
     conditions = np.clip(level[:, None] + rng.normal(0, 0.03, (n, 4)), 0.02, 0.98)
 
@@ -121,10 +132,7 @@ def initial_state(world: World, params: BehaviourParams, rng: np.random.Generato
     growth_per_year = 3 * (params.readiness_growth_per_term + 0.55 * params.developing_people_weight)
     bench_readiness = np.where(filled, np.minimum(1.0, rng.beta(2.0, 5.0, (n, k))
                                                   + growth_per_year * bench_years), 0.0)
-    present = bench_person >= 0
-    count = present.sum(axis=1)
-    strength = np.divide(np.where(present, bench_readiness, 0).sum(axis=1), count,
-                         out=np.zeros(n), where=count > 0)
+    strength = mean_readiness(bench_person, bench_readiness)
     # Capacity that would hold conditions where they are (inverse of the leadership target).
     needed = (level + params.disadvantage_headwind * world.fsm_share) / (
         1 + params.distributed_leadership_weight * strength)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..parameters import DevelopmentProgrammeConfig
+from ..state import TERMS_PER_YEAR
 from ..world import ENGLAND_SCHOOLS, RURAL, TOWN
 from . import Policy, PolicyEffects
 
@@ -45,7 +46,7 @@ class DevelopmentProgramme(Policy):
         """
         s, c = model.state, self.config
         cost = np.zeros(s.n)
-        if model.step_count % 3 == 1 and self.places_per_year > 0:
+        if model.step_count % TERMS_PER_YEAR == 1 and self.places_per_year > 0:
             eligible = (s.bench_present & (s.bench_programme_terms == 0)
                         & (s.bench_readiness < model.params.ready_threshold) & self.targeted[:, None])
             schools, posts = np.nonzero(eligible)

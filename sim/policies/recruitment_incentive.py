@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..parameters import RecruitmentIncentiveConfig
+from ..state import TERMS_PER_YEAR
 from ..world import RURAL, TOWN
 from . import Policy, PolicyEffects
 
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
 
-TERMS_PER_YEAR = 3
 
 
 def hard_to_staff(model: "SchoolSystemModel", criteria: tuple[str, ...]) -> np.ndarray:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..parameters import SystemLeadershipConfig
+from ..state import TERMS_PER_YEAR
 from ..world import ENGLAND_SCHOOLS
 from . import Policy, PolicyEffects
 from .targeting import order_clients
@@ -20,7 +21,6 @@ from .targeting import order_clients
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
 
-TERMS_PER_YEAR = 3
 
 
 def national_quota(model: "SchoolSystemModel", quota: float, schedule) -> int:

@@ -18,13 +18,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ..state import SUBSTANTIVE
+from ..state import SUBSTANTIVE, TERMS_PER_YEAR
 from .designation import NLE_BENCH_STRENGTH
 
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
 
-TERMS_PER_YEAR = 3
 GRANT_TAPER = (1.0, 0.75, 0.5, 0.25)  # share of the first-year grant in years 1-4 (assumption)
 
 

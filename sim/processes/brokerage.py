@@ -20,14 +20,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..nearest import CandidateSearch
-from ..state import ACTING
+from ..state import ACTING, TERMS_PER_YEAR
 from ..system_leadership import MODES, NLE, NO_ROLE, ROLES, SECONDARY_SECONDMENT_SHARE, Deployment
 from ..world import SECONDARY
 
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
 
-TERMS_PER_YEAR = 3
 
 
 def schools_in_need(model: "SchoolSystemModel") -> np.ndarray:
@@ -45,11 +44,17 @@ def unmet_need(model: "SchoolSystemModel") -> np.ndarray:
     return schools_in_need(model) & (sl.supporters_of(model.state.n) == 0) & (sl.executive_of < 0)
 
 
-def available_supply(model: "SchoolSystemModel") -> np.ndarray:
-    """(n,) bool: system leaders with room for another client."""
-    s, sl = model.state, model.sl
+def client_room(model: "SchoolSystemModel") -> np.ndarray:
+    """(n,) further clients each school's head could take (NLE: up to the cap; others: one)."""
+    sl = model.sl
     cap = np.where(sl.role == NLE, model.config.policy.system_leadership.max_clients_per_nle, 1)
-    return (sl.role > NO_ROLE) & (sl.clients_of(s.n) < cap) & (s.grade <= 2)
+    return cap - sl.clients_of(model.state.n)
+
+
+def available_supply(model: "SchoolSystemModel", room: np.ndarray | None = None) -> np.ndarray:
+    """(n,) bool: system leaders of good or better schools with room for another client."""
+    room = client_room(model) if room is None else room
+    return (model.sl.role > NO_ROLE) & (room > 0) & (model.state.grade <= 2)
 
 
 def step(model: "SchoolSystemModel") -> None:
@@ -59,11 +64,12 @@ def step(model: "SchoolSystemModel") -> None:
     if not cfg.enabled or cfg.targeting == "none":
         return
     need = unmet_need(model)
-    supply = available_supply(model)
+    room_by_school = client_room(model)
+    supply = available_supply(model, room_by_school)
     levers = model.system_leadership
     clients, pick_nearest = levers.order_clients(model, need, supply)
     supporters = np.nonzero(supply)[0]
-    room = (np.where(sl.role == NLE, cfg.max_clients_per_nle, 1) - sl.clients_of(s.n))[supporters]
+    room = room_by_school[supporters]
     # One search per phase when phases must match; positions map back through `members`.
     groups = (w.phase[supporters] if cfg.phase_match else np.zeros(len(supporters), dtype=np.int8))
     searches, members = {}, {}

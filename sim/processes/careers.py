@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..state import ACTING, SUBSTANTIVE
+from ..state import ACTING, SUBSTANTIVE, TERMS_PER_YEAR, per_term
 from ..world import SECONDARY
-from .pipeline import TERMS_PER_YEAR, per_term
 
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..state import SUBSTANTIVE
-from ..system_leadership import LLE, NLE, ROLES, dedesignate
+from ..state import SUBSTANTIVE, TERMS_PER_YEAR
+from ..system_leadership import LLE, NLE, NO_ROLE, ROLES, dedesignate
 
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
@@ -60,9 +60,9 @@ def lle_eligible(model: "SchoolSystemModel") -> np.ndarray:
 def step(model: "SchoolSystemModel") -> None:
     """De-designate after a fall in grade; at each year end, record results and run a round."""
     s, sl = model.state, model.sl
-    for school in np.nonzero((sl.role == NLE) & (s.grade >= 3) | (sl.role == LLE) & (s.grade >= 3))[0]:
+    for school in np.nonzero((sl.role != NO_ROLE) & (s.grade >= 3))[0]:
         dedesignate(model, int(school), reason="grade_fell")
-    if model.step_count % 3:
+    if model.step_count % TERMS_PER_YEAR:
         return
     sl.effectiveness_history[:, :-1] = sl.effectiveness_history[:, 1:]
     sl.effectiveness_history[:, -1] = s.effectiveness

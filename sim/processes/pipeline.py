@@ -12,17 +12,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..state import DEVELOPING_PEOPLE
+from ..state import DEVELOPING_PEOPLE, TERMS_PER_YEAR, per_term
 
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
-
-TERMS_PER_YEAR = 3
-
-
-def per_term(rate_per_year: np.ndarray | float) -> np.ndarray | float:
-    """Convert a yearly hazard to the probability of the event within one term."""
-    return 1.0 - (1.0 - np.minimum(rate_per_year, 1.0)) ** (1.0 / TERMS_PER_YEAR)
 
 
 def step(model: "SchoolSystemModel") -> None:

@@ -36,8 +36,9 @@ def step(model: "SchoolSystemModel") -> None:
     client = np.array([d.client for d in active])
     supporter = np.array([d.supporter for d in active])
     intensity = np.array([d.intensity for d in active])
+    role = np.array([d.role for d in active])
     weight = (intensity * np.array([d.engagement for d in active])
-              * np.where(np.array([d.role for d in active]) == LLE, p.lle_effect_factor, 1.0)
+              * np.where(role == LLE, p.lle_effect_factor, 1.0)
               * np.where(np.array([d.shallow for d in active]), p.shallow_partnership_effect, 1.0))
     past_lag = np.array([model.step_count - d.start_step + 1 for d in active]) > p.support_lag_terms
     weight = weight * past_lag
@@ -59,7 +60,7 @@ def step(model: "SchoolSystemModel") -> None:
               * np.where(np.array([d.mode for d in active]) == "secondment", 2.0, 1.0))
     fx.readiness_bonus += staff_gain[:, None]
     supporting_nle = np.zeros(s.n, dtype=bool)
-    supporting_nle[supporter[np.array([d.role for d in active]) == NLE]] = True
+    supporting_nle[supporter[role == NLE]] = True
     fx.exit_hazard_multiplier *= np.where(supporting_nle, p.nle_exit_multiplier, 1.0)
 
 
