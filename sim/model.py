@@ -120,6 +120,11 @@ class SchoolSystemModel(mesa.Model):
         """Years since the start of the run."""
         return self.step_count / TERMS_PER_YEAR
 
+    @property
+    def calendar_year(self) -> float:
+        """The calendar year now, as a decimal (2018.19 is 12 March 2018)."""
+        return self.world.start_year + self.time_years
+
     # ---------------------------------------------------------------------------------------
     # people: the only places heads and senior leaders are created, moved and removed
     # ---------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .parameters import BehaviourParams
-from .world import PRIMARY, World
+from .world import PRIMARY, STARTING_GRADE_SHARES, UNINSPECTED, World
 
 # School conditions (seed 000 L95-110) and the head's practice domains (seed 000 L73-79).
 CONDITIONS = ("culture_trust", "academic_press", "behavioural_climate", "teaching_quality")
@@ -117,7 +117,14 @@ def initial_state(world: World, params: BehaviourParams, rng: np.random.Generato
     bands = np.array([params.threshold_outstanding + 0.6, params.threshold_outstanding,
                       params.threshold_good, params.threshold_inadequate,
                       params.threshold_inadequate - 0.8])
-    hi, lo = bands[world.grade - 1], bands[world.grade]
+    # A school not yet inspected has a latent state all the same: its band is drawn from the
+    # national grade mix (its recorded grade stays "none" until Ofsted inspects it).
+    latent_grade = world.grade.astype(np.int64)
+    new = latent_grade == UNINSPECTED
+    if new.any():
+        shares = np.array(STARTING_GRADE_SHARES["2018"])
+        latent_grade[new] = 1 + rng.choice(4, size=int(new.sum()), p=shares / shares.sum())
+    hi, lo = bands[latent_grade - 1], bands[latent_grade]
     effectiveness = lo + (hi - lo) * rng.random(n)
     level = CONDITION_REFERENCE + effectiveness / params.outcome_per_condition
     conditions = np.clip(level[:, None] + rng.normal(0, 0.03, (n, 4)), 0.02, 0.98)
