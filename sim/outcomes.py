@@ -19,7 +19,7 @@ import pandas as pd
 from .state import (ACTING, CONDITIONS, DOMAINS, EXECUTIVE, LEADER_KINDS, TERMS_PER_YEAR,
                     combined_condition)
 from .system_leadership import LLE, NLE, ROLES
-from .world import GRADES, PHASES, REGION_NAMES, SETTINGS, UNINSPECTED
+from .world import GOVERNANCE, GRADES, MAINTAINED, PHASES, REGION_NAMES, SETTINGS, UNINSPECTED
 
 if TYPE_CHECKING:
     from .model import SchoolSystemModel
@@ -32,7 +32,7 @@ EVENT_TYPES = ("head_appointed", "head_left", "leader_appointed", "leader_left",
                "short_inspection")
 APPOINTMENT_ROUTES = ("internal", "external", "acting", "executive")
 LEAVING_REASONS = ("retired", "left_early", "acting_ended", "executive_left",
-                   "own_head_to_be_appointed")
+                   "own_head_to_be_appointed", "academy_conversion")
 RETENTION_AGE_LIMIT = 55.0  # NFER 2017 measured heads below retirement age (approximation)
 
 
@@ -234,6 +234,8 @@ class TimeSeriesRecorder:
             "federations_formed": events["event"] == "federation_formed",
             "federations_ended": events["event"] == "federation_ended",
             "short_inspections": events["event"] == "short_inspection",
+            "academy_orders": events["event"] == "academy_order",
+            "academies_opened": events["event"] == "academy_opened",
             "downgrades": ((events["event"] == "inspection") & (events["previous_grade"] > 0)
                            & (events["grade"] > events["previous_grade"])),
         }
@@ -251,7 +253,7 @@ class TimeSeriesRecorder:
         substantive = ts["appointed_internal"] + ts["appointed_external"] + ts["appointed_executive"]
         ts["internal_appointment_share"] = np.where(substantive > 0, ts["appointed_internal"] / substantive.clip(lower=1), np.nan)
         ts["vacancies_opened"] = (ts["left_retired"] + ts["left_early"] + ts["left_executive_left"]
-                                  + ts["left_own_head_to_be_appointed"])
+                                  + ts["left_own_head_to_be_appointed"] + ts["left_academy_conversion"])
         ts["region"] = ts["region"].astype("string")
         ts["phase"] = ts["phase"].astype("string")
         return ts.sort_values(keys, kind="stable").reset_index(drop=True)
@@ -352,7 +354,9 @@ def schools_frame(model: "SchoolSystemModel") -> pd.DataFrame:
         "phase": pd.array(np.array(PHASES, dtype=object)[w.phase], dtype="string"),
         "pupils": w.pupils, "setting": pd.array(np.array(SETTINGS, dtype=object)[w.setting], dtype="string"),
         "coastal": w.coastal, "fsm_share": w.fsm_share, "fsm_band": model.fsm_band,
-        "academy": w.academy, "x_km": w.x_km, "y_km": w.y_km,
+        "academy": s.governance != MAINTAINED,
+        "governance": pd.array(np.array(GOVERNANCE, dtype=object)[s.governance], dtype="string"),
+        "current_id": s.current_id, "x_km": w.x_km, "y_km": w.y_km,
         "grade": s.grade, "previous_grade": s.previous_grade,
         "terms_since_inspection": s.terms_since_inspection,
         "effectiveness": s.effectiveness, "gap": s.gap,

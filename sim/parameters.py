@@ -345,11 +345,27 @@ class SystemLeadershipConfig:
 
 
 @dataclass
+class SponsoredAcademiesConfig:
+    """Sponsored academy conversion of inadequate maintained schools (processes/academies.py).
+
+    Since the Education and Adoption Act 2016 an inadequate judgement of a maintained school
+    brings an academy order: the school reopens as a sponsored academy in a trust, with new
+    leadership, a new URN and no inspection grade until its first inspection as a new school.
+    """
+
+    enabled: bool = True
+    order_to_opening_terms: int = bounded(
+        3, 1, 9, "terms", doc="from the academy order to the sponsored academy opening "
+        "(assumption: about a year; not in the evidence files)")
+
+
+@dataclass
 class PolicyConfig:
     """All levers in force for a run; each key is one policy class in ``sim/policies``."""
 
     name: str = "baseline"
     inspection: InspectionRegimeConfig = field(default_factory=InspectionRegimeConfig)
+    sponsored_academies: SponsoredAcademiesConfig = field(default_factory=SponsoredAcademiesConfig)
     system_leadership: SystemLeadershipConfig = field(default_factory=SystemLeadershipConfig)
     recruitment_incentive: RecruitmentIncentiveConfig = field(default_factory=RecruitmentIncentiveConfig)
     development_programme: DevelopmentProgrammeConfig = field(default_factory=DevelopmentProgrammeConfig)

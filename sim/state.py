@@ -49,6 +49,9 @@ class SchoolState:
     previous_grade: np.ndarray     # (n,) int8: grade before that (0 = none recorded)
     terms_since_inspection: np.ndarray  # (n,) int16
     terms_since_downgrade: np.ndarray   # (n,) int16: terms since the grade last fell (large = never)
+    governance: np.ndarray         # (n,) int8: index into world.GOVERNANCE (changes on conversion)
+    academy_order_step: np.ndarray  # (n,) int32: step of a pending academy order, -1 = none
+    current_id: np.ndarray         # (n,) int64: the school's URN now (a sponsored academy gets a new one)
     # head of record
     head_person: np.ndarray        # (n,) int64
     leader_kind: np.ndarray        # (n,) int8: SUBSTANTIVE / ACTING / EXECUTIVE
@@ -155,6 +158,8 @@ def initial_state(world: World, params: BehaviourParams, rng: np.random.Generato
         grade=world.grade.copy(), previous_grade=np.zeros(n, dtype=np.int8),
         terms_since_inspection=world.terms_since_inspection.astype(np.int16).copy(),
         terms_since_downgrade=np.full(n, 999, dtype=np.int16),
+        governance=world.governance.astype(np.int8).copy(),
+        academy_order_step=np.full(n, -1, dtype=np.int32), current_id=world.school_id.copy(),
         head_person=person_ids.astype(np.int64), leader_kind=np.zeros(n, dtype=np.int8),
         head_capacity=head_capacity, head_age=age, head_tenure=tenure,
         head_experience=experience, head_resilience=rng.beta(4, 2, n),
