@@ -67,6 +67,11 @@ class BehaviourParams:
     disadvantage_headwind: float = uncertain(
         0.25, "condition units per unit FSM share", 0.0, 0.5,
         "seed 003 L287-289, L1434-1436 (deprivation most acute pressure); size an assumption")
+    secondary_headwind: float = uncertain(
+        0.07, "condition units", 0.0, 0.15,
+        "seed 003 L764-767 (secondary heads face recruiting subject specialists and managing "
+        "exclusions); size calibrated to hold the March 2018 phase gap (90 % of primaries and "
+        "80 % of secondaries good or better)")
     weakest_condition_weight: float = uncertain(
         0.5, "fraction", 0.0, 1.0,
         "seed 000 L1580-1582: improving one or two areas is not enough in challenging contexts; "

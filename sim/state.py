@@ -107,6 +107,13 @@ def combined_condition(conditions: np.ndarray, fsm_band: np.ndarray, weakest_wei
     return (1 - weight) * conditions.mean(axis=1) + weight * conditions.min(axis=1)
 
 
+def condition_headwind(world: World, params: BehaviourParams) -> np.ndarray:
+    """(n,) condition units by which context holds back what leadership can sustain:
+    disadvantage (seed 003 L287-289) and the secondary phase (seed 003 L764-767)."""
+    return (params.disadvantage_headwind * world.fsm_share
+            + params.secondary_headwind * (world.phase != PRIMARY))
+
+
 def initial_state(world: World, params: BehaviourParams, rng: np.random.Generator,
                   person_ids: np.ndarray, bench_ids: np.ndarray) -> SchoolState:
     """State at step 0, consistent with each school's starting grade.
@@ -144,7 +151,7 @@ def initial_state(world: World, params: BehaviourParams, rng: np.random.Generato
                                                   + growth_per_year * bench_years), 0.0)
     strength = mean_readiness(bench_person, bench_readiness)
     # Capacity that would hold conditions where they are (inverse of the leadership target).
-    needed = (level + params.disadvantage_headwind * world.fsm_share) / (
+    needed = (level + condition_headwind(world, params)) / (
         1 + params.distributed_leadership_weight * strength)
     head_capacity = np.clip(needed[:, None] + rng.normal(0, 0.06, (n, 4)), 0.05, 1.0)
 
