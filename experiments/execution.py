@@ -75,14 +75,16 @@ def check_execution(execution: ExecutionConfig) -> None:
 
 
 def execute(tasks: Iterable[RunTask], evaluate: Evaluate, store: ExperimentStore,
-            execution: ExecutionConfig, total: int, description: str = "runs") -> dict:
-    """Run every task whose key ``store`` has not recorded; stream results into ``store``.
+            execution: ExecutionConfig, total: int, description: str = "runs",
+            retry_failed: bool = False) -> dict:
+    """Run every task whose key ``store`` has not recorded (or recorded as failed, with
+    ``retry_failed``); stream results into ``store``.
 
     Returns a session record (runs done and failed in this session, wall time, backend).
     Finished runs are written even when the session is interrupted.
     """
     check_execution(execution)
-    finished = store.finished_keys()
+    finished = store.finished_keys(retry_failed=retry_failed)
     todo = (task for task in tasks if task.key not in finished)
     batch: list[RunRecord] = []
     done = failed = 0

@@ -91,7 +91,8 @@ def run_sensitivity(spec: ExperimentSpec, execution: ExecutionConfig,
     with open_experiment(spec, RUN_KEY_COLUMNS, total) as store:
         store.write_parquet("sample.parquet", sample)
         session = execute(sample_tasks(spec, sample, make_config), evaluate, store, execution,
-                          total, description=spec.experiment.name)
+                          total, description=spec.experiment.name,
+                          retry_failed=spec.experiment.retry_failed)
         store.log_session(session)
         analyse_outcomes(store, spec, problem, sample)
         if spec.experiment.figures:

@@ -35,7 +35,8 @@ def run_sweep(spec: ExperimentSpec, execution: ExecutionConfig,
     total = len(spec.arms) * spec.experiment.replications
     with open_experiment(spec, RUN_KEY_COLUMNS, total) as store:
         session = execute(sweep_tasks(spec), evaluate, store, execution, total,
-                          description=spec.experiment.name)
+                          description=spec.experiment.name,
+                          retry_failed=spec.experiment.retry_failed)
         store.log_session(session)
         summarise_sweep(store, spec)
         if spec.experiment.figures:
