@@ -26,8 +26,11 @@ DIFFERENCES_SHOWN = 3
 
 
 def experiment_manifest(spec: ExperimentSpec, run_key_columns: list[str], total_runs: int,
-                        input_files: dict[str, str] | None = None) -> dict:
-    """The manifest of ``spec`` (deterministic: no clock times; those go to sessions.json)."""
+                        checked: dict | None = None) -> dict:
+    """The manifest of ``spec`` (deterministic: no clock times; those go to sessions.json);
+    ``checked`` is what :func:`experiments.preflight.preflight` found: input fingerprints and
+    load reports."""
+    checked = checked or {}
     return {
         OUTPUT_KIND: EXPERIMENT_KIND,
         "format_version": FORMAT_VERSION,
@@ -37,7 +40,8 @@ def experiment_manifest(spec: ExperimentSpec, run_key_columns: list[str], total_
         "replication_seeds": replication_seeds(spec.experiment.seed, spec.experiment.replications),
         "run_key_columns": run_key_columns,
         "total_runs": total_runs,
-        "input_files": dict(input_files or {}),
+        "input_files": dict(checked.get("input_files", {})),
+        "load_reports": list(checked.get("load_reports", [])),
         "package_versions": package_versions(),
         "source_revision": source_revision(),
     }
@@ -107,9 +111,9 @@ def reconcile(recorded: dict, manifest: dict) -> dict:
 
 
 def open_experiment(spec: ExperimentSpec, run_key_columns: list[str], total_runs: int,
-                    input_files: dict[str, str] | None = None) -> ExperimentStore:
+                    checked: dict | None = None) -> ExperimentStore:
     """Create the experiment's folder, or resume (or grow) the experiment it holds."""
-    manifest = experiment_manifest(spec, run_key_columns, total_runs, input_files)
+    manifest = experiment_manifest(spec, run_key_columns, total_runs, checked)
 
     def keep(recorded: dict) -> dict:
         kept = reconcile(recorded, manifest)

@@ -290,6 +290,20 @@ def read_manifest(root: str | Path) -> dict:
     return manifest
 
 
+def failed_runs_message(store: ExperimentStore, name: str) -> str | None:
+    """One line on the runs of ``name`` whose last attempt failed (None if none did): how many,
+    the first error, where they are recorded and how to retry them."""
+    errors = store.read_errors()
+    if not len(errors):
+        return None
+    first = errors.iloc[0]
+    finished = len(store.finished_keys(retry_failed=True))
+    return (f"{len(errors)} run(s) of {name} failed and {finished} finished (first: "
+            f"{first['run_key']}: {first['error_type']}: {first['error_message']}); every error "
+            f"is in {store.root / ERRORS}; after fixing the cause, run the same command with "
+            "experiment.retry_failed=true to run them again")
+
+
 def damaged_part(parts: list[Path], error: Exception) -> str:
     """The first part whose footer cannot be read (the one to blame for ``error``)."""
     for part in parts:

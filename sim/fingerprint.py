@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +23,14 @@ CHUNK_BYTES = 1 << 20
 
 
 def sha256_of(path: str | Path) -> str:
-    """The sha256 of a file's bytes, read in chunks (hex digest)."""
+    """The sha256 of a file's bytes, read in chunks (hex digest); computed once per version of
+    the file in a process (every run of a sweep fingerprints its world's files)."""
+    stat = Path(path).stat()
+    return _sha256(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=256)
+def _sha256(path: str, mtime_ns: int, size: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(CHUNK_BYTES), b""):

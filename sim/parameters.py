@@ -9,6 +9,7 @@ the entry points) and :func:`validate` rejects out-of-range values naming the fi
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -441,8 +442,8 @@ def validate(config: Any, path: str = "") -> Any:
         elif isinstance(default, (int, float)):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ConfigError(f"{name} must be a number, got {value!r}")
-            if isinstance(default, int) and not isinstance(default, bool) and value != int(value):
-                raise ConfigError(f"{name} must be a whole number, got {value!r}")
+            if isinstance(default, int) and not isinstance(value, numbers.Integral):
+                raise ConfigError(f"{name} must be a whole number, got {value!r}")  # 2.0 too
         low, high = meta.get("low"), meta.get("high")
         # written so that NaN fails too
         if (low is not None and not value >= low) or (high is not None and not value <= high):
