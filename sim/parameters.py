@@ -361,6 +361,10 @@ class WorldConfig:
     local_authority: str | None = bounded(None, doc="keep only this local authority")
     scale: float = bounded(1.0, 0.001, 20.0, "multiplier on the number of schools (benchmarks)")
     gias_path: str | None = bounded(None, doc="path to a GIAS all-establishments CSV (source=gias)")
+    gias_max_dropped_share: float = bounded(
+        0.01, 0.0, 1.0, "share of in-scope schools",
+        doc="most schools a GIAS load may drop for want of data (unknown phase wording, no "
+            "coordinates in their LA) before it is refused; an assumption (sim/gias.py)")
     toy_schools: int = bounded(12, 1, 10_000, "schools in a toy world")
     start_year: int = bounded(2018, 2005, 2030, "calendar year at step 0 (for time_years)")
     starting_grades: str = bounded("2018", choices=("2018", "2010"),
