@@ -20,6 +20,7 @@ code  meaning
 
 from __future__ import annotations
 
+import io
 import signal
 import sys
 import threading
@@ -42,11 +43,13 @@ class Terminated(BaseException):
 
 
 _bug_reported = False  # tells our exit code 1 (a bug) from Hydra's (a configuration error)
+_held_stderr: list = []  # the real stderr while Hydra composes (its errors become one line)
 
 
 def run_command(body: Callable[[], int | None]) -> int:
     """Run ``body``; turn every failure into one line on stderr and an exit code (module doc)."""
     global _bug_reported
+    _release_stderr()
     on_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if on_main_thread else None
     try:
@@ -85,16 +88,33 @@ def describe_os_error(error: OSError) -> str:
 
 def hydra_exit_codes(main: Callable[[], None]) -> Callable[[], None]:
     """Wrap a ``hydra.main`` entry point so that Hydra's own errors (an unknown key, a missing
-    preset, a bad override: Hydra prints them and exits 1) exit 2, as a user's mistake."""
+    preset, a bad override: Hydra prints them over several lines and exits 1) are one line
+    and exit 2, as a user's mistake. What Hydra writes to stderr before the task starts is
+    held back until then (and printed as it was if it is not an error)."""
     @wraps(main)
     def wrapped(*args, **kwargs):
+        _held_stderr.append(sys.stderr)
+        sys.stderr = io.StringIO()
         try:
             main(*args, **kwargs)
         except SystemExit as exit_:
+            held = _release_stderr()
             if exit_.code == EXIT_BUG and not _bug_reported:
+                _one_line(held.strip() or "configuration error")
                 raise SystemExit(EXIT_USER) from None
+            sys.stderr.write(held)
             raise
+        sys.stderr.write(_release_stderr())
     return wrapped
+
+
+def _release_stderr() -> str:
+    """Put the real stderr back; return what was written while it was held."""
+    if not _held_stderr:
+        return ""
+    held = sys.stderr.getvalue() if isinstance(sys.stderr, io.StringIO) else ""
+    sys.stderr = _held_stderr.pop()
+    return held
 
 
 def exit_with(code: int) -> None:
@@ -104,7 +124,9 @@ def exit_with(code: int) -> None:
 
 
 def _one_line(message: object) -> None:
-    text = " ".join(str(message).split()) or type(message).__name__
+    text = " ".join(str(message).replace("Set the environment variable HYDRA_FULL_ERROR=1 for a "
+                                         "complete stack trace.", "").split())
+    text = text or type(message).__name__
     print(f"error: {text}", file=sys.stderr)
 
 
