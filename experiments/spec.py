@@ -197,7 +197,13 @@ def with_overrides(base: SimConfig, overrides: dict[str, Any]) -> SimConfig:
         if leaf not in node:
             raise ConfigError(f"unknown configuration key: {path}")
         node[leaf] = value
-    return from_dict(SimConfig, data)
+    try:
+        return from_dict(SimConfig, data)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError, AttributeError) as error:  # a value of a shape no check expects
+        given = ", ".join(f"{path}={value!r}" for path, value in overrides.items())
+        raise ConfigError(f"{given}: a value of the wrong type ({error})") from None
 
 
 def with_behaviour_values(base: SimConfig, values: dict[str, float]) -> SimConfig:

@@ -14,6 +14,7 @@ fingerprints them. A loader that reads a file sets that attribute, nothing else.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -41,7 +42,7 @@ def _sha256(path: str, mtime_ns: int, size: int) -> str:
 def recorded_name(path: str | Path) -> str:
     """How a file is named in manifests: relative to the project root if inside it (so a moved
     clone still matches), else its absolute path."""
-    resolved = Path(path).expanduser().resolve()
+    resolved = Path(os.path.expanduser(str(path))).resolve()
     try:
         return resolved.relative_to(PROJECT_ROOT).as_posix()
     except ValueError:

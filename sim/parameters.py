@@ -448,6 +448,8 @@ def validate(config: Any, path: str = "") -> Any:
                 raise ConfigError(f"{name} must be a number, got {value!r}")
             if isinstance(default, int) and not isinstance(value, numbers.Integral):
                 raise ConfigError(f"{name} must be a whole number, got {value!r}")  # 2.0 too
+        elif f.type in ("str", "str | None") and value is not None and not isinstance(value, str):
+            raise ConfigError(f"{name} must be text, got {value!r}")
         low, high = meta.get("low"), meta.get("high")
         # written so that NaN fails too
         if (low is not None and not value >= low) or (high is not None and not value <= high):

@@ -57,7 +57,9 @@ def check_out_path(out: str | Path, setting: str) -> Path:
     if out is None or not str(out).strip():
         raise ConfigError(f"{setting} is empty; name a folder of its own for the results, "
                           f"e.g. {setting}=results/my_results")
-    path = Path(str(out)).expanduser()
+    if "\0" in str(out):
+        raise ConfigError(f"{setting}={str(out)!r} holds a NUL character")
+    path = Path(os.path.expanduser(str(out)))
     resolved = path.resolve()
     for protected, what in ((Path.cwd().resolve(), "the working directory"),
                             (PROJECT_ROOT, "the project folder")):
