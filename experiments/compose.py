@@ -8,7 +8,6 @@ the key; everything else is checked by :func:`experiments.spec.build_spec` befor
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from sim.parameters import ConfigError, SimConfig, from_dict
 
+from .cli import exit_with, hydra_exit_codes, run_command
 from .config import CONF_DIR
 from .execution import check_execution
 from .spec import ExecutionConfig, ExperimentConfig, ExperimentSpec, UncertaintyConfig, build_spec
@@ -60,20 +60,20 @@ def experiment_main(run_experiment: Callable[[ExperimentSpec, ExecutionConfig], 
     """A Hydra entry point that checks the whole experiment, then calls ``run_experiment``.
 
     A configuration error, or a preset of another kind than ``kinds``, exits with status 2
-    and a message naming the setting, before any run.
+    and a message naming the setting, before any run; other failures end as
+    :mod:`experiments.cli` describes (one line, exit codes 3 and 4; 1 with a traceback for bugs).
     """
+    def run_checked(cfg: DictConfig) -> None:
+        spec, execution = spec_from_cfg(cfg)
+        if spec.experiment.kind not in kinds:
+            other = "experiments.sweep" if spec.experiment.kind == "sweep" \
+                else "experiments.sensitivity"
+            raise ConfigError(f"experiment.kind={spec.experiment.kind} is not run by "
+                              f"{command}; use python -m {other}")
+        run_experiment(spec, execution)
+
     @hydra.main(version_base=None, config_path=CONF_DIR, config_name=CONFIG_NAME)
     def main(cfg: DictConfig) -> None:
-        try:
-            spec, execution = spec_from_cfg(cfg)
-            if spec.experiment.kind not in kinds:
-                other = "experiments.sweep" if spec.experiment.kind == "sweep" \
-                    else "experiments.sensitivity"
-                raise ConfigError(f"experiment.kind={spec.experiment.kind} is not run by "
-                                  f"{command}; use python -m {other}")
-            run_experiment(spec, execution)
-        except ConfigError as error:
-            print(f"error: {error}", file=sys.stderr)
-            sys.exit(2)
+        exit_with(run_command(lambda: run_checked(cfg)))
 
-    return main
+    return hydra_exit_codes(main)

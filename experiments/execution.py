@@ -8,7 +8,9 @@ however many runs an experiment has, and a kill loses at most one unwritten batc
 Backends (``execution.backend``):
 
 * ``local``: a ``ProcessPoolExecutor`` with ``execution.workers`` processes (all cores when
-  unset), forked from a clean server process (see :func:`_worker_context`).
+  unset), forked from a clean server process (see :func:`_worker_context`). Each worker
+  watches the process that started it and exits when that process is gone, so a killed
+  experiment leaves no worker behind (:func:`_exit_with_parent`).
 * ``serial``: in this process (debugging, tests, analytic functions).
 * ``dask``: an existing Dask scheduler at ``execution.address``, or a ``LocalCluster`` of
   ``execution.workers`` (default 2) worker processes started for the experiment.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -30,6 +33,7 @@ from typing import Any
 from tqdm import tqdm
 
 from sim.parameters import ConfigError
+from sim.results import process_alive
 
 from .plan import RunTask
 from .spec import BACKENDS, ExecutionConfig
@@ -37,6 +41,7 @@ from .store import ExperimentStore
 
 Evaluate = Callable[[Any, int], dict]
 IN_FLIGHT_PER_WORKER = 4  # enough queued work to keep a worker busy, little memory
+PARENT_CHECK_SECONDS = 0.5  # how soon a worker notices that the experiment process is gone
 
 
 @dataclass
@@ -75,14 +80,16 @@ def check_execution(execution: ExecutionConfig) -> None:
 
 
 def execute(tasks: Iterable[RunTask], evaluate: Evaluate, store: ExperimentStore,
-            execution: ExecutionConfig, total: int, description: str = "runs") -> dict:
-    """Run every task whose key ``store`` has not recorded; stream results into ``store``.
+            execution: ExecutionConfig, total: int, description: str = "runs",
+            retry_failed: bool = False) -> dict:
+    """Run every task whose key ``store`` has not recorded (or recorded as failed, with
+    ``retry_failed``); stream results into ``store``.
 
     Returns a session record (runs done and failed in this session, wall time, backend).
     Finished runs are written even when the session is interrupted.
     """
     check_execution(execution)
-    finished = store.finished_keys()
+    finished = store.finished_keys(retry_failed=retry_failed)
     todo = (task for task in tasks if task.key not in finished)
     batch: list[RunRecord] = []
     done = failed = 0
@@ -123,7 +130,8 @@ def open_backend(execution: ExecutionConfig) -> Iterator[Callable[[Callable, Ite
         yield map
     elif execution.backend == "local":
         workers = execution.workers or os.cpu_count() or 1
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context()) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(),
+                                 initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
             try:
                 yield partial(_windowed_futures, pool.submit, window=workers * IN_FLIGHT_PER_WORKER)
             finally:
@@ -146,6 +154,20 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     return context
 
 
+def _exit_with_parent(parent_pid: int) -> None:
+    """In a worker: exit as soon as ``parent_pid`` (the experiment process) is gone.
+
+    A SIGKILLed parent cannot stop its pool, and the workers, blocked on a queue that other
+    workers also hold open, would otherwise wait for ever (holding their memory).
+    """
+    def watch() -> None:
+        while process_alive(parent_pid):
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _windowed_futures(submit: Callable, fn: Callable, items: Iterable, window: int) -> Iterator:
     """Results of ``fn`` over ``items`` as they complete, with at most ``window`` submitted."""
     items = iter(items)
@@ -166,7 +188,13 @@ def _dask_client(execution: ExecutionConfig):
         raise ConfigError("execution.backend=dask needs dask[distributed]: "
                           "pip install -e '.[distributed]'") from error
     if execution.address:
-        with Client(execution.address) as client:
+        try:
+            client = Client(execution.address)
+        except (OSError, TimeoutError) as error:
+            raise ConnectionError(f"execution.address={execution.address}: no Dask scheduler "
+                                  f"answered ({error}); start it, or leave execution.address "
+                                  "unset for a local cluster") from None
+        with client:
             yield client
         return
     with LocalCluster(n_workers=execution.workers or 2, threads_per_worker=1, processes=True,

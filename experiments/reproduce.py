@@ -8,7 +8,13 @@
 The experiment is rebuilt from ``manifest.json`` alone (not from ``conf/``), so it is the
 recorded one even if presets have changed since. Every output of every chosen run (scalar
 outcomes and per-step series; or the error type and message of a run that failed) is compared
-exactly with the recorded value. Prints a table; exits 0 only if everything is identical.
+exactly with the recorded value, and so is its seed. Input files must be those the experiment
+was run with (their sha256 in the manifest); a changed or missing one is refused, naming it.
+
+Prints a table and what could not be checked: runs of the plan that were never recorded, and
+replication seeds in the manifest that are not those of its experiment seed. Exits 0 only if
+every run it was asked to check is identical and nothing is missing; 4 otherwise (2 for a
+mistake such as a folder that holds no experiment; see experiments/cli.py).
 """
 
 from __future__ import annotations
@@ -22,12 +28,14 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from sim.fingerprint import changed_inputs
 from sim.parameters import ConfigError
 from sim.results import package_versions, source_revision
 
+from .cli import Incomplete, run_command
 from .execution import RunRecord, open_backend, run_one
 from .model_function import evaluate_model
-from .plan import RunTask, sample_tasks, sweep_tasks
+from .plan import RunTask, replication_seeds, sample_tasks, sweep_tasks
 from .sensitivity import analysis_base, design, model_config
 from .spec import ExecutionConfig, ExperimentSpec, spec_from_dict
 from .store import ExperimentStore, read_manifest
@@ -70,6 +78,8 @@ def compare(record: RunRecord, runs: pd.DataFrame, errors: pd.DataFrame) -> tupl
     if record.outputs is None:
         return 1, [f"raised {record.error_type}: {record.error_message}"]
     recorded = runs.loc[record.key]
+    if int(recorded["seed"]) != record.seed:
+        return 1, [f"seed ({recorded['seed']} recorded, {record.seed} from the manifest)"]
     differing = [name for name, value in record.outputs.items()
                  if name not in recorded.index
                  or not np.array_equal(np.asarray(value, dtype=float),
@@ -83,7 +93,11 @@ def reproduce(folder: Path, sample: int | None = None, seed: int = 0,
               execution: ExecutionConfig | None = None) -> pd.DataFrame:
     """Re-run the chosen runs of the experiment in ``folder``; one row per run compared."""
     manifest = read_manifest(folder)
-    spec = spec_from_dict(manifest["spec"])
+    spec = recorded_spec(folder, manifest)
+    changed = changed_inputs(manifest.get("input_files", {}))
+    if changed:
+        raise ConfigError(f"{'; '.join(changed)}: the experiment in {folder} cannot be "
+                          "reproduced with other inputs; restore the file")
     _warn_if_environment_changed(manifest)
     store = ExperimentStore(folder)
     runs = store.read_runs().set_index("run_key", drop=False)
@@ -102,6 +116,36 @@ def reproduce(folder: Path, sample: int | None = None, seed: int = 0,
         .sort_values("run_key", kind="stable").reset_index(drop=True)
 
 
+def recorded_spec(folder: Path, manifest: dict) -> ExperimentSpec:
+    """The experiment recorded in ``manifest``, re-checked; a damaged manifest is named."""
+    try:
+        return spec_from_dict(manifest["spec"])
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ConfigError(f"{folder / 'manifest.json'} is damaged ({type(error).__name__}: "
+                          f"{error}); it cannot say what the experiment was") from None
+
+
+def not_checked(folder: Path) -> list[str]:
+    """What a reproduction of ``folder`` cannot vouch for: runs of the plan never recorded,
+    recorded runs that are not in the plan, replication seeds that are not the experiment's."""
+    manifest = read_manifest(folder)
+    spec = recorded_spec(folder, manifest)
+    store = ExperimentStore(folder)
+    recorded = store.finished_keys()
+    planned = {task.key for task in recorded_tasks(spec, folder)}
+    notes = []
+    if planned - recorded:
+        notes.append(f"{len(planned - recorded)} of {len(planned)} planned runs are not recorded "
+                     "(resume the experiment to run them)")
+    if recorded - planned:
+        notes.append(f"{len(recorded - planned)} recorded runs are not in the manifest's plan")
+    e = spec.experiment
+    if manifest.get("replication_seeds") != replication_seeds(e.seed, e.replications):
+        notes.append(f"the manifest's replication_seeds are not those of experiment.seed={e.seed} "
+                     "(edited?)")
+    return notes
+
+
 def _warn_if_environment_changed(manifest: dict) -> None:
     """Say when code or library versions differ from the recorded ones (outputs may too)."""
     now = {"source_revision": source_revision(), **package_versions()}
@@ -112,29 +156,49 @@ def _warn_if_environment_changed(manifest: dict) -> None:
             print(f"note: {name} was {then.get(name)}, is now {now.get(name)}", file=sys.stderr)
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be 1 or more")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Command line: reproduce a results folder; exit 0 only if every output is identical."""
+    """Command line: reproduce a results folder; exit 0 only if every output is identical and
+    nothing is missing (exit codes: experiments/cli.py)."""
     parser = argparse.ArgumentParser(prog="python -m experiments.reproduce", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", type=Path, help="an experiment's results folder")
-    parser.add_argument("--sample", type=int, default=None, metavar="K",
+    parser.add_argument("--sample", type=positive_int, default=None, metavar="K",
                         help="re-run K randomly chosen runs instead of all")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random choice of runs")
     parser.add_argument("--backend", choices=("local", "serial"), default="local")
-    parser.add_argument("--workers", type=int, default=None, help="local processes (all cores)")
+    parser.add_argument("--workers", type=positive_int, default=None,
+                        help="local processes (all cores)")
     args = parser.parse_args(argv)
-    try:
-        table = reproduce(args.folder, args.sample, args.seed,
-                          ExecutionConfig(backend=args.backend, workers=args.workers))
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return run_command(lambda: _reproduce_and_report(args))
+
+
+def _reproduce_and_report(args: argparse.Namespace) -> None:
+    """Re-run, print the table and what was not checked; Incomplete unless all is identical."""
+    table = reproduce(args.folder, args.sample, args.seed,
+                      ExecutionConfig(backend=args.backend, workers=args.workers))
+    notes = not_checked(args.folder)
     with pd.option_context("display.width", 160, "display.max_rows", 10_000):
         print(table.to_string(index=False))
     same = int(table["identical"].sum())
     print(f"\n{same} of {len(table)} runs identical"
           + ("" if same == len(table) else f"; {len(table) - same} differ"))
-    return 0 if same == len(table) and len(table) else 1
+    for note in notes:
+        print(f"not checked: {note}")
+    if same < len(table) or notes or not len(table):
+        problems = ([f"{len(table) - same} of {len(table)} runs differ"] if same < len(table)
+                    else []) + notes + (["no recorded run to check"] if not len(table) else [])
+        raise Incomplete(f"{args.folder} is not reproduced: {'; '.join(problems)}")
 
 
 if __name__ == "__main__":

@@ -17,23 +17,29 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
+from experiments.cli import exit_with, hydra_exit_codes, run_command
 from experiments.config import CONF_DIR, to_sim_config
-from sim.parameters import ConfigError
+from experiments.preflight import describe_load_report
 from sim.outcomes import good_share
 from sim.results import check_out_dir
 from sim.run import run
 
 
+@hydra_exit_codes
 @hydra.main(version_base=None, config_path=CONF_DIR, config_name="config")
 def main(cfg: DictConfig) -> None:
-    """Validate, run, write and summarise one run."""
-    try:
-        config = to_sim_config(cfg)
-        check_out_dir(config.run.out, config.run.overwrite)
-        results = run(config)  # builds the world first: a bad region or file fails here
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    """Validate, run, write and summarise one run (failures: see :mod:`experiments.cli`)."""
+    exit_with(run_command(lambda: run_and_write(cfg)))
+
+
+def run_and_write(cfg: DictConfig) -> None:
+    """One run: check the output folder (writable, not earlier results unless overwriting),
+    run (building the world first: a bad region or file fails there), write, summarise."""
+    config = to_sim_config(cfg)
+    check_out_dir(config.run.out, config.run.overwrite)
+    results = run(config)
+    if results.manifest.get("load_report"):
+        print(describe_load_report(results.manifest["load_report"]), file=sys.stderr)
     results.write(config.run.out, overwrite=config.run.overwrite, figures=config.run.figures)
     ts = results.timeseries
     last = ts[ts["step"] == ts["step"].max()]

@@ -27,16 +27,18 @@ import pandas as pd
 
 from sim.parameters import ConfigError, SimConfig, validate
 
+from .cli import Incomplete
 from .compose import experiment_main
 from .execution import Evaluate, execute
 from .figures import sensitivity_figures
 from .manifest import open_experiment
 from .model_function import evaluate_model
 from .plan import run_config, sample_tasks
+from .preflight import preflight
 from .salib_analysis import (analyse, block_rows, convergence_table, draw_sample, indices_table,
                              salib_problem, second_order_table)
 from .spec import ExecutionConfig, ExperimentSpec, with_behaviour_values, with_overrides
-from .store import ExperimentStore
+from .store import ExperimentStore, failed_runs_message
 
 RUN_KEY_COLUMNS = ["sample", "replication"]
 
@@ -84,14 +86,18 @@ def run_sensitivity(spec: ExperimentSpec, execution: ExecutionConfig,
     base model configuration with those behavioural values).
     """
     problem, sample = design(spec)
+    checked = None
     if make_config is None:
         check_sample(spec, sample)
+        checked = preflight({f"experiment.arms.{arm}": run_config(analysis_base(spec))
+                             for arm in spec.arms})
         make_config = partial(model_config, analysis_base(spec))
     total = len(sample) * spec.experiment.replications
-    with open_experiment(spec, RUN_KEY_COLUMNS, total) as store:
+    with open_experiment(spec, RUN_KEY_COLUMNS, total, checked) as store:
         store.write_parquet("sample.parquet", sample)
         session = execute(sample_tasks(spec, sample, make_config), evaluate, store, execution,
-                          total, description=spec.experiment.name)
+                          total, description=spec.experiment.name,
+                          retry_failed=spec.experiment.retry_failed)
         store.log_session(session)
         analyse_outcomes(store, spec, problem, sample)
         if spec.experiment.figures:
@@ -106,7 +112,7 @@ def analyse_outcomes(store: ExperimentStore, spec: ExperimentSpec, problem: dict
     outcomes = list(e.outcomes)
     runs = store.read_runs(columns=["run_key", "sample", *outcomes])  # sorted: stable sums
     if not len(runs):
-        raise RuntimeError(f"no run of {e.name} finished; see {store.root / 'errors'}")
+        raise Incomplete(failed_runs_message(store, e.name) or f"no run of {e.name} finished")
     means = runs.groupby("sample")[outcomes].mean().reindex(sample["sample"])
     counts = runs.groupby("sample").size().reindex(sample["sample"], fill_value=0)
     sample_outcomes = sample.assign(n_replications=counts.to_numpy(),
@@ -164,7 +170,11 @@ def report(folder: Path, spec: ExperimentSpec) -> None:
 
 
 def _run_and_report(spec: ExperimentSpec, execution: ExecutionConfig) -> None:
-    report(run_sensitivity(spec, execution), spec)
+    folder = run_sensitivity(spec, execution)
+    report(folder, spec)
+    failed = failed_runs_message(ExperimentStore(folder), spec.experiment.name)
+    if failed:
+        raise Incomplete(failed)
 
 
 main = experiment_main(_run_and_report, kinds=("morris", "sobol"),

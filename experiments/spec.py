@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sim.parameters import BehaviourParams, ConfigError, SimConfig, from_dict, to_dict
+from sim.results import check_out_path
 
 from .model_function import SCALAR_OUTCOMES
 
@@ -45,8 +46,9 @@ class ExperimentConfig:
     confidence_level: float = 0.95
     convergence_tolerance: float = 0.05  # largest change of an index between N/2 and N
     out: str = "results/experiments/${experiment.name}"
-    overwrite: bool = False  # delete an existing, different experiment in ``out``
+    overwrite: bool = False  # replace a different experiment of this project in ``out``
     figures: bool = True
+    retry_failed: bool = False  # run again the runs recorded as failed (after fixing the cause)
 
 
 @dataclass
@@ -144,6 +146,8 @@ def check_experiment(experiment: ExperimentConfig) -> None:
     """Check the experiment settings that do not depend on the model configuration."""
     if not experiment.name or experiment.name == "???":
         raise ConfigError("experiment.name must be given")
+    check_name(experiment.name)
+    check_out_path(experiment.out, "experiment.out")
     if experiment.kind not in KINDS:
         raise ConfigError(f"experiment.kind={experiment.kind!r} is not one of {', '.join(KINDS)}")
     for name, low in (("replications", 1), ("N", 2), ("morris_levels", 2),
@@ -157,6 +161,14 @@ def check_experiment(experiment: ExperimentConfig) -> None:
     if unknown or not experiment.outcomes:
         raise ConfigError(f"experiment.outcomes has unknown outcome(s) {unknown}; "
                           f"choose from {', '.join(SCALAR_OUTCOMES)}")
+
+
+def check_name(name: str) -> None:
+    """An experiment name becomes a folder name: refuse one that could lead elsewhere."""
+    if not isinstance(name, str) or not name.strip() or name.startswith(".") or ".." in name \
+            or any(c in name for c in "/\\\0"):
+        raise ConfigError(f"experiment.name={name!r} must be a plain folder name: not empty, "
+                          "no '/', '\\' or '..', not starting with '.'")
 
 
 def flatten_overrides(overrides: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -185,7 +197,13 @@ def with_overrides(base: SimConfig, overrides: dict[str, Any]) -> SimConfig:
         if leaf not in node:
             raise ConfigError(f"unknown configuration key: {path}")
         node[leaf] = value
-    return from_dict(SimConfig, data)
+    try:
+        return from_dict(SimConfig, data)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError, AttributeError) as error:  # a value of a shape no check expects
+        given = ", ".join(f"{path}={value!r}" for path, value in overrides.items())
+        raise ConfigError(f"{given}: a value of the wrong type ({error})") from None
 
 
 def with_behaviour_values(base: SimConfig, values: dict[str, float]) -> SimConfig:

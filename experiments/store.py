@@ -14,14 +14,19 @@ Every file is written to a hidden temporary name and renamed into place, so a ki
 leaves a half-written file where a reader would take it for a complete one (pyarrow skips
 names starting with "."). A batch's errors are written before its outcomes, and the two hold
 different runs, so a kill between them only makes the resumed experiment redo those runs.
-A lock file stops two processes writing one experiment at once.
+A lock (``filelock``, held by the writing process and released by the system when it dies)
+stops two processes writing one experiment at once.
+
+Overwrite rules (docs/RESULTS.md): a folder is replaced only when its manifest says it is this
+project's experiment and ``experiment.overwrite`` is set; only the files an experiment writes
+(the layout above) are removed. A folder holding a single run's results or anything else is
+refused, overwrite or not.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,9 +35,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from filelock import FileLock, Timeout
 
 from sim.parameters import ConfigError
-from sim.results import write_table
+from sim.results import (EXPERIMENT_KIND, RUN_KIND, check_out_path, check_writable, occupied,
+                         read_json_manifest, recorded_output, write_table)
 
 if TYPE_CHECKING:
     from .execution import RunRecord
@@ -40,8 +47,21 @@ if TYPE_CHECKING:
 MANIFEST = "manifest.json"
 RUNS, ERRORS, SUMMARY, FIGURES = "runs", "errors", "summary", "figures"
 SESSIONS = "sessions.json"
+SAMPLE = "sample.parquet"
 LOCK = ".lock"
 PART_PREFIX = "part-"
+# What an experiment writes in its subfolders; overwrite removes these and nothing else.
+WRITTEN_PATTERNS = {RUNS: (f"{PART_PREFIX}*.parquet",), ERRORS: (f"{PART_PREFIX}*.parquet",),
+                    SUMMARY: ("*.csv", "*.parquet"), FIGURES: ("*.png",)}
+
+
+class DifferentExperiment(ConfigError):
+    """The folder holds another experiment; ``suggest_overwrite`` is False when replacing it
+    would throw away finished runs the user most likely wants (e.g. fewer replications)."""
+
+    def __init__(self, message: str, suggest_overwrite: bool = True) -> None:
+        super().__init__(message)
+        self.suggest_overwrite = suggest_overwrite
 
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
@@ -63,46 +83,85 @@ def write_json(path: Path, data: dict | list) -> None:
 class ExperimentStore:
     """One experiment folder, opened for writing by one process at a time.
 
-    Use :meth:`open` to create a folder or resume the experiment it holds.
+    Use :meth:`open` to create a folder or resume the experiment it holds;
+    ``ExperimentStore(folder)`` reads a folder without locking it.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, lock: FileLock | None = None) -> None:
         self.root = Path(root)
+        self._lock = lock
         self._next_part = 1 + max((int(p.stem[len(PART_PREFIX):]) for d in (RUNS, ERRORS)
                                    for p in self._parts(d)), default=0)
 
     @classmethod
-    def open(cls, out: str | Path, manifest: dict, same_experiment: Callable[[dict], bool],
+    def open(cls, out: str | Path, manifest: dict, reconcile: Callable[[dict], dict],
              overwrite: bool = False) -> "ExperimentStore":
-        """Create ``out`` for ``manifest``, or resume it when it holds the same experiment.
+        """Create ``out`` for ``manifest``, or resume the experiment it holds.
 
-        ``same_experiment(recorded_manifest)`` decides whether the recorded experiment is this
-        one. A different experiment (or a folder that is not an experiment) is refused unless
-        ``overwrite`` is set, in which case it is deleted.
+        ``reconcile(recorded_manifest)`` returns the manifest to keep when the folder holds
+        this experiment (the recorded one, or an updated one when replications grew), and
+        raises :class:`DifferentExperiment` when it holds another; that one is replaced only
+        when ``overwrite`` is set. Anything that is not an experiment of this project is
+        refused.
         """
-        root = Path(out)
-        recorded = read_manifest(root) if (root / MANIFEST).exists() else None
-        occupied = root.exists() and any(root.iterdir())
-        if occupied and (recorded is None or not same_experiment(recorded)):
-            if not overwrite:
-                what = "a different experiment" if recorded else "files that are not an experiment"
-                raise ConfigError(f"experiment.out={str(out)!r} holds {what}; choose another "
-                                  "folder or set experiment.overwrite=true to delete it")
-            acquire_lock(root)  # never delete a folder another process is writing
-            shutil.rmtree(root)
-            recorded = None
+        root = check_out_path(out, "experiment.out")
+        if root.exists() and not root.is_dir():
+            raise ConfigError(f"experiment.out={str(out)!r} exists and is not a folder")
+        check_writable(root, "experiment.out")
+        cls._refuse_foreign(root, str(out))  # before the lock file is put in someone's folder
+        root.mkdir(parents=True, exist_ok=True)
+        lock = take_lock(root)
+        try:
+            cls._prepare(root, str(out), manifest, reconcile, overwrite)
+        except BaseException:
+            lock.release()
+            raise
+        return cls(root, lock)
+
+    @classmethod
+    def _prepare(cls, root: Path, out: str, manifest: dict, reconcile: Callable[[dict], dict],
+                 overwrite: bool) -> None:
+        """Decide, under the lock, whether to resume, replace or refuse; write the manifest."""
+        keep = manifest
+        if cls._refuse_foreign(root, out):
+            recorded = recorded_output(root)[1]
+            try:
+                keep = reconcile(recorded)
+            except DifferentExperiment as different:
+                if not overwrite:
+                    runs = len(cls(root).finished_keys())
+                    advice = (f", or set experiment.overwrite=true to delete it and its {runs} "
+                              "recorded run(s)") if different.suggest_overwrite else ""
+                    raise ConfigError(f"experiment.out={out!r} holds {different}; choose another "
+                                      f"experiment.out{advice}") from None
+                clear_experiment(root)
+                keep = manifest
+            if keep == recorded:
+                keep = None
+        if keep is not None:
+            write_json(root / MANIFEST, keep)
         for name in (RUNS, ERRORS, SUMMARY, FIGURES):
-            (root / name).mkdir(parents=True, exist_ok=True)
-        acquire_lock(root)
+            (root / name).mkdir(exist_ok=True)
         for stale in root.rglob(".*.tmp"):  # left by a kill mid-write; never renamed into place
             stale.unlink()
-        if recorded is None:
-            write_json(root / MANIFEST, manifest)
-        return cls(root)
+
+    @staticmethod
+    def _refuse_foreign(root: Path, out: str) -> bool:
+        """Whether ``root`` holds an experiment; refuse it if it holds anything else."""
+        if not occupied(root, ignore=(LOCK,)):
+            return False
+        kind = recorded_output(root)[0]
+        if kind != EXPERIMENT_KIND:
+            what = ("a single run's results" if kind == RUN_KIND else
+                    "files that are not an experiment's results (no manifest.json of this project)")
+            raise ConfigError(f"experiment.out={out!r} holds {what}; choose another folder")
+        return True
 
     def close(self) -> None:
         """Release the folder for other processes."""
-        (self.root / LOCK).unlink(missing_ok=True)
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def __enter__(self) -> "ExperimentStore":
         return self
@@ -112,10 +171,11 @@ class ExperimentStore:
 
     # -- runs --------------------------------------------------------------------------------
 
-    def finished_keys(self) -> set[str]:
-        """Keys of runs already recorded, finished or failed (reads one column only)."""
+    def finished_keys(self, retry_failed: bool = False) -> set[str]:
+        """Keys of runs already recorded, finished or failed (reads one column only); with
+        ``retry_failed``, only those that finished, so failed runs are run again."""
         keys: set[str] = set()
-        for name in (RUNS, ERRORS):
+        for name in (RUNS,) if retry_failed else (RUNS, ERRORS):
             frame = self._read(name, columns=["run_key"])
             keys.update(frame["run_key"].tolist() if len(frame) else [])
         return keys
@@ -149,8 +209,15 @@ class ExperimentStore:
         return [f.name for f in schema if pa.types.is_list(f.type)]
 
     def read_errors(self) -> pd.DataFrame:
-        """Every run that raised, sorted by run key."""
-        return self._read(ERRORS)
+        """Every run whose latest attempt raised, sorted by run key (a run retried with
+        ``experiment.retry_failed`` keeps only its last error, none once it has finished)."""
+        errors = self._read(ERRORS, ordered=True)
+        if not len(errors):
+            return errors
+        finished = set(self._read(RUNS, columns=["run_key"])["run_key"])
+        errors = errors[~errors["run_key"].isin(finished)]
+        errors = errors.drop_duplicates("run_key", keep="last")
+        return errors.sort_values("run_key", kind="stable").reset_index(drop=True)
 
     # -- tables, summaries and the session log --------------------------------------------
 
@@ -183,22 +250,81 @@ class ExperimentStore:
         write_atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
     def _read(self, name: str, columns: list[str] | None = None,
-              where: tuple[str, object] | None = None) -> pd.DataFrame:
+              where: tuple[str, object] | None = None, ordered: bool = False) -> pd.DataFrame:
+        """The parts of ``name`` as one frame, sorted by run key (or in the order the parts
+        were written, when ``ordered``); a damaged part is a ConfigError naming it."""
         parts = self._parts(name)
         if not parts:
             return pd.DataFrame(columns=columns or ["run_key"])
         filters = [(where[0], "=", where[1])] if where else None
-        frame = pq.ParquetDataset(parts, filters=filters).read(columns=columns).to_pandas()
+        try:
+            if ordered:
+                frame = pd.concat([pq.read_table(part, columns=columns).to_pandas()
+                                   for part in parts], ignore_index=True)
+                return frame
+            frame = pq.ParquetDataset(parts, filters=filters).read(columns=columns).to_pandas()
+        except (pa.ArrowException, OSError) as error:
+            raise ConfigError(f"{damaged_part(parts, error)} is not a readable Parquet file; it "
+                              "was damaged after being written: delete it (its runs are redone "
+                              "when the experiment is resumed)") from None
         return frame.sort_values("run_key", kind="stable").reset_index(drop=True) \
             if "run_key" in frame else frame
 
 
 def read_manifest(root: str | Path) -> dict:
-    """The manifest of the experiment in ``root``."""
+    """The manifest of the experiment in ``root``; a folder that holds no experiment of this
+    project (a single run's results, or nothing) is a ConfigError saying so."""
     path = Path(root) / MANIFEST
+    if not Path(root).is_dir():
+        raise ConfigError(f"{str(root)!r} is not a folder")
     if not path.exists():
         raise ConfigError(f"{str(root)!r} holds no experiment (no {MANIFEST})")
-    return json.loads(path.read_text())
+    manifest = read_json_manifest(path)
+    kind = recorded_output(Path(root))[0]
+    if kind == RUN_KIND:
+        raise ConfigError(f"{str(root)!r} holds a single run's results, not an experiment; "
+                          "reproduce a run with python -m experiments.run and its manifest's "
+                          "config")
+    if kind != EXPERIMENT_KIND:
+        raise ConfigError(f"{path} is not an experiment manifest of this project")
+    return manifest
+
+
+def failed_runs_message(store: ExperimentStore, name: str) -> str | None:
+    """One line on the runs of ``name`` whose last attempt failed (None if none did): how many,
+    the first error, where they are recorded and how to retry them."""
+    errors = store.read_errors()
+    if not len(errors):
+        return None
+    first = errors.iloc[0]
+    finished = len(store.finished_keys(retry_failed=True))
+    return (f"{len(errors)} run(s) of {name} failed and {finished} finished (first: "
+            f"{first['run_key']}: {first['error_type']}: {first['error_message']}); every error "
+            f"is in {store.root / ERRORS}; after fixing the cause, run the same command with "
+            "experiment.retry_failed=true to run them again")
+
+
+def damaged_part(parts: list[Path], error: Exception) -> str:
+    """The first part whose footer cannot be read (the one to blame for ``error``)."""
+    for part in parts:
+        try:
+            pq.read_metadata(part)
+        except (pa.ArrowException, OSError):
+            return str(part)
+    return f"one of {parts[0].parent}/{PART_PREFIX}*.parquet ({error})"
+
+
+def clear_experiment(root: Path) -> None:
+    """Remove the files an experiment writes (see the module docstring), nothing else."""
+    for name, patterns in WRITTEN_PATTERNS.items():
+        for pattern in (*patterns, ".*.tmp"):
+            for path in (root / name).glob(pattern):
+                if path.is_file() and not path.is_symlink():
+                    path.unlink()
+        if (root / name).is_dir() and not any((root / name).iterdir()):
+            (root / name).rmdir()
+    for name in (MANIFEST, SESSIONS, SAMPLE):
+        (root / name).unlink(missing_ok=True)
 
 
 def outputs_table(records: list["RunRecord"]) -> pa.Table:
@@ -220,25 +346,13 @@ def _label_columns(records: list["RunRecord"]) -> dict[str, list]:
     return {name: [r.labels[name] for r in records] for name in records[0].labels}
 
 
-def acquire_lock(root: Path) -> None:
-    """Take the folder's lock, or fail naming the process that holds it (stale locks are taken)."""
-    root.mkdir(parents=True, exist_ok=True)
-    lock = root / LOCK
+def take_lock(root: Path) -> FileLock:
+    """Hold the folder's lock, or fail at once if another process holds it. The operating
+    system releases it when the holder dies, so a killed experiment never leaves it taken."""
+    lock = FileLock(root / LOCK, timeout=0)
     try:
-        holder = int(lock.read_text() or 0)
-    except (FileNotFoundError, ValueError):
-        holder = 0
-    if holder and holder != os.getpid() and _alive(holder):
-        raise ConfigError(f"{str(root)!r} is being written by process {holder}; wait for it to "
-                          f"finish, or delete {lock} if that process is gone")
-    lock.write_text(str(os.getpid()))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        lock.acquire()
+    except Timeout:
+        raise ConfigError(f"{str(root)!r} is being written by another process; wait for it to "
+                          "finish") from None
+    return lock

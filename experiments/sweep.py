@@ -7,7 +7,9 @@
 
 Every arm runs with the same replication seeds; the sweep reports each outcome's mean and
 confidence interval per arm and the paired differences between arms (``summary/``), with
-figures (``figures/``). An interrupted sweep resumes where it stopped when run again.
+figures (``figures/``). Before any run, every arm's configuration, world and model are built
+and checked once (:mod:`experiments.preflight`). An interrupted sweep resumes where it stopped
+when run again; failed runs are run again with ``experiment.retry_failed=true``.
 """
 
 from __future__ import annotations
@@ -16,14 +18,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from .cli import Incomplete
 from .compose import experiment_main
 from .execution import Evaluate, execute
 from .figures import sweep_figures
 from .manifest import open_experiment
 from .model_function import evaluate_model
-from .plan import sweep_tasks
-from .spec import ExecutionConfig, ExperimentSpec
-from .store import ExperimentStore
+from .plan import run_config, sweep_tasks
+from .preflight import preflight
+from .spec import ExecutionConfig, ExperimentSpec, with_overrides
+from .store import ExperimentStore, failed_runs_message
 from .summary import arm_summary, paired_differences, series_summary
 
 RUN_KEY_COLUMNS = ["arm", "replication"]
@@ -33,9 +37,12 @@ def run_sweep(spec: ExperimentSpec, execution: ExecutionConfig,
               evaluate: Evaluate = evaluate_model) -> Path:
     """Run (or resume) the sweep ``spec``; write runs, summaries and figures; return the folder."""
     total = len(spec.arms) * spec.experiment.replications
-    with open_experiment(spec, RUN_KEY_COLUMNS, total) as store:
+    checked = preflight({f"experiment.arms.{arm}": run_config(with_overrides(spec.base, overrides))
+                         for arm, overrides in spec.arms.items()})
+    with open_experiment(spec, RUN_KEY_COLUMNS, total, checked) as store:
         session = execute(sweep_tasks(spec), evaluate, store, execution, total,
-                          description=spec.experiment.name)
+                          description=spec.experiment.name,
+                          retry_failed=spec.experiment.retry_failed)
         store.log_session(session)
         summarise_sweep(store, spec)
         if spec.experiment.figures:
@@ -48,8 +55,8 @@ def summarise_sweep(store: ExperimentStore, spec: ExperimentSpec) -> dict[str, p
     arms, outcomes = list(spec.arms), list(spec.experiment.outcomes)
     runs = store.read_runs(columns=["run_key", *RUN_KEY_COLUMNS, *outcomes])
     if not len(runs):
-        raise RuntimeError(f"no run of {spec.experiment.name} finished; "
-                           f"see {store.root / 'errors'}")
+        raise Incomplete(failed_runs_message(store, spec.experiment.name)
+                         or f"no run of {spec.experiment.name} finished")
     level = spec.experiment.confidence_level
     tables = {"arms": arm_summary(runs, arms, outcomes, level),
               "paired_differences": paired_differences(runs, arms, outcomes, level)}
@@ -80,14 +87,15 @@ def report(folder: Path, spec: ExperimentSpec) -> None:
             print(f"\nPaired differences from '{spec.reference_arm}' (same seeds):")
             print(differences[["arm", "outcome", "n", "mean_difference", "ci_low", "ci_high"]]
                   .to_string(index=False))
-    errors = ExperimentStore(folder).read_errors()
-    if len(errors):
-        print(f"\n{len(errors)} run(s) failed; see {folder / 'errors'}")
     print(f"\nResults in {folder}")
 
 
 def _run_and_report(spec: ExperimentSpec, execution: ExecutionConfig) -> None:
-    report(run_sweep(spec, execution), spec)
+    folder = run_sweep(spec, execution)
+    report(folder, spec)
+    failed = failed_runs_message(ExperimentStore(folder), spec.experiment.name)
+    if failed:
+        raise Incomplete(failed)
 
 
 main = experiment_main(_run_and_report, kinds=("sweep",), command="experiments.sweep")

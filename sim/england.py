@@ -103,6 +103,13 @@ def load_england(data_dir: str | Path | None = None,
               "uninspected": int(new.sum()), "grade_date_unknown": int(undated.sum()),
               "imputed": {flag: int(check.booleans(flag).sum()) for flag in IMPUTED_FLAGS if flag in df},
               "pupils_imputed": int((df.get("pupils_source", pd.Series(dtype=str)) == "imputed").sum())}
+    report["summary"] = (
+        f"real England {path}: {report['schools']:,} schools ("
+        + ", ".join(f"{k} {v:,}" for k, v in report["by_phase"].items()) + f"); "
+        f"{report['uninspected']:,} not yet inspected (start ungraded, never imputed); "
+        f"{report['grade_date_unknown']} graded without a date (time since inspection drawn); "
+        "imputed by the build: " + ", ".join(f"{k} {v:,}" for k, v in report["imputed"].items())
+        + f", pupils {report['pupils_imputed']} (see data/england_2018/README.md)")
     return World(
         school_id=urn.to_numpy(np.int64), phase=phase.astype(np.int8), pupils=pupils.to_numpy(np.int32),
         region=region.astype(np.int8),

@@ -4,6 +4,13 @@ GIAS ("Get Information about Schools", https://get-information-schools.service.g
 ``edubasealldata<date>.csv``: one row per establishment, cp1252-encoded. :func:`load_gias` keeps
 England's open state-funded mainstream schools and turns them into a :class:`~sim.world.World`.
 
+Reading the file: a byte-order mark selects UTF-8 or UTF-16; otherwise the file is read as
+UTF-8 if it decodes as such, else as cp1252 (GIAS's own encoding). The delimiter is the
+commonest of ``,`` ``;`` tab and ``|`` in the header line (spreadsheets save "CSV" with
+semicolons in some locales). A file in which no GIAS column is found is refused with what was
+read (encoding, delimiter, first characters), so a wrong file or format is named, not listed
+as a dozen missing columns. An empty file, a folder or a header with no rows is refused.
+
 Which rows are kept (each dropped row is counted once, under the first reason that applies):
 
 * ``EstablishmentStatus (name)`` starts with "Open" ("Open", "Open, but proposed to close");
@@ -15,7 +22,8 @@ Which rows are kept (each dropped row is counted once, under the first reason th
   Secondary, Middle deemed secondary,         SECONDARY
   All-through
   Nursery, 16 plus, Not applicable (special   dropped (``phase``)
-  schools, PRUs, independent, ...), other
+  schools, PRUs, independent, ...)
+  any other wording                           dropped (``unknown_phase``)
   ==========================================  ===========================
 
 * ``GOR (name)`` "Wales (pseudo)" or "Not Applicable" is dropped (``outside_england``); any other
@@ -26,6 +34,27 @@ Which rows are kept (each dropped row is counted once, under the first reason th
   outside the model even when they have a phase (``not_state_mainstream``).
 * A school with no coordinates is placed at the mean of its LA's other schools; if none of them
   has coordinates it is dropped (``no_coordinates``).
+* Rows dropped for want of data (``unknown_phase`` and ``no_coordinates``) may be at most
+  ``max_dropped_share`` (default :data:`MAX_DROPPED_SHARE`, 1%; ``world.gias_max_dropped_share``)
+  of the schools in scope (kept + those drops); more is refused, naming the counts, as a file
+  the loader does not understand rather than a world that silently lacks schools.
+
+Plausible ranges (a value outside is refused naming its row; none is clipped or imputed):
+
+==========================  ==========================  =========================================
+column                      accepted                    why
+==========================  ==========================  =========================================
+NumberOfPupils              0 (= no census yet) to      England's largest state school has about
+                            :data:`PUPILS_MAX` (10,000)  4,000 pupils (GIAS March 2018: 3,826)
+Easting                     :data:`EASTING_M`            metres on the British National Grid;
+                            (60,000-700,000)             England's westernmost schools (Scilly)
+                                                        lie at about 90,000; kilometres fail
+Northing                    :data:`NORTHING_M`           the Grid's extent; England's southernmost
+                            (1,000-1,300,000)            schools lie at about 10,000
+PercentageFSM               0-100                       a percentage
+==========================  ==========================  =========================================
+
+Blank or 0 coordinates mean "unknown" (imputed as below); a negative one is an error.
 
 How columns become the world's arrays:
 
@@ -52,7 +81,9 @@ How columns become the world's arrays:
   (true/false, yes/no, 1/0; blank = false), which a user can add from the Plymouth University
   list of coastal schools (within 5.5 km of the coast, ``world.COASTAL_KM``).
 
-Every imputation and drop is counted in a :class:`GiasReport` (:func:`load_gias_with_report`).
+Every imputation and drop is counted in a :class:`GiasReport` (:func:`load_gias_with_report`),
+attached to the world (``world.load_report``, saved in run and experiment manifests and printed
+by the command-line tools) with the file's name (``world.input_files``, fingerprinted).
 Problems are :class:`~sim.parameters.ConfigError` naming the file and the missing columns, or
 the row (its line in the file: header = line 1, assuming no line breaks inside quoted fields),
 column and value.
@@ -60,7 +91,9 @@ column and value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import csv
+import io
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +112,7 @@ TYPE_COLUMN, GROUP_COLUMN, COASTAL_COLUMN = ("TypeOfEstablishment (name)",
 
 USED_COLUMNS = set(REQUIRED_COLUMNS) | {TYPE_COLUMN, GROUP_COLUMN, COASTAL_COLUMN}
 
+PHASES_OUTSIDE_MODEL = {"nursery", "16 plus", "not applicable"}  # known wordings, dropped
 PHASE_MAP = {"primary": PRIMARY, "middle deemed primary": PRIMARY, "secondary": SECONDARY,
              "middle deemed secondary": SECONDARY, "all through": SECONDARY}
 STATE_MAINSTREAM_GROUPS = {"local authority maintained schools", "academies", "free schools"}
@@ -93,6 +127,12 @@ GRADE_MAP = {"outstanding": 1, "good": 2, "requires improvement": 3, "satisfacto
 # Values meaning "no graded judgement": imputed like a blank. Anything else is an error so a
 # new GIAS wording is noticed rather than silently imputed.
 UNGRADED = {"insufficient evidence", "not inspected", "no judgement", "not applicable", "null"}
+PUPILS_MAX = 10_000
+EASTING_M = (60_000, 700_000)
+NORTHING_M = (1_000, 1_300_000)
+MAX_DROPPED_SHARE = 0.01  # of in-scope schools dropped for want of data, before refusing
+DELIMITERS = (",", ";", "\t", "|")
+BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 COASTAL_MAP = {"true": True, "yes": True, "1": True, "y": True,
                "false": False, "no": False, "0": False, "n": False, "": False}
 
@@ -109,6 +149,13 @@ class GiasReport:
     imputed: dict[str, int] = field(default_factory=dict)
     academy_source: str | None = None   # the column academy status came from, if any
     coastal_source: str | None = None   # "Coastal" if the file had one, else None (all inland)
+    encoding: str | None = None         # how the file was decoded
+    delimiter: str | None = None
+
+    @property
+    def dropped_for_want_of_data(self) -> int:
+        """In-scope schools dropped because the file lacked what the model needs."""
+        return self.dropped.get("unknown_phase", 0) + self.dropped.get("no_coordinates", 0)
 
     def summary(self) -> str:
         """One readable paragraph for logs and manifests."""
@@ -119,26 +166,32 @@ class GiasReport:
                 f"imputed: {fmt(self.imputed)}; academy status from {self.academy_source or 'nowhere'}; "
                 f"coastal from {self.coastal_source or 'nowhere (all inland)'}")
 
+    def as_dict(self) -> dict:
+        """Plain data for manifests, with the readable summary."""
+        return {**asdict(self), "summary": self.summary()}
+
 
 def load_gias(path: str | Path, rng: np.random.Generator | None = None,
-              starting_grades: str = "2018") -> World:
+              starting_grades: str = "2018", max_dropped_share: float = MAX_DROPPED_SHARE) -> World:
     """The world of England's open state-funded mainstream schools in a GIAS CSV.
 
     ``rng`` draws the imputed Ofsted grades and the time since each school's last inspection.
     See the module docstring for the rules; :func:`load_gias_with_report` also returns counts.
     """
-    return load_gias_with_report(path, rng=rng, starting_grades=starting_grades)[0]
+    return load_gias_with_report(path, rng=rng, starting_grades=starting_grades,
+                                 max_dropped_share=max_dropped_share)[0]
 
 
 def load_gias_with_report(path: str | Path, rng: np.random.Generator | None = None,
-                          starting_grades: str = "2018") -> tuple[World, GiasReport]:
+                          starting_grades: str = "2018",
+                          max_dropped_share: float = MAX_DROPPED_SHARE) -> tuple[World, GiasReport]:
     """Like :func:`load_gias`, also returning a :class:`GiasReport` of drops and imputations."""
     rng = rng if rng is not None else np.random.default_rng(0)
     if starting_grades not in STARTING_GRADE_SHARES:
         raise ConfigError(f"starting_grades={starting_grades!r} is not one of "
                           f"{', '.join(STARTING_GRADE_SHARES)}")
     report = GiasReport(path=str(path))
-    df = _read(path)
+    df, report.encoding, report.delimiter = _read(path)
     report.rows_read = len(df)
     df = _keep_schools(df, report)
     err = _RowErrors(path, df)
@@ -158,12 +211,18 @@ def load_gias_with_report(path: str | Path, rng: np.random.Generator | None = No
 
     # Coordinates: 0 or blank means unknown; place at the LA's mean, drop if the LA has none.
     xy = pd.DataFrame({"x": err.numbers("Easting"), "y": err.numbers("Northing")})
+    for axis, column, (low, high) in (("x", "Easting", EASTING_M), ("y", "Northing", NORTHING_M)):
+        err.check(xy[axis] < 0, column, "is negative")
+        err.check((xy[axis] > 0) & ((xy[axis] < low) | (xy[axis] > high)), column,
+                  f"is outside {low:,}-{high:,} m of the British National Grid "
+                  "(kilometres? GIAS gives metres)")
     xy.loc[(xy["x"] <= 0) | (xy["y"] <= 0)] = np.nan
     missing_xy = xy.isna().any(axis=1)
     xy = xy.where(~missing_xy, xy.groupby(la).transform("mean"))
     placeable = xy.notna().all(axis=1)
     report.imputed["Easting/Northing"] = int((missing_xy & placeable).sum())
     report.dropped["no_coordinates"] = int((~placeable).sum())
+    _check_drops(path, report, in_scope=len(df), allowed=max_dropped_share)
     keep = placeable.to_numpy()
     df, urn, la, region, phase, xy = (s[keep] for s in (df, urn, la, region, phase, xy))
     err = _RowErrors(path, df)
@@ -180,6 +239,7 @@ def load_gias_with_report(path: str | Path, rng: np.random.Generator | None = No
     # Pupils: 0 or blank means no census yet; impute the median of the same phase and setting.
     pupils = err.numbers("NumberOfPupils")
     err.check(pupils < 0, "NumberOfPupils", "is negative")
+    err.check(pupils > PUPILS_MAX, "NumberOfPupils", f"is more than {PUPILS_MAX:,} pupils")
     pupils = pupils.where(pupils > 0)
     report.imputed["NumberOfPupils"] = int(pupils.isna().sum())
     pupils = pupils.fillna(pupils.groupby([phase, setting]).transform("median"))
@@ -222,39 +282,96 @@ def load_gias_with_report(path: str | Path, rng: np.random.Generator | None = No
         y_km=xy["y"].to_numpy(dtype=float) / 1000, setting=setting.to_numpy(dtype=np.int8),
         coastal=coastal, fsm_share=fsm.to_numpy(dtype=float) / 100, academy=academy,
         grade=grade, terms_since_inspection=since.astype(np.int16), name="gias")
+    world.input_files = (str(path),)
+    world.load_report = report.as_dict()
     return world, report
 
 
-def _read(path: str | Path) -> pd.DataFrame:
-    """The CSV as stripped strings (blank -> NaN), checking that every required column is there."""
+def _check_drops(path: str | Path, report: GiasReport, in_scope: int, allowed: float) -> None:
+    """Refuse a load that drops more in-scope schools for want of data than ``allowed``."""
+    dropped = report.dropped_for_want_of_data
+    total = in_scope + report.dropped.get("unknown_phase", 0)
+    if total and dropped / total > allowed:
+        raise ConfigError(
+            f"{path}: {dropped} of {total} schools in scope would be dropped for want of data "
+            f"({report.dropped.get('unknown_phase', 0)} with a PhaseOfEducation (name) the "
+            f"loader does not know, {report.dropped.get('no_coordinates', 0)} in local "
+            f"authorities with no coordinates): more than {allowed:.0%}; check the file, or "
+            f"allow it with world.gias_max_dropped_share={dropped / total:.3f}")
+
+
+def _read(path: str | Path) -> tuple[pd.DataFrame, str, str]:
+    """The CSV as stripped strings (blank -> NaN), with the encoding and delimiter it was read
+    with, checking that every required column is there."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path} is a folder; world.gias_path must name the GIAS CSV file")
     try:
-        # Only the columns used: the real file has ~140 columns and ~50,000 rows.
-        df = pd.read_csv(path, encoding="cp1252", dtype=str, keep_default_na=False,
-                         usecols=lambda c: c.strip() in USED_COLUMNS)
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"GIAS file not found: {path}") from None
-    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise ConfigError(f"{path} is not a cp1252 CSV as GIAS publishes: {exc}") from None
+    if not raw.strip():
+        raise ConfigError(f"GIAS file {path} is empty")
+    text, encoding = _decode(path, raw)
+    header = text.split("\n", 1)[0]
+    delimiter = max(DELIMITERS, key=header.count)
+    try:
+        # Only the columns used: the real file has ~140 columns and ~50,000 rows.
+        df = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
+                         usecols=lambda c: c.strip() in USED_COLUMNS)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, ValueError) as exc:
+        raise ConfigError(f"{path} is not a CSV file the loader can read ({encoding}, "
+                          f"delimiter {delimiter!r}): {str(exc).splitlines()[0]}") from None
     df.columns = df.columns.str.strip()
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if len(missing) == len(REQUIRED_COLUMNS):
+        raise ConfigError(f"{path} has none of the GIAS columns (read as {encoding} with delimiter "
+                          f"{delimiter!r}; it starts {header[:60]!r}): is it GIAS's "
+                          "'all establishments' CSV, saved as CSV?")
     if missing:
         raise ConfigError(f"{path} is missing GIAS column(s): {', '.join(missing)}")
+    if df.empty:
+        raise ConfigError(f"GIAS file {path} has a header but no rows")
     # keep_default_na=False keeps literal values like "NA"; only blanks count as missing.
     df = df.apply(lambda s: s.str.strip()).replace("", np.nan)
     df.index = pd.RangeIndex(2, len(df) + 2)  # index = line in the file (header is line 1)
-    return df
+    return df, encoding, delimiter
+
+
+def _decode(path: Path, raw: bytes) -> tuple[str, str]:
+    """The file's text and encoding: a byte-order mark decides, else UTF-8 if it decodes,
+    else cp1252 (what GIAS publishes)."""
+    for bom, encoding in BOMS:
+        if raw.startswith(bom):
+            break
+    else:
+        encoding = "utf-8"
+    try:
+        return raw.decode(encoding), encoding
+    except UnicodeDecodeError:
+        if encoding != "utf-8":
+            raise ConfigError(f"{path} starts with a {encoding} byte-order mark but is not "
+                              f"{encoding} text") from None
+    try:
+        return raw.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not text in UTF-8 or cp1252 (as GIAS publishes): byte "
+                          f"{raw[exc.start:exc.start + 1]!r} at position {exc.start}; is it a "
+                          "spreadsheet or compressed file?") from None
 
 
 def _keep_schools(df: pd.DataFrame, report: GiasReport) -> pd.DataFrame:
     """Drop rows outside the model, counting each under the first reason that applies."""
     lower = lambda col: df[col].str.lower().fillna("")  # noqa: E731
+    phase = lower("PhaseOfEducation (name)").str.replace("-", " ")
     reasons = {
         "not_open": ~lower("EstablishmentStatus (name)").str.startswith("open"),
-        "phase": ~lower("PhaseOfEducation (name)").str.replace("-", " ").isin(PHASE_MAP.keys()),
+        "phase": phase.isin(PHASES_OUTSIDE_MODEL),
         "outside_england": lower("GOR (name)").str.startswith(OUTSIDE_ENGLAND),
         "not_state_mainstream": (df[GROUP_COLUMN].notna()
                                  & ~lower(GROUP_COLUMN).isin(STATE_MAINSTREAM_GROUPS)
                                  if GROUP_COLUMN in df else pd.Series(False, index=df.index)),
+        "unknown_phase": ~phase.isin(PHASE_MAP.keys()),  # in scope otherwise: counted as a loss
     }
     gone = pd.Series(False, index=df.index)
     for reason, mask in reasons.items():

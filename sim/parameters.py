@@ -9,6 +9,7 @@ the entry points) and :func:`validate` rejects out-of-range values naming the fi
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -397,6 +398,10 @@ class WorldConfig:
     data_dir: str | None = bounded(None, doc="folder of the real-England data (source=england; "
                                    "default: the vendored data/england_2018)")
     gias_path: str | None = bounded(None, doc="path to a GIAS all-establishments CSV (source=gias)")
+    gias_max_dropped_share: float = bounded(
+        0.01, 0.0, 1.0, "share of in-scope schools",
+        doc="most schools a GIAS load may drop for want of data (unknown phase wording, no "
+            "coordinates in their LA) before it is refused; an assumption (sim/gias.py)")
     toy_schools: int = bounded(12, 1, 10_000, "schools in a toy world")
     start_year: float | None = bounded(None, 2005.0, 2030.0, "calendar year",
                                        doc="calendar year at step 0 (default: the data date for "
@@ -486,8 +491,10 @@ def validate(config: Any, path: str = "") -> Any:
         elif isinstance(default, (int, float)):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ConfigError(f"{name} must be a number, got {value!r}")
-            if isinstance(default, int) and not isinstance(default, bool) and value != int(value):
-                raise ConfigError(f"{name} must be a whole number, got {value!r}")
+            if isinstance(default, int) and not isinstance(value, numbers.Integral):
+                raise ConfigError(f"{name} must be a whole number, got {value!r}")  # 2.0 too
+        elif f.type in ("str", "str | None") and value is not None and not isinstance(value, str):
+            raise ConfigError(f"{name} must be text, got {value!r}")
         low, high = meta.get("low"), meta.get("high")
         # written so that NaN fails too
         if (low is not None and not value >= low) or (high is not None and not value <= high):

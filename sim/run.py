@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import numbers
 import time
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
 from . import outcomes
+from .fingerprint import world_inputs
 from .model import SchoolSystemModel
 from .state import TERMS_PER_YEAR
-from .parameters import SimConfig, to_dict, validate
+from .parameters import ConfigError, SimConfig, to_dict, validate
 from .world import build_world
 
 
@@ -41,6 +43,9 @@ def run(config: SimConfig, seed: int | None = None, progress: bool | None = None
     results in memory; nothing is written (``Results.write`` does that).
     """
     validate(config)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
+                             or not 0 <= seed < 2**32):
+        raise ConfigError(f"seed={seed!r} must be a whole number in [0, 2**32)")
     seed = config.run.seed if seed is None else int(seed)
     if seed != config.run.seed:
         config = replace(config, run=replace(config.run, seed=seed))
@@ -72,5 +77,7 @@ def run(config: SimConfig, seed: int | None = None, progress: bool | None = None
                       geography=pd.concat(model.recorder.geography, ignore_index=True))
     timings["collect_s"] = time.perf_counter() - start
     results.manifest = {"seed": seed, "config": to_dict(config), "world": world.name,
-                        "n_schools": world.n_schools, "steps": steps, "timings_s": timings}
+                        "n_schools": world.n_schools, "steps": steps, "timings_s": timings,
+                        "input_files": world_inputs(world),
+                        "load_report": getattr(world, "load_report", None)}
     return results

@@ -165,7 +165,8 @@ def build_world(config: WorldConfig) -> World:
             from .gias import load_gias
             if not config.gias_path:
                 raise ConfigError("world.gias_path must name a GIAS CSV when world.source=gias")
-            world = load_gias(config.gias_path, rng=rng, starting_grades=config.starting_grades)
+            world = load_gias(config.gias_path, rng=rng, starting_grades=config.starting_grades,
+                              max_dropped_share=config.gias_max_dropped_share)
         else:
             world = england_world(rng, scale=config.scale, starting_grades=config.starting_grades)
         world.start_year = (SYNTHETIC_START_YEAR[config.starting_grades] if config.start_year is None

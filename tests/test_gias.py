@@ -12,11 +12,14 @@ from sim.gias import load_gias, load_gias_with_report
 from sim.world import PRIMARY, REGION_NAMES, RURAL, SECONDARY, TOWN, URBAN, build_world
 
 FIXTURE = Path(__file__).parent / "fixtures" / "gias_small.csv"
+# The fixture's one local authority without coordinates drops 1 of its 20 in-scope schools on
+# purpose (5%, above the default 1% refusal threshold): allowed here, as a user would.
+ALLOW = 0.05
 
 
 @pytest.fixture(scope="module")
 def loaded():
-    return load_gias_with_report(FIXTURE, rng=np.random.default_rng(1))
+    return load_gias_with_report(FIXTURE, rng=np.random.default_rng(1), max_dropped_share=ALLOW)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +58,7 @@ def test_rows_kept_and_dropped_by_reason(loaded, by_urn):
     assert report.kept_by_phase == {"primary": 13, "secondary": 6}
     assert (world.phase == PRIMARY).sum() == 13 and (world.phase == SECONDARY).sum() == 6
     assert report.dropped == {"not_open": 2, "phase": 3, "outside_england": 2,
-                              "not_state_mainstream": 1, "no_coordinates": 1}
+                              "not_state_mainstream": 1, "unknown_phase": 0, "no_coordinates": 1}
     assert 100001 in by_urn.index  # "St Mary’s": the non-ASCII name is read and kept
     assert 100007 in by_urn.index  # "Open, but proposed to close" is open
     for dropped in (100030, 100031, 100032, 100033, 100034, 100035, 100036, 100037, 100040):
@@ -119,8 +122,8 @@ def test_imputations(loaded, by_urn):
 
 
 def test_imputed_grades_follow_the_rng():
-    a = load_gias(FIXTURE, rng=np.random.default_rng(5))
-    b = load_gias(FIXTURE, rng=np.random.default_rng(5))
+    a = load_gias(FIXTURE, rng=np.random.default_rng(5), max_dropped_share=ALLOW)
+    b = load_gias(FIXTURE, rng=np.random.default_rng(5), max_dropped_share=ALLOW)
     assert np.array_equal(a.grade, b.grade)
     assert np.array_equal(a.terms_since_inspection, b.terms_since_inspection)
 
@@ -128,7 +131,7 @@ def test_imputed_grades_follow_the_rng():
 def test_optional_columns(tmp_path):
     df = _fixture_frame().drop(columns=["EstablishmentTypeGroup (name)"])
     df["Coastal"] = np.where(df["URN"].isin(["100008", "100024"]), "Yes", "")
-    world, report = load_gias_with_report(_write(df, tmp_path), rng=np.random.default_rng(1))
+    world, report = load_gias_with_report(_write(df, tmp_path), rng=np.random.default_rng(1), max_dropped_share=ALLOW)
     assert report.academy_source == "TypeOfEstablishment (name)"
     # Without the type group, independent/special schools fall to the phase filter only.
     assert 100036 in world.school_id
@@ -137,14 +140,14 @@ def test_optional_columns(tmp_path):
     assert set(world.school_id[world.coastal]) == {100008, 100024}
 
     df = df.drop(columns=["TypeOfEstablishment (name)", "Coastal"])
-    world, report = load_gias_with_report(_write(df, tmp_path), rng=np.random.default_rng(1))
+    world, report = load_gias_with_report(_write(df, tmp_path), rng=np.random.default_rng(1), max_dropped_share=ALLOW)
     assert report.academy_source is None and not world.academy.any()
 
 
 def test_missing_columns_listed(tmp_path):
     path = _write(_fixture_frame().drop(columns=["PercentageFSM", "Easting"]), tmp_path)
     with pytest.raises(ConfigError, match="PercentageFSM, Easting") as info:
-        load_gias(path, rng=np.random.default_rng(0))
+        load_gias(path, rng=np.random.default_rng(0), max_dropped_share=ALLOW)
     assert str(path) in str(info.value)
 
 
@@ -161,21 +164,21 @@ def test_bad_value_names_row_column_and_value(tmp_path, urn, column, value, expe
     df = _fixture_frame()
     df.loc[df["URN"] == urn, column] = value
     with pytest.raises(ConfigError, match="gias_bad.csv") as info:
-        load_gias(_write(df, tmp_path), rng=np.random.default_rng(0))
+        load_gias(_write(df, tmp_path), rng=np.random.default_rng(0), max_dropped_share=ALLOW)
     assert expected in str(info.value)
 
 
 def test_bad_values_in_dropped_rows_are_ignored(tmp_path):
     df = _fixture_frame()
     df.loc[df["URN"] == "100032", ["NumberOfPupils", "PercentageFSM"]] = ["lots", "140"]  # closed
-    assert load_gias(_write(df, tmp_path), rng=np.random.default_rng(0)).n_schools == 19
+    assert load_gias(_write(df, tmp_path), rng=np.random.default_rng(0), max_dropped_share=ALLOW).n_schools == 19
 
 
 def test_duplicate_urn(tmp_path):
     df = _fixture_frame()
     df.loc[df["URN"] == "100013", "URN"] = "100002"
     with pytest.raises(ConfigError, match=r"duplicate URN 100002 \(rows 3, 14\)"):
-        load_gias(_write(df, tmp_path), rng=np.random.default_rng(0))
+        load_gias(_write(df, tmp_path), rng=np.random.default_rng(0), max_dropped_share=ALLOW)
 
 
 def test_missing_file():
@@ -184,23 +187,23 @@ def test_missing_file():
 
 
 def test_build_world_and_select():
-    world = build_world(WorldConfig(name="gias", source="gias", gias_path=str(FIXTURE)))
+    world = build_world(WorldConfig(name="gias", source="gias", gias_path=str(FIXTURE), gias_max_dropped_share=ALLOW))
     assert world.n_schools == 19
-    cumbria = build_world(WorldConfig(source="gias", gias_path=str(FIXTURE), local_authority="Cumbria"))
+    cumbria = build_world(WorldConfig(source="gias", gias_path=str(FIXTURE), gias_max_dropped_share=ALLOW, local_authority="Cumbria"))
     assert cumbria.n_schools == 4 and set(cumbria.region) == {REGION_NAMES.index("North West")}
-    london = build_world(WorldConfig(source="gias", gias_path=str(FIXTURE), region="London"))
+    london = build_world(WorldConfig(source="gias", gias_path=str(FIXTURE), gias_max_dropped_share=ALLOW, region="London"))
     assert set(london.school_id) == {100001, 100002, 100020}
     with pytest.raises(ConfigError, match="is not in this world"):
-        build_world(WorldConfig(source="gias", gias_path=str(FIXTURE), local_authority="Cardiff"))
+        build_world(WorldConfig(source="gias", gias_path=str(FIXTURE), gias_max_dropped_share=ALLOW, local_authority="Cardiff"))
     with pytest.raises(ConfigError, match="not in this world of region 'London'"):  # LA elsewhere
-        build_world(WorldConfig(source="gias", gias_path=str(FIXTURE), local_authority="Leeds",
+        build_world(WorldConfig(source="gias", gias_path=str(FIXTURE), gias_max_dropped_share=ALLOW, local_authority="Leeds",
                                 region="London"))
 
 
 def test_model_runs_on_gias_world():
     config = SimConfig()
     config = replace(config, world=replace(config.world, name="gias", source="gias",
-                                           gias_path=str(FIXTURE)),
+                                           gias_path=str(FIXTURE), gias_max_dropped_share=ALLOW),
                      run=replace(config.run, years=1, progress=False, check_invariants=True))
     results = run(config, seed=2)
     assert len(results.schools) == 19
