@@ -182,7 +182,8 @@ def test_rutland_hand_checked(schools):
 #   106 middle deemed secondary (-> secondary), GIAS rating without a date: date from history;
 #       "Yorkshire and the Humber" respelt
 #   107 nursery, 108 "Not applicable", 109 primary in "Wales (pseudo)": dropped
-#   110 not in the spine nor the teaching list: governance defaulted to maintained (imputed)
+#   110 not in the spine nor the teaching list: governance defaulted to maintained (imputed);
+#       GIAS grade 3 (2015) but a newer, unpublished section 5 inspection (good, February 2018)
 #   111 not in the spine, in the teaching list as "Academy converter": governance from there
 #   112 east of every district (at sea): nearest district C, on the coast
 #   113 easting and northing swapped (52 km outside Gamma): swapped back into district C
@@ -208,7 +209,7 @@ def test_build_counts_drops(fixture_build):
     assert report["gias"]["kept"] == len(frame) == 11
     assert sorted(frame.index) == [101, 102, 103, 104, 105, 106, 110, 111, 112, 113, 114]
     assert report["census"]["national_total_rows_dropped"] == 1
-    assert report["inspections"]["rows_kept"] == 9  # URN 999 (not open) and its duplicate kept
+    assert report["inspections"]["rows_kept"] == 10  # URN 999 (not open) and its duplicate kept
 
 
 def test_build_counts_imputations(fixture_build):
@@ -228,6 +229,8 @@ def test_build_counts_imputations(fixture_build):
     assert pd.isna(frame.loc[105, "grade"]) and frame.loc[105, "grade_date"] == ""
     assert frame.loc[106, "grade_date"] == "2014-04-01" and frame.loc[106, "grade_date_imputed"]
     assert frame.loc[103, "grade"] == 4 and frame.loc[111, "grade"] == 4
+    assert frame.loc[110, "grade"] == 3 and frame.loc[110, "last_section5_grade"] == "2"
+    assert report["grades"]["section5_over_30_days_after_gias_date_with_other_grade"] == 1
     assert frame.loc[110, "governance"] == "maintained" and frame.loc[110, "governance_imputed"]
     assert frame.loc[111, "governance"] == "academy_converter" and frame.loc[111, "governance_imputed"]
     assert frame.loc[105, "governance"] == "other_academy" and not frame.loc[105, "governance_imputed"]
