@@ -149,3 +149,9 @@ def choropleth(ax, level: str, values_by_name: dict[str, float], cmap="viridis",
     if colorbar:
         plt.colorbar(filled, ax=ax, label=label, shrink=0.6)
     return filled
+
+
+def check_boundaries(data_dir: Path | str | None = None) -> None:
+    """Load every level once, so a missing or malformed file fails (one line naming it) before a run."""
+    for level in LEVEL_FILES:
+        load_boundaries(level, data_dir)

@@ -151,3 +151,12 @@ def test_synthetic_world_maps_have_no_boundaries():
     fig = figures.grade_map(results)
     assert all(not isinstance(c, matplotlib.collections.LineCollection) for c in fig.axes[0].collections)
     plt.close(fig)
+
+
+def test_check_boundaries_names_the_broken_file(tmp_path):
+    maps.check_boundaries()  # the vendored files load
+    for name in maps.LEVEL_FILES.values():
+        (tmp_path / name).write_bytes((DATA / name).read_bytes())
+    (tmp_path / "local_authorities.geojson").write_text('{"features": [{"geometry": {}}]}')
+    with pytest.raises(maps.MapDataError, match="local_authorities.geojson"):
+        maps.check_boundaries(tmp_path)
