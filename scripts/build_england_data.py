@@ -333,6 +333,7 @@ def add_grades(schools: pd.DataFrame, inspections: pd.DataFrame, report: dict) -
                                         ["gias_2018", "history"], "none")
     schools["grade_date"] = date.fillna("")
     schools["grade_date_imputed"] = date_from_history.to_numpy()
+    schools["grade_date_source"] = np.select([date_from_history, date.notna()], ["history", "gias_2018"], "none")
     schools["last_section5_date"] = history_date.fillna("")
     schools["last_section5_grade"] = history_grade.astype("Int64")
     # Inspected before the extract but published after it: the history is newer than GIAS.
@@ -611,7 +612,8 @@ SCHOOL_COLUMNS = [
     "urn", "name", "phase", "gias_phase", "la_name", "la_code", "district_code", "district_name",
     "region", "easting_m", "northing_m", "xy_source", "lon", "lat", "pupils", "pupils_source", "fsm_share",
     "fsm_ever6_share", "fsm_imputed", "fsm_ever6_imputed", "governance", "governance_imputed",
-    "academy", "grade", "grade_source", "grade_date", "grade_date_imputed", "last_section5_date",
+    "academy", "grade", "grade_source", "grade_date", "grade_date_imputed", "grade_date_source",
+    "last_section5_date",
     "last_section5_grade", "section5_inspections", "teaching_school", "alliance", "pupils_within_3km", "nearest_school_km",
     "setting", "coastal_km", "coastal",
 ]
@@ -683,7 +685,7 @@ teaching schools list of 2018-03-12, ONS districts December 2017, regions Decemb
 | `fsm_ever6_share`, `fsm_ever6_imputed` | census 2019 | `PNUMFSMEVER / 100` (Ever-6 share), same imputation rule and flag |
 | `governance`, `governance_imputed`, `academy` | spine 2017-18 | from `NFTYPE`: community, voluntary aided, voluntary controlled, foundation -> `maintained`; "Academy - Converter mainstream" -> `academy_converter`; "Academy sponsor led mainstream" -> `academy_sponsor_led`; "Free school - Mainstream" -> `free_school`; university technical colleges and studio schools -> `other_academy`. Schools not in the spine take their type in the teaching-schools list if they are there, else `maintained` (the GIAS extract holds no type), flagged `governance_imputed`. `academy` = governance is not `maintained` |
 | `grade`, `grade_source` | GIAS 2018, inspections | 1 outstanding, 2 good, 3 requires improvement, 4 inadequate (GIAS "Special Measures" and "Serious Weaknesses"), from GIAS `ofsted_rating` (`gias_2018`). Schools with no GIAS rating but a section 5 inspection in the history ({r['grades']['grade_from_history_not_yet_in_gias']}: inspected September 2017 - March 2018, report not yet in GIAS on 12 March) take that grade (`history`). Empty (`none`) when never graded ({r['grades']['never_graded']} schools): never imputed |
-| `grade_date`, `grade_date_imputed` | GIAS 2018, inspections | GIAS `last_ofsted_date`, else the latest section 5 inspection in the history (flagged `grade_date_imputed`); empty when neither exists ({r['grades']['graded_without_any_date']} graded schools: recently converted academies whose GIAS rating carries no date and whose URN has no history). GIAS dates are usually one day after the history's (last against first day of the inspection); for {r['grades']['gias_date_after_latest_section5_by_over_30_days']:,} schools (almost all good) the GIAS date is more than 30 days later: a short (section 8) inspection that confirmed the grade |
+| `grade_date`, `grade_date_imputed`, `grade_date_source` | GIAS 2018, inspections | GIAS `last_ofsted_date` (`gias_2018`), else the latest section 5 inspection in the history (`history`, flagged `grade_date_imputed`); empty (`none`) when neither exists: never graded, or {r['grades']['graded_without_any_date']} graded schools, recently converted academies showing their predecessor's grade, whose date is not in these files (sim/england.py draws their time since inspection). GIAS dates are usually one day after the history's (last against first day of the inspection); for {r['grades']['gias_date_after_latest_section5_by_over_30_days']:,} schools (almost all good) the GIAS date is more than 30 days later: a short (section 8) inspection that confirmed the grade |
 | `last_section5_date`, `last_section5_grade`, `section5_inspections` | inspections | date and grade of the latest section 5 inspection under this URN (empty if none) and how many there are. For {r['grades']['section5_over_30_days_after_gias_date']} schools with a GIAS grade the latest section 5 inspection is more than 30 days after the GIAS date (almost all October 2017 - March 2018: inspected, report not yet in GIAS on 12 March), and for {r['grades']['section5_over_30_days_after_gias_date_with_other_grade']} of them its grade differs from GIAS's: `grade` keeps the GIAS grade (the published state on 12 March), `last_section5_grade` has the newer one |
 | `teaching_school`, `alliance` | teaching schools 2018 | designated teaching school on 2018-03-12 (by URN) and the name of its alliance |
 | `pupils_within_3km` | derived | pupils on roll of all the state-funded mainstream schools within 3 km, the school included: a local density of pupils (the files have no urban/rural flag; the DfE's sparsity measure also works from distances between schools) |

@@ -152,6 +152,12 @@ def on_real_map(results) -> bool:
     return source is not None and source not in SYNTHETIC_SOURCES
 
 
+def _boundary_dir(results) -> str | None:
+    """The real-England data folder the world was loaded from (None: the vendored one)."""
+    world = _world_config(results)
+    return world.get("data_dir") if world.get("source") == "england" else None
+
+
 def world_and_year(results) -> str:
     """'<world> world, <calendar year>' for the end of the run (years from start without a start year)."""
     manifest = getattr(results, "manifest", None) or {}
@@ -174,12 +180,13 @@ def _map_frame(ax, results, schools: pd.DataFrame) -> None:
     x, y = schools["x_km"].to_numpy(float), schools["y_km"].to_numpy(float)
     if real:
         whole_country = schools["region"].nunique() > 1 if "region" in schools else True
-        maps.draw_boundaries(ax, "local_authority", colors="0.55" if whole_country else "0.35",
+        folder = _boundary_dir(results)
+        maps.draw_boundaries(ax, "local_authority", folder, colors="0.55" if whole_country else "0.35",
                              linewidths=0.25 if whole_country else 0.6, zorder=1.2)
         if not whole_country:
-            maps.draw_boundaries(ax, "district", colors="0.7", linewidths=0.3, zorder=1.1,
+            maps.draw_boundaries(ax, "district", folder, colors="0.7", linewidths=0.3, zorder=1.1,
                                  linestyles="dotted")
-        maps.draw_boundaries(ax, "region", colors="0.15", linewidths=0.9, zorder=1.3)
+        maps.draw_boundaries(ax, "region", folder, colors="0.15", linewidths=0.9, zorder=1.3)
     if len(x):
         pad = max(10.0, 0.06 * max(np.ptp(x), np.ptp(y)))
         ax.set_xlim(x.min() - pad, x.max() + pad)
@@ -239,7 +246,7 @@ def supply_need_map(results) -> plt.Figure:
         last = geo[(geo["step"] == geo["step"].max()) & (geo["level"] == "local_authority")]
         ratio = dict(zip(last["area"].astype(str), last["supply_need_ratio"].astype(float)))
         top = max(2.0, float(np.nanquantile(list(ratio.values()), 0.95))) if ratio else 2.0
-        shading = maps.choropleth(ax, "local_authority", ratio, cmap="BrBG",
+        shading = maps.choropleth(ax, "local_authority", ratio, cmap="BrBG", data_dir=_boundary_dir(results),
                                   norm=TwoSlopeNorm(vmin=0.0, vcenter=1.0, vmax=top),
                                   label="NLEs + LLEs per school in need, by local authority")
         shading.set_alpha(0.8)

@@ -226,6 +226,7 @@ def test_build_counts_imputations(fixture_build):
     assert frame.loc[104, "fsm_share"] == pytest.approx(0.2)
     assert frame.loc[104, "grade"] == 2 and frame.loc[104, "grade_source"] == "history"
     assert frame.loc[104, "grade_date"] == "2018-01-15" and frame.loc[104, "grade_date_imputed"]
+    assert frame.loc[104, "grade_date_source"] == "history" and frame.loc[101, "grade_date_source"] == "gias_2018"
     assert pd.isna(frame.loc[105, "grade"]) and frame.loc[105, "grade_date"] == ""
     assert frame.loc[106, "grade_date"] == "2014-04-01" and frame.loc[106, "grade_date_imputed"]
     assert frame.loc[103, "grade"] == 4 and frame.loc[111, "grade"] == 4
