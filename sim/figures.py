@@ -263,12 +263,12 @@ def supply_need_map(results) -> plt.Figure:
     if len(links):
         a = xy.loc[links["supporter_school_id"].astype("int64")].to_numpy()
         b = xy.loc[links["client_school_id"].astype("int64")].to_numpy()
-        ax.add_collection(LineCollection(np.stack([a, b], axis=1), colors="black", linewidths=0.6,
-                                         zorder=3.5, label=f"active support ({len(links):,})"))
+        ax.add_collection(LineCollection(np.stack([a, b], axis=1), colors="black", linewidths=0.5,
+                                         alpha=0.7, zorder=3.5, label=f"active support ({len(links):,})"))
     for role, marker, colour in (("LLE", "^", "white"), ("NLE", "*", "gold")):
         leaders = schools[schools["system_leader_role"] == role]
-        ax.scatter(leaders["x_km"], leaders["y_km"], s=20 if role == "NLE" else 7, marker=marker,
-                   color=colour, edgecolors="black", linewidths=0.3, zorder=4,
+        ax.scatter(leaders["x_km"], leaders["y_km"], s=16 if role == "NLE" else 6, marker=marker,
+                   color=colour, edgecolors="black", linewidths=0.25, zorder=4,
                    label=f"{role} ({len(leaders):,})")
     ax.set_title(f"System leaders, schools in need and support links\n{world_and_year(results)}")
     ax.legend(loc="upper left", fontsize=8, markerscale=2, framealpha=0.9)
