@@ -250,9 +250,9 @@ def supply_need_map(results) -> plt.Figure:
                                   norm=TwoSlopeNorm(vmin=0.0, vcenter=1.0, vmax=top),
                                   label="NLEs + LLEs per school in need, by local authority")
         shading.set_alpha(0.8)
-    else:
-        ax.scatter(schools["x_km"], schools["y_km"], s=1, color="0.6", linewidths=0,
-                   label="school", rasterized=True, zorder=2)
+    if not on_real_map(results) or len(schools) <= 3000:  # England's 20,000 would hide the shading
+        ax.scatter(schools["x_km"], schools["y_km"], s=1 if len(schools) > 3000 else 3, color="0.4",
+                   linewidths=0, label="school", rasterized=True, zorder=2)
     _map_frame(ax, results, schools)
     need = schools[schools["in_need"]]
     ax.scatter(need["x_km"], need["y_km"], s=7, color="red", edgecolors="0.1", linewidths=0.2,
