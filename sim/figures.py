@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+
+from .world import UNINSPECTED  # noqa: E402
 from .outcomes import good_share  # noqa: E402
 
 PNG_METADATA = {"Software": None}  # keep files free of version strings
@@ -137,7 +139,7 @@ def system_leadership_figures(results, out: Path) -> list[str]:
 # and toy worlds live on an invented plane and are drawn without boundaries.
 
 SYNTHETIC_SOURCES = ("synthetic", "toy")
-GRADE_COLOURS = {0: ("not yet inspected", "0.6"), 1: ("outstanding", "#1a7837"),
+GRADE_COLOURS = {UNINSPECTED: ("not yet inspected", "0.6"), 1: ("outstanding", "#1a7837"),
                  2: ("good", "#7fbf7b"), 3: ("requires improvement", "#f4a582"),
                  4: ("inadequate", "#b2182b")}
 
@@ -150,6 +152,11 @@ def on_real_map(results) -> bool:
     """True when the world's schools sit on real British National Grid coordinates."""
     source = _world_config(results).get("source")
     return source is not None and source not in SYNTHETIC_SOURCES
+
+
+def _whole_country(schools: pd.DataFrame) -> bool:
+    """More than one region: draw England; else zoom in on the region or authority."""
+    return schools["region"].nunique() > 1 if "region" in schools else True
 
 
 def _boundary_dir(results) -> str | None:
@@ -179,7 +186,7 @@ def _map_frame(ax, results, schools: pd.DataFrame) -> None:
     real = on_real_map(results)
     x, y = schools["x_km"].to_numpy(float), schools["y_km"].to_numpy(float)
     if real:
-        whole_country = schools["region"].nunique() > 1 if "region" in schools else True
+        whole_country = _whole_country(schools)
         folder = _boundary_dir(results)
         maps.draw_boundaries(ax, "local_authority", folder, colors="0.55" if whole_country else "0.35",
                              linewidths=0.25 if whole_country else 0.6, zorder=1.2)
@@ -201,11 +208,10 @@ def grade_map(results) -> plt.Figure:
     schools = results.schools
     fig, ax = plt.subplots(figsize=(8, 9))
     _map_frame(ax, results, schools)
-    whole_country = schools["region"].nunique() > 1 if "region" in schools else True
-    size = 2.0 if whole_country else 7.0
+    size = 2.0 if _whole_country(schools) else 7.0
     handles = {}
     # Weaker grades drawn last so the rarer schools of concern are not hidden under good ones.
-    for grade in (2, 1, 0, 3, 4):
+    for grade in (2, 1, UNINSPECTED, 3, 4):
         label, colour = GRADE_COLOURS[grade]
         rows = schools[schools["grade"] == grade]
         if len(rows):
@@ -213,7 +219,7 @@ def grade_map(results) -> plt.Figure:
                                         color=colour, label=f"{label} ({len(rows):,})", linewidths=0,
                                         zorder=2, rasterized=True)
     ax.set_title(f"Schools by Ofsted grade\n{world_and_year(results)}")
-    ax.legend(handles=[handles[g] for g in sorted(handles, key=lambda g: (g == 0, g))],
+    ax.legend(handles=[handles[g] for g in sorted(handles, key=lambda g: (g == UNINSPECTED, g))],
               loc="upper left", fontsize=8, markerscale=3, framealpha=0.9)
     fig.tight_layout()
     return fig
