@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 
 from experiments.config import CONF_DIR, to_sim_config
 from sim.parameters import ConfigError
+from sim.figures import check_map_inputs
 from sim.outcomes import good_share
 from sim.results import check_out_dir
 from sim.run import run
@@ -30,6 +31,7 @@ def main(cfg: DictConfig) -> None:
     try:
         config = to_sim_config(cfg)
         check_out_dir(config.run.out, config.run.overwrite)
+        check_map_inputs(config)
         results = run(config)  # builds the world first: a bad region or file fails here
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

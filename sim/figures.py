@@ -154,6 +154,14 @@ def on_real_map(results) -> bool:
     return source is not None and source not in SYNTHETIC_SOURCES
 
 
+def check_map_inputs(config) -> None:
+    """Before a run that will draw maps of a real world: fail now, naming the file, if a boundary
+    file is missing or malformed (rather than after the run, losing its results)."""
+    from . import maps
+    if config.run.figures and config.world.source not in SYNTHETIC_SOURCES:
+        maps.check_boundaries(config.world.data_dir if config.world.source == "england" else None)
+
+
 def _whole_country(schools: pd.DataFrame) -> bool:
     """More than one region: draw England; else zoom in on the region or authority."""
     return schools["region"].nunique() > 1 if "region" in schools else True

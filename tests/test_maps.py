@@ -160,3 +160,18 @@ def test_check_boundaries_names_the_broken_file(tmp_path):
     (tmp_path / "local_authorities.geojson").write_text('{"features": [{"geometry": {}}]}')
     with pytest.raises(maps.MapDataError, match="local_authorities.geojson"):
         maps.check_boundaries(tmp_path)
+
+
+def test_broken_boundary_file_fails_before_a_real_run(tmp_path):
+    from dataclasses import replace
+
+    from sim.parameters import SimConfig
+    base = SimConfig()
+    for name in ("schools.csv", *maps.LEVEL_FILES.values()):
+        (tmp_path / name).write_bytes((DATA / name).read_bytes())
+    (tmp_path / "regions.geojson").write_text("{}")
+    real = replace(base, world=replace(base.world, source="england", data_dir=str(tmp_path)))
+    with pytest.raises(maps.MapDataError, match="regions.geojson"):
+        figures.check_map_inputs(real)
+    figures.check_map_inputs(replace(real, run=replace(real.run, figures=False)))  # no maps: no check
+    figures.check_map_inputs(replace(real, world=replace(real.world, source="synthetic")))
