@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 from experiments.cli import exit_with, hydra_exit_codes, run_command
 from experiments.config import CONF_DIR, to_sim_config
 from experiments.preflight import describe_load_report
+from sim.figures import check_map_inputs
 from sim.outcomes import good_share
 from sim.results import check_out_dir
 from sim.run import run
@@ -37,6 +38,7 @@ def run_and_write(cfg: DictConfig) -> None:
     run (building the world first: a bad region or file fails there), write, summarise."""
     config = to_sim_config(cfg)
     check_out_dir(config.run.out, config.run.overwrite)
+    check_map_inputs(config)  # a broken boundary file fails before the run, not after
     results = run(config)
     if results.manifest.get("load_report"):
         print(describe_load_report(results.manifest["load_report"]), file=sys.stderr)

@@ -94,6 +94,11 @@ URBAN_MIN_PUPILS = 2_400   # >= this many pupils within 3 km: urban
 TOWN_MIN_PUPILS = 800      # >= this (and below urban): town; below: rural
 COASTAL_KM = 5.5               # Plymouth University coastal-schools definition (sim/world.py)
 COAST_CLOSING_M = 500.0        # channels narrower than 1 km are closed before measuring to the coast
+# A school more than MISPLACED_KM outside every district of its own education authority has wrong
+# GIAS coordinates (three Wirral schools have easting and northing swapped; a Brent school sits in
+# the North Sea). Schools near a border, or temporarily housed in a neighbouring authority, are
+# within a few km and are left alone.
+MISPLACED_KM = 10.0
 SIMPLIFY_TOLERANCE_M = 100.0   # boundary simplification for shipping (drawing only)
 
 
@@ -328,7 +333,11 @@ def add_grades(schools: pd.DataFrame, inspections: pd.DataFrame, report: dict) -
                                         ["gias_2018", "history"], "none")
     schools["grade_date"] = date.fillna("")
     schools["grade_date_imputed"] = date_from_history.to_numpy()
+    schools["grade_date_source"] = np.select([date_from_history, date.notna()], ["history", "gias_2018"], "none")
     schools["last_section5_date"] = history_date.fillna("")
+    schools["last_section5_grade"] = history_grade.astype("Int64")
+    # Inspected before the extract but published after it: the history is newer than GIAS.
+    newer = gias_grade.notna() & (pd.to_datetime(history_date) - gias_date).dt.days.gt(30)
     schools["section5_inspections"] = schools["urn"].map(inspections.groupby("urn").size()) \
         .fillna(0).astype(int)
     report["grades"] = {
@@ -338,6 +347,9 @@ def add_grades(schools: pd.DataFrame, inspections: pd.DataFrame, report: dict) -
         "grade_date_from_history": int(date_from_history.sum()),
         "graded_without_any_date": int((grade.notna() & (schools["grade_date"] == "")).sum()),
         "schools_with_history": int(has_history.sum()),
+        "section5_over_30_days_after_gias_date": int(newer.sum()),
+        "section5_over_30_days_after_gias_date_with_other_grade": int(
+            (newer & (history_grade != gias_grade)).sum()),
         "gias_date_after_latest_section5_by_over_30_days": int(
             ((gias_date - pd.to_datetime(history_date)).dt.days > 30).sum()),
     }
@@ -396,6 +408,42 @@ def add_districts(schools: pd.DataFrame, districts: list[tuple[str, str, object]
     schools["district_code"] = [districts[i][0] for i in match]
     schools["district_name"] = [districts[i][1] for i in match]
     report["districts"] = {"schools_outside_every_district_assigned_nearest": int(outside.sum())}
+    return schools
+
+
+def fix_misplaced(schools: pd.DataFrame, districts: list[tuple[str, str, object]],
+                  report: dict) -> pd.DataFrame:
+    """Correct coordinates far outside the school's own authority: swap easting and northing when
+    that puts the school inside its authority, else take the median position of the authority's
+    other schools (flagged in ``xy_source``)."""
+    geoms = {code: geom for code, _name, geom in districts}
+    modal = schools.groupby("district_code")["la_name"].agg(
+        lambda s: s.value_counts().sort_index().sort_values(ascending=False, kind="stable").index[0])
+    territory = {la: shapely.union_all([geoms[c] for c in sorted(modal[modal == la].index)])
+                 for la in sorted(set(modal))}
+    empty = shapely.Polygon()
+    own = np.array([territory.get(la, empty) for la in schools["la_name"]], dtype=object)
+    x, y = schools["easting_m"].to_numpy(float), schools["northing_m"].to_numpy(float)
+    outside_km = shapely.distance(shapely.points(x, y), own) / 1000.0
+    misplaced = np.nan_to_num(outside_km, nan=0.0) > MISPLACED_KM
+    swapped_km = shapely.distance(shapely.points(y, x), own) / 1000.0
+    swap = misplaced & (swapped_km <= 1.0)
+    source = np.where(swap, "gias_2018_swapped", np.where(misplaced, "la_median", "gias_2018"))
+    easting, northing = schools["easting_m"].to_numpy().copy(), schools["northing_m"].to_numpy().copy()
+    easting[swap], northing[swap] = schools["northing_m"].to_numpy()[swap], schools["easting_m"].to_numpy()[swap]
+    for i in np.flatnonzero(misplaced & ~swap):
+        peers = (schools["la_name"].to_numpy() == schools["la_name"].iat[i]) & ~misplaced
+        easting[i] = int(np.median(schools["easting_m"].to_numpy()[peers]))
+        northing[i] = int(np.median(schools["northing_m"].to_numpy()[peers]))
+    schools["easting_m"], schools["northing_m"], schools["xy_source"] = easting, northing, source
+    report["coordinates"] = {
+        "misplaced_threshold_km": MISPLACED_KM,
+        "swapped": [int(u) for u in schools.loc[swap, "urn"]],
+        "la_median": [int(u) for u in schools.loc[misplaced & ~swap, "urn"]],
+        "outside_own_authority_1_to_10_km_left_alone": int(((outside_km > 1) & ~misplaced).sum()),
+    }
+    report["imputed"]["coordinates_swapped"] = int(swap.sum())
+    report["imputed"]["coordinates_la_median"] = int((misplaced & ~swap).sum())
     return schools
 
 
@@ -562,10 +610,11 @@ def _int_coords(geom: dict) -> dict:
 
 SCHOOL_COLUMNS = [
     "urn", "name", "phase", "gias_phase", "la_name", "la_code", "district_code", "district_name",
-    "region", "easting_m", "northing_m", "lon", "lat", "pupils", "pupils_source", "fsm_share",
+    "region", "easting_m", "northing_m", "xy_source", "lon", "lat", "pupils", "pupils_source", "fsm_share",
     "fsm_ever6_share", "fsm_imputed", "fsm_ever6_imputed", "governance", "governance_imputed",
-    "academy", "grade", "grade_source", "grade_date", "grade_date_imputed", "last_section5_date",
-    "section5_inspections", "teaching_school", "alliance", "pupils_within_3km", "nearest_school_km",
+    "academy", "grade", "grade_source", "grade_date", "grade_date_imputed", "grade_date_source",
+    "last_section5_date",
+    "last_section5_grade", "section5_inspections", "teaching_school", "alliance", "pupils_within_3km", "nearest_school_km",
     "setting", "coastal_km", "coastal",
 ]
 
@@ -629,15 +678,15 @@ teaching schools list of 2018-03-12, ONS districts December 2017, regions Decemb
 | `la_name`, `la_code` | GIAS 2018 | education authority and its DfE number (first 3 digits of `laestab`) |
 | `district_code`, `district_name` | ONS Dec 2017 | the district containing the school (point in polygon); the {r['districts']['schools_outside_every_district_assigned_nearest']} schools outside every generalised polygon (on the coast) take the nearest district |
 | `region` | GIAS 2018 | one of the nine regions; GIAS "Yorkshire and the Humber" is spelt "Yorkshire and The Humber" as in the model |
-| `easting_m`, `northing_m` | GIAS 2018 | British National Grid (EPSG:27700) metres |
+| `easting_m`, `northing_m`, `xy_source` | GIAS 2018 | British National Grid (EPSG:27700) metres. A school more than {r['coordinates']['misplaced_threshold_km']:.0f} km outside every district of its own authority has wrong GIAS coordinates: when swapping easting and northing puts it inside its authority they are swapped (`gias_2018_swapped`: URNs {', '.join(map(str, r['coordinates']['swapped'])) or 'none'}), else it takes the median position of its authority's other schools (`la_median`: URNs {', '.join(map(str, r['coordinates']['la_median'])) or 'none'}). {r['coordinates']['outside_own_authority_1_to_10_km_left_alone']} schools 1-10 km outside their authority (border schools, schools housed temporarily next door) are left as they are |
 | `lon`, `lat` | derived | WGS84 from the BNG coordinates with pyproj (5 decimals) |
 | `pupils`, `pupils_source` | census 2019, GIAS 2018 | number on roll: census `NOR` (January 2019) if present and > 0 (`census_2019`), else GIAS `num_pupils` (`gias_2018`), else the median of the school's LA x phase (`imputed`) |
 | `fsm_share`, `fsm_imputed` | census 2019 | `NUMFSM / NOR`, the share eligible for free school meals in January 2019; when the school is not in the census (or NOR or NUMFSM is missing) the median of its LA x phase, flagged `fsm_imputed` |
 | `fsm_ever6_share`, `fsm_ever6_imputed` | census 2019 | `PNUMFSMEVER / 100` (Ever-6 share), same imputation rule and flag |
 | `governance`, `governance_imputed`, `academy` | spine 2017-18 | from `NFTYPE`: community, voluntary aided, voluntary controlled, foundation -> `maintained`; "Academy - Converter mainstream" -> `academy_converter`; "Academy sponsor led mainstream" -> `academy_sponsor_led`; "Free school - Mainstream" -> `free_school`; university technical colleges and studio schools -> `other_academy`. Schools not in the spine take their type in the teaching-schools list if they are there, else `maintained` (the GIAS extract holds no type), flagged `governance_imputed`. `academy` = governance is not `maintained` |
 | `grade`, `grade_source` | GIAS 2018, inspections | 1 outstanding, 2 good, 3 requires improvement, 4 inadequate (GIAS "Special Measures" and "Serious Weaknesses"), from GIAS `ofsted_rating` (`gias_2018`). Schools with no GIAS rating but a section 5 inspection in the history ({r['grades']['grade_from_history_not_yet_in_gias']}: inspected September 2017 - March 2018, report not yet in GIAS on 12 March) take that grade (`history`). Empty (`none`) when never graded ({r['grades']['never_graded']} schools): never imputed |
-| `grade_date`, `grade_date_imputed` | GIAS 2018, inspections | GIAS `last_ofsted_date`, else the latest section 5 inspection in the history (flagged `grade_date_imputed`); empty when neither exists ({r['grades']['graded_without_any_date']} graded schools: recently converted academies whose GIAS rating carries no date and whose URN has no history). GIAS dates are usually one day after the history's (last against first day of the inspection); for {r['grades']['gias_date_after_latest_section5_by_over_30_days']:,} schools the GIAS date is more than 30 days later: a short (section 8) inspection that kept the grade |
-| `last_section5_date`, `section5_inspections` | inspections | date of the latest section 5 inspection under this URN (empty if none) and how many there are |
+| `grade_date`, `grade_date_imputed`, `grade_date_source` | GIAS 2018, inspections | GIAS `last_ofsted_date` (`gias_2018`), else the latest section 5 inspection in the history (`history`, flagged `grade_date_imputed`); empty (`none`) when neither exists: never graded, or {r['grades']['graded_without_any_date']} graded schools, recently converted academies showing their predecessor's grade, whose date is not in these files (sim/england.py draws their time since inspection). GIAS dates are usually one day after the history's (last against first day of the inspection); for {r['grades']['gias_date_after_latest_section5_by_over_30_days']:,} schools (almost all good) the GIAS date is more than 30 days later: a short (section 8) inspection that confirmed the grade |
+| `last_section5_date`, `last_section5_grade`, `section5_inspections` | inspections | date and grade of the latest section 5 inspection under this URN (empty if none) and how many there are. For {r['grades']['section5_over_30_days_after_gias_date']} schools with a GIAS grade the latest section 5 inspection is more than 30 days after the GIAS date (almost all October 2017 - March 2018: inspected, report not yet in GIAS on 12 March), and for {r['grades']['section5_over_30_days_after_gias_date_with_other_grade']} of them its grade differs from GIAS's: `grade` keeps the GIAS grade (the published state on 12 March), `last_section5_grade` has the newer one |
 | `teaching_school`, `alliance` | teaching schools 2018 | designated teaching school on 2018-03-12 (by URN) and the name of its alliance |
 | `pupils_within_3km` | derived | pupils on roll of all the state-funded mainstream schools within 3 km, the school included: a local density of pupils (the files have no urban/rural flag; the DfE's sparsity measure also works from distances between schools) |
 | `nearest_school_km` | derived | distance to the nearest other school in this file |
@@ -708,14 +757,15 @@ def build(source: Path, out: Path) -> dict:
     inspections = inspections_table(raw["inspections"], report)
     schools = add_grades(schools, inspections, report)
     schools = add_teaching_schools(schools, raw["teaching"], report)
-    schools = add_lonlat(schools)
-
     transformer = _to_bng()
     england = sorted((f for f in raw["districts"] if f["properties"]["lad17cd"].startswith("E")),
                      key=lambda f: f["properties"]["lad17cd"])
     district_geoms = [(f["properties"]["lad17cd"], f["properties"]["lad17nm"], _geometry_bng(f, transformer))
                       for f in england]
     schools = add_districts(schools, district_geoms, report)
+    schools = fix_misplaced(schools, district_geoms, report)
+    schools = add_districts(schools, district_geoms, report)
+    schools = add_lonlat(schools)
     schools = add_rurality(schools, report)
     gb = [_geometry_bng(f, transformer) for f in raw["districts"]
           if f["properties"]["lad17cd"][:1] in ("E", "W", "S")]

@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+
+from .world import UNINSPECTED  # noqa: E402
 from .outcomes import good_share  # noqa: E402
 
 PNG_METADATA = {"Software": None}  # keep files free of version strings
@@ -118,9 +120,10 @@ def survival_in_post(events: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.nda
 
 
 def system_leadership_figures(results, out: Path) -> list[str]:
-    """Map of supply, need and support links; supply / need by region and setting; support outcomes."""
+    """Maps of grades and of supply against need; supply / need by region and setting; support outcomes."""
     names = []
-    for name, draw in (("supply_need_map.png", supply_need_map),
+    for name, draw in (("grade_map.png", grade_map),
+                       ("supply_need_map.png", supply_need_map),
                        ("supply_need_by_area.png", supply_need_by_area),
                        ("support_outcomes.png", support_outcome_chart)):
         fig = draw(results)
@@ -128,6 +131,106 @@ def system_leadership_figures(results, out: Path) -> list[str]:
         plt.close(fig)
         names.append(name)
     return names
+
+
+# --------------------------------------------------------------------------------------------------
+# Maps. A world on real coordinates (British National Grid km: the real England world and GIAS
+# worlds) is drawn over the real region and local-authority boundaries (sim/maps.py); the synthetic
+# and toy worlds live on an invented plane and are drawn without boundaries.
+
+SYNTHETIC_SOURCES = ("synthetic", "toy")
+GRADE_COLOURS = {UNINSPECTED: ("not yet inspected", "0.6"), 1: ("outstanding", "#1a7837"),
+                 2: ("good", "#7fbf7b"), 3: ("requires improvement", "#f4a582"),
+                 4: ("inadequate", "#b2182b")}
+
+
+def _world_config(results) -> dict:
+    return (getattr(results, "manifest", None) or {}).get("config", {}).get("world", {})
+
+
+def on_real_map(results) -> bool:
+    """True when the world's schools sit on real British National Grid coordinates."""
+    source = _world_config(results).get("source")
+    return source is not None and source not in SYNTHETIC_SOURCES
+
+
+def check_map_inputs(config) -> None:
+    """Before a run that will draw maps of a real world: fail now, naming the file, if a boundary
+    file is missing or malformed (rather than after the run, losing its results)."""
+    from . import maps
+    if config.run.figures and config.world.source not in SYNTHETIC_SOURCES:
+        maps.check_boundaries(config.world.data_dir if config.world.source == "england" else None)
+
+
+def _whole_country(schools: pd.DataFrame) -> bool:
+    """More than one region: draw England; else zoom in on the region or authority."""
+    return schools["region"].nunique() > 1 if "region" in schools else True
+
+
+def _boundary_dir(results) -> str | None:
+    """The real-England data folder the world was loaded from (None: the vendored one)."""
+    world = _world_config(results)
+    return world.get("data_dir") if world.get("source") == "england" else None
+
+
+def world_and_year(results) -> str:
+    """'<world> world, <calendar year>' for the end of the run (years from start without a start year)."""
+    manifest = getattr(results, "manifest", None) or {}
+    world = manifest.get("world") or _world_config(results).get("name") or "unnamed"
+    ts = results.timeseries
+    elapsed = float(ts["time_years"].max()) if len(ts) else 0.0
+    if "calendar_year" in ts.columns and len(ts):
+        year = float(ts["calendar_year"].max())
+    elif _world_config(results).get("start_year") is not None:
+        year = float(_world_config(results)["start_year"]) + elapsed
+    else:
+        return f"{world} world, {elapsed:g} years from the start"
+    return f"{world} world, {year:.0f}" if abs(year - round(year)) < 1e-6 else f"{world} world, {year:.1f}"
+
+
+def _map_frame(ax, results, schools: pd.DataFrame) -> None:
+    """Boundaries under the schools (real worlds), equal axes zoomed on the schools."""
+    from . import maps
+    real = on_real_map(results)
+    x, y = schools["x_km"].to_numpy(float), schools["y_km"].to_numpy(float)
+    if real:
+        whole_country = _whole_country(schools)
+        folder = _boundary_dir(results)
+        maps.draw_boundaries(ax, "local_authority", folder, colors="0.55" if whole_country else "0.35",
+                             linewidths=0.25 if whole_country else 0.6, zorder=1.2)
+        if not whole_country:
+            maps.draw_boundaries(ax, "district", folder, colors="0.7", linewidths=0.3, zorder=1.1,
+                                 linestyles="dotted")
+        maps.draw_boundaries(ax, "region", folder, colors="0.15", linewidths=0.9, zorder=1.3)
+    if len(x):
+        pad = max(10.0, 0.06 * max(np.ptp(x), np.ptp(y)))
+        ax.set_xlim(x.min() - pad, x.max() + pad)
+        ax.set_ylim(y.min() - pad, y.max() + pad)
+    ax.set_aspect("equal")
+    ax.set_xlabel("easting (km, British National Grid)" if real else "easting (km, synthetic plane)")
+    ax.set_ylabel("northing (km)")
+
+
+def grade_map(results) -> plt.Figure:
+    """Schools by Ofsted grade at the end of the run, over the real boundaries when there are any."""
+    schools = results.schools
+    fig, ax = plt.subplots(figsize=(8, 9))
+    _map_frame(ax, results, schools)
+    size = 2.0 if _whole_country(schools) else 7.0
+    handles = {}
+    # Weaker grades drawn last so the rarer schools of concern are not hidden under good ones.
+    for grade in (2, 1, UNINSPECTED, 3, 4):
+        label, colour = GRADE_COLOURS[grade]
+        rows = schools[schools["grade"] == grade]
+        if len(rows):
+            handles[grade] = ax.scatter(rows["x_km"], rows["y_km"], s=size * (1.6 if grade >= 3 else 1.0),
+                                        color=colour, label=f"{label} ({len(rows):,})", linewidths=0,
+                                        zorder=2, rasterized=True)
+    ax.set_title(f"Schools by Ofsted grade\n{world_and_year(results)}")
+    ax.legend(handles=[handles[g] for g in sorted(handles, key=lambda g: (g == UNINSPECTED, g))],
+              loc="upper left", fontsize=8, markerscale=3, framealpha=0.9)
+    fig.tight_layout()
+    return fig
 
 
 def active_links(events: pd.DataFrame) -> pd.DataFrame:
@@ -141,29 +244,48 @@ def active_links(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def supply_need_map(results) -> plt.Figure:
-    """Schools on the world's coordinates: system leaders, schools in need and support links."""
+    """System leaders, schools in need and active support links at the end of the run.
+
+    On real worlds each local authority is shaded by its supply against need (NLEs + LLEs per
+    school in need, from the geography table) under region boundaries.
+    """
+    from matplotlib.collections import LineCollection
+    from matplotlib.colors import TwoSlopeNorm
+
+    from . import maps
     schools = results.schools
     fig, ax = plt.subplots(figsize=(8, 9))
-    ax.scatter(schools["x_km"], schools["y_km"], s=1, color="0.8", label="school", rasterized=True)
+    if on_real_map(results):
+        geo = results.geography
+        last = geo[(geo["step"] == geo["step"].max()) & (geo["level"] == "local_authority")]
+        ratio = dict(zip(last["area"].astype(str), last["supply_need_ratio"].astype(float)))
+        top = max(2.0, float(np.nanquantile(list(ratio.values()), 0.95))) if ratio else 2.0
+        shading = maps.choropleth(ax, "local_authority", ratio, cmap="BrBG", data_dir=_boundary_dir(results),
+                                  norm=TwoSlopeNorm(vmin=0.0, vcenter=1.0, vmax=top),
+                                  label="NLEs + LLEs per school in need, by local authority")
+        shading.set_alpha(0.8)
+    if not on_real_map(results) or len(schools) <= 3000:  # England's 20,000 would hide the shading
+        ax.scatter(schools["x_km"], schools["y_km"], s=1 if len(schools) > 3000 else 3, color="0.4",
+                   linewidths=0, label="school", rasterized=True, zorder=2)
+    _map_frame(ax, results, schools)
     need = schools[schools["in_need"]]
-    ax.scatter(need["x_km"], need["y_km"], s=4, color="tab:red", label="in need of support")
+    ax.scatter(need["x_km"], need["y_km"], s=7, color="red", edgecolors="0.1", linewidths=0.2,
+               zorder=3, label=f"in need of support ({len(need):,})")
     xy = schools.set_index("school_id")[["x_km", "y_km"]]
     links = active_links(results.events)
+    links = links[links["supporter_school_id"].isin(xy.index) & links["client_school_id"].isin(xy.index)]
     if len(links):
         a = xy.loc[links["supporter_school_id"].astype("int64")].to_numpy()
         b = xy.loc[links["client_school_id"].astype("int64")].to_numpy()
-        from matplotlib.collections import LineCollection
-        ax.add_collection(LineCollection(np.stack([a, b], axis=1), colors="tab:green", linewidths=0.6,
-                                         label="active support"))
-    for role, marker, colour in (("LLE", "^", "tab:cyan"), ("NLE", "*", "tab:blue")):
+        ax.add_collection(LineCollection(np.stack([a, b], axis=1), colors="black", linewidths=0.5,
+                                         alpha=0.7, zorder=3.5, label=f"active support ({len(links):,})"))
+    for role, marker, colour in (("LLE", "^", "white"), ("NLE", "*", "gold")):
         leaders = schools[schools["system_leader_role"] == role]
-        ax.scatter(leaders["x_km"], leaders["y_km"], s=14 if role == "NLE" else 6, marker=marker,
-                   color=colour, label=role)
-    ax.set_aspect("equal")
-    ax.set_xlabel("easting (km)")
-    ax.set_ylabel("northing (km)")
-    ax.set_title("System leaders, schools in need and support links at the end of the run")
-    ax.legend(loc="upper left", fontsize=8, markerscale=2)
+        ax.scatter(leaders["x_km"], leaders["y_km"], s=16 if role == "NLE" else 6, marker=marker,
+                   color=colour, edgecolors="black", linewidths=0.25, zorder=4,
+                   label=f"{role} ({len(leaders):,})")
+    ax.set_title(f"System leaders, schools in need and support links\n{world_and_year(results)}")
+    ax.legend(loc="upper left", fontsize=8, markerscale=2, framealpha=0.9)
     fig.tight_layout()
     return fig
 

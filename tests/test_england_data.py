@@ -81,6 +81,13 @@ def test_schools_values_in_range(schools):
     assert set(schools["setting"]) == {"urban", "town", "rural"}
     assert (schools["coastal"] == (schools["coastal_km"] <= 5.5)).all()
     assert (schools["alliance"] != "").equals(schools["teaching_school"])
+    # GIAS coordinates found wrong (checked by hand: the Wirral three have easting and northing
+    # swapped; East Lane Primary, Brent, sits in the North Sea off Whitby) and corrected.
+    corrected = schools.set_index("urn").loc[[143501, 143503, 143504, 144794]]
+    assert corrected["xy_source"].tolist() == ["gias_2018_swapped"] * 3 + ["la_median"]
+    assert (schools["xy_source"] != "gias_2018").sum() == 4
+    assert set(schools.loc[schools["la_name"] == "Wirral", "district_name"]) == {"Wirral"}
+    assert set(schools.loc[schools["la_name"] == "Brent", "district_name"]) <= {"Brent", "Harrow", "Ealing"}
     # Birmingham is about as far from the sea as England gets.
     assert schools.loc[schools["la_name"] == "Birmingham", "coastal_km"].min() > 90
 
@@ -175,9 +182,12 @@ def test_rutland_hand_checked(schools):
 #   106 middle deemed secondary (-> secondary), GIAS rating without a date: date from history;
 #       "Yorkshire and the Humber" respelt
 #   107 nursery, 108 "Not applicable", 109 primary in "Wales (pseudo)": dropped
-#   110 not in the spine nor the teaching list: governance defaulted to maintained (imputed)
+#   110 not in the spine nor the teaching list: governance defaulted to maintained (imputed);
+#       GIAS grade 3 (2015) but a newer, unpublished section 5 inspection (good, February 2018)
 #   111 not in the spine, in the teaching list as "Academy converter": governance from there
 #   112 east of every district (at sea): nearest district C, on the coast
+#   113 easting and northing swapped (52 km outside Gamma): swapped back into district C
+#   114 coordinates nowhere near Beta: the median position of Beta's other schools (104, 105)
 # District D has no school; the Welsh district borders A and C (a land border, not coast).
 
 
@@ -192,14 +202,14 @@ def fixture_build(tmp_path_factory):
 
 def test_build_counts_drops(fixture_build):
     _out, report, frame = fixture_build
-    assert report["gias"]["rows_read"] == 12
+    assert report["gias"]["rows_read"] == 14
     assert report["gias"]["dropped"]["phase 'Nursery'"] == 1
     assert report["gias"]["dropped"]["phase 'Not applicable'"] == 1
     assert report["gias"]["dropped"]["mainstream phase but region 'Wales (pseudo)'"] == 1
-    assert report["gias"]["kept"] == len(frame) == 9
-    assert sorted(frame.index) == [101, 102, 103, 104, 105, 106, 110, 111, 112]
+    assert report["gias"]["kept"] == len(frame) == 11
+    assert sorted(frame.index) == [101, 102, 103, 104, 105, 106, 110, 111, 112, 113, 114]
     assert report["census"]["national_total_rows_dropped"] == 1
-    assert report["inspections"]["rows_kept"] == 9  # URN 999 (not open) and its duplicate kept
+    assert report["inspections"]["rows_kept"] == 10  # URN 999 (not open) and its duplicate kept
 
 
 def test_build_counts_imputations(fixture_build):
@@ -207,7 +217,8 @@ def test_build_counts_imputations(fixture_build):
     assert report["imputed"] == {
         "pupils_from_gias_2018": 1, "pupils_la_phase_median": 1,
         "fsm_share_la_phase_median": 2, "fsm_ever6_share_la_phase_median": 2,
-        "grade_from_history": 1, "grade_date_from_history": 2, "governance": 2}
+        "grade_from_history": 1, "grade_date_from_history": 2, "governance": 2,
+        "coordinates_swapped": 1, "coordinates_la_median": 1}
     assert frame.loc[102, "pupils_source"] == "gias_2018" and frame.loc[102, "pupils"] == 300
     assert frame.loc[103, "pupils_source"] == "imputed" and frame.loc[103, "pupils"] == 900
     assert frame.loc[102, "fsm_imputed"] and frame.loc[102, "fsm_share"] == pytest.approx(0.1)
@@ -215,9 +226,12 @@ def test_build_counts_imputations(fixture_build):
     assert frame.loc[104, "fsm_share"] == pytest.approx(0.2)
     assert frame.loc[104, "grade"] == 2 and frame.loc[104, "grade_source"] == "history"
     assert frame.loc[104, "grade_date"] == "2018-01-15" and frame.loc[104, "grade_date_imputed"]
+    assert frame.loc[104, "grade_date_source"] == "history" and frame.loc[101, "grade_date_source"] == "gias_2018"
     assert pd.isna(frame.loc[105, "grade"]) and frame.loc[105, "grade_date"] == ""
     assert frame.loc[106, "grade_date"] == "2014-04-01" and frame.loc[106, "grade_date_imputed"]
     assert frame.loc[103, "grade"] == 4 and frame.loc[111, "grade"] == 4
+    assert frame.loc[110, "grade"] == 3 and frame.loc[110, "last_section5_grade"] == "2"
+    assert report["grades"]["section5_over_30_days_after_gias_date_with_other_grade"] == 1
     assert frame.loc[110, "governance"] == "maintained" and frame.loc[110, "governance_imputed"]
     assert frame.loc[111, "governance"] == "academy_converter" and frame.loc[111, "governance_imputed"]
     assert frame.loc[105, "governance"] == "other_academy" and not frame.loc[105, "governance_imputed"]
@@ -228,11 +242,17 @@ def test_build_phases_regions_and_geography(fixture_build):
     out, report, frame = fixture_build
     assert frame["phase"].to_dict() == {101: "primary", 102: "primary", 103: "secondary",
                                         104: "primary", 105: "secondary", 106: "secondary",
-                                        110: "primary", 111: "secondary", 112: "primary"}
+                                        110: "primary", 111: "secondary", 112: "primary",
+                                        113: "primary", 114: "primary"}
     assert frame.loc[106, "region"] == "Yorkshire and The Humber"
     assert frame.loc[103, "district_name"] == "District B"
     assert frame.loc[112, "district_name"] == "District C"
     assert report["districts"]["schools_outside_every_district_assigned_nearest"] == 1
+    assert frame.loc[113, ["easting_m", "northing_m", "xy_source", "district_name"]].tolist() == [
+        425000, 492000, "gias_2018_swapped", "District C"]
+    assert frame.loc[114, ["easting_m", "northing_m", "xy_source", "district_name"]].tolist() == [
+        432500, 512500, "la_median", "District B"]
+    assert (frame.drop(index=[113, 114])["xy_source"] == "gias_2018").all()
     # 101 sits 5 km from the Welsh border and 15 km from the northern edge: the border is not coast.
     assert frame.loc[101, "coastal_km"] == pytest.approx(15.0, abs=0.2)
     assert not frame.loc[101, "coastal"]
