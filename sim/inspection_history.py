@@ -302,7 +302,7 @@ def interval_table(spells: pd.DataFrame, years: tuple[int, ...] = KM_YEARS) -> p
     Kaplan-Meier columns for those), km_median_terms (the first time the share still uninspected
     falls below one half) and uninspected_after_<k>y: the share still
     uninspected k years on (Kaplan-Meier, statsmodels ``SurvfuncRight``; NaN beyond the longest
-    follow-up).
+    follow-up unless everyone had been re-inspected by then).
     """
     from statsmodels.duration.survfunc import SurvfuncRight
     rows = []
@@ -322,9 +322,10 @@ def interval_table(spells: pd.DataFrame, years: tuple[int, ...] = KM_YEARS) -> p
             row["km_median_terms"] = float(median) if np.isfinite(median) else np.nan
         for k in years:
             t = k * TERMS_PER_YEAR
-            if len(time) and t <= time.max():
-                i = np.searchsorted(km.surv_times, t, side="right") - 1 if km is not None else -1
-                row[f"uninspected_after_{k}y"] = float(km.surv_prob[i]) if i >= 0 else 1.0
+            i = np.searchsorted(km.surv_times, t, side="right") - 1 if km is not None else -1
+            share = float(km.surv_prob[i]) if i >= 0 else 1.0
+            if len(time) and (t <= time.max() or share == 0.0):
+                row[f"uninspected_after_{k}y"] = share
         rows.append(row)
     table = pd.DataFrame(rows)
     if table.empty:

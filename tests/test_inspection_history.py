@@ -110,7 +110,11 @@ def test_interval_table_kaplan_meier_worked_example():
     assert row["uninspected_after_1y"] == pytest.approx(0.75)
     assert row["uninspected_after_2y"] == pytest.approx(0.5)
     assert row["uninspected_after_3y"] == pytest.approx(0.0)
-    assert np.isnan(row["uninspected_after_4y"])       # beyond the longest follow-up
+    assert row["uninspected_after_4y"] == 0.0          # everyone re-inspected by 9 terms
+    last_censored = ih.interval_table(spells.assign(completed=[True, True, True, False])).iloc[0]
+    # 3 (event), 6, 6 (events), 9 (censored): S(3) = 3/4, S(6) = 3/4 * 1/3 = 1/4 = S(9).
+    assert last_censored["uninspected_after_3y"] == pytest.approx(0.25)
+    assert np.isnan(last_censored["uninspected_after_4y"])  # beyond the longest follow-up
     # statsmodels' median: the first time the share uninspected falls *below* one half.
     assert row["km_median_terms"] == pytest.approx(9.0)
     # No completed spell: nobody re-inspected within the follow-up.
