@@ -199,3 +199,47 @@ def test_simulated_transitions_and_spells_from_an_event_log():
     assert list(early["period"]) == ["2005-2012", "2012-2015"]   # steps 2 and 9
     dated = ih.simulated_transitions(events.assign(calendar_year=2016.0), start_year=2012.0)
     assert set(dated["period"]) == {"2015-"}
+
+
+def calibration_report_module():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parent.parent / "scripts" / "calibration_report.py"
+    spec = importlib.util.spec_from_file_location("calibration_report", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_report_compares_cell_by_cell():
+    report = calibration_report_module()
+    observed = ih.transition_table(pd.DataFrame({
+        "period": "2015-", "phase": "primary", "fsm_band": 2, "region": "London",
+        "previous_grade": 3, "next_grade": [2] * 30 + [3] * 10}))
+    simulated = pd.DataFrame({"period": "2015-", "phase": "primary", "fsm_band": 2,
+                              "region": "London", "previous_grade": 3,
+                              "next_grade": [2, 2, 2, 3]})
+    cells = report.compare_transitions(observed.astype({"fsm_band": str}), simulated).set_index(
+        ["phase", "fsm_band", "previous_grade", "next_grade"])
+    to_good = cells.loc[("primary", "2", 3, 2)]
+    assert (to_good["share"], to_good["share_sim"], to_good["n_obs"], to_good["n_sim"]) == (0.75, 0.75, 40, 4)
+    assert to_good["inside"] and to_good["scored"]
+    to_outstanding = cells.loc[("primary", "2", 3, 1)]
+    assert to_outstanding["share_sim"] == 0 and to_outstanding["inside"]   # interval [0, 8.8 %]
+
+
+def test_report_sections_on_a_toy_run_say_na_without_data(tmp_path, capsys):
+    from conftest import make_config
+    from sim import run
+    report = calibration_report_module()
+    config = make_config(toy_schools=30, years=3, check_invariants=False)
+    results = [run(config, seed=1)]
+    report.inspection_history_report(config, results, tables_dir=tmp_path,
+                                     observed_schools=tmp_path / "schools.csv")
+    out = capsys.readouterr().out
+    assert out.count("n/a: the observed table is missing") == 2
+    assert "by fsm_band" in out and "n/a" in out.split("(c)")[1]
+    if ih.TRANSITIONS_FILE.is_file():
+        report.inspection_history_report(config, results)
+        out = capsys.readouterr().out
+        assert "Cells inside the observed interval" in out
