@@ -247,6 +247,8 @@ def _observed_schools(path: Path) -> pd.DataFrame | None:
     if not {"phase", "region", "fsm_share", "grade"} <= set(schools.columns):
         return None
     share = pd.to_numeric(schools["fsm_share"], errors="coerce")
+    if "fsm_imputed" in schools.columns:
+        share = share.mask(schools["fsm_imputed"].astype(str).str.lower() == "true")
     return pd.DataFrame({"phase": schools["phase"], "region": schools["region"],
                          "fsm_band": np.where(share.isna(), "unknown",
                                               fsm_band(share.fillna(0).to_numpy()).astype(str)),

@@ -139,7 +139,8 @@ def load_history(inspections_path: Path = INSPECTIONS_FILE,
                  schools_path: Path = SCHOOLS_FILE) -> pd.DataFrame:
     """Inspections of the schools in ``schools_path``, one row each, sorted by school and date.
 
-    Columns: urn, date, grade (1-4), phase, region, fsm_band (1-4, <NA> without an FSM share).
+    Columns: urn, date, grade (1-4), phase, region, fsm_band (1-4; <NA> without an FSM share or
+    where ``fsm_imputed`` flags it as imputed).
     Inspections of URNs not in the schools table (special schools, closed schools) are dropped.
     Two inspections of one school on one day are one judgement: the worse grade is kept.
     """
@@ -158,6 +159,8 @@ def load_history(inspections_path: Path = INSPECTIONS_FILE,
     history = (history.sort_values(["urn", "date", "grade"], kind="stable")
                .drop_duplicates(["urn", "date"], keep="last"))
     share = pd.to_numeric(schools["fsm_share"], errors="coerce")
+    if "fsm_imputed" in schools.columns:  # an LA median says nothing about the school's band
+        share = share.mask(schools["fsm_imputed"].astype(str).str.lower() == "true")
     band = pd.array(fsm_band(share.fillna(0).to_numpy()), dtype="Int8")
     band[share.isna().to_numpy()] = pd.NA
     keys = pd.DataFrame({"urn": schools["urn"], "phase": schools["phase"].astype(str),
