@@ -69,6 +69,7 @@ KM_YEARS = (1, 2, 3, 4, 5, 6)      # years at which the share still uninspected 
 INTERVAL_QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 REGION_TEST_ALPHA = 0.001          # region "adds" when p < this and the effect is at least ...
 REGION_EFFECT_POINTS = 3.0         # ... this many points of next grade good or better
+CLOSING_EVENTS = ("academy_opened",)  # simulated events that end a school's old URN
 
 
 @dataclass(frozen=True)
@@ -240,14 +241,28 @@ def simulated_transitions(events: pd.DataFrame, start_year: float) -> pd.DataFra
 def simulated_spells(events: pd.DataFrame, start_year: float, end_step: int) -> pd.DataFrame:
     """Spells between a run's inspections, in the columns of :func:`observed_spells`.
 
-    A spell starts at each logged inspection and ends at the school's next one or is censored
-    at ``end_step`` (the run's last step). Time before a school's first inspection in the run
+    A spell starts at each logged inspection and ends at the school's next one, or is censored
+    at a ``CLOSING_EVENTS`` event (sponsored academy conversion: a new URN) or at ``end_step``
+    (the run's last step). Time before a school's first inspection in the run
     is not a spell (its start is unknown).
     """
     ins = events[events["event"] == "inspection"].sort_values(["school_id", "step"], kind="stable")
     school, step = ins["school_id"].to_numpy(), ins["step"].to_numpy(dtype=float)
     has_next = np.append(school[1:] == school[:-1], False)
     stop = np.where(has_next, np.append(step[1:], end_step), float(end_step))
+    # A school reopened under a new URN closes its old one: the spell is censored there, as the
+    # history file (which keys on URN) loses the predecessor.
+    closed = events[events["event"].isin(CLOSING_EVENTS)]
+    if len(closed):
+        spells = pd.DataFrame({"school_id": school, "start": step, "order": np.arange(len(step))})
+        found = pd.merge_asof(spells.sort_values("start"),
+                              closed[["school_id", "step"]].astype({"step": float}).sort_values("step"),
+                              left_on="start", right_on="step", by="school_id",
+                              direction="forward", allow_exact_matches=False).sort_values("order")
+        closing = found["step"].to_numpy()
+        cut = closing <= stop
+        stop = np.where(cut, closing, stop)
+        has_next = has_next & ~cut
     return pd.DataFrame({
         "period": period_of_year(_event_years(ins, start_year)),
         "grade": ins["grade"].to_numpy(dtype=np.int64).astype(np.int8),

@@ -194,6 +194,17 @@ def test_simulated_transitions_and_spells_from_an_event_log():
     intervals = ih.interval_table(spells).set_index("grade")
     assert intervals.loc[3, "q50_terms"] == 7 and intervals.loc[2, "n_completed"] == 0
 
+    # School 10 reopens as a sponsored academy (new URN) at step 12: its spell from step 9 is
+    # censored there, and the academy's first inspection (previous grade 0) is no transition.
+    converted = pd.concat([events, pd.DataFrame({
+        "step": [12, 15], "event": ["academy_opened", "inspection"], "school_id": [10, 10],
+        "grade": pd.array([pd.NA, 2], dtype="Int8"), "previous_grade": pd.array([pd.NA, 0], dtype="Int8"),
+        "phase": "primary", "region": "London", "fsm_band": np.int8(2)})], ignore_index=True)
+    spells = ih.simulated_spells(converted, start_year=2018.2, end_step=30)
+    assert list(zip(spells["grade"], spells["duration_terms"], spells["completed"])) == [
+        (3, 7, True), (2, 3, False), (2, 15, False), (2, 25, False)]
+    assert len(ih.simulated_transitions(converted, start_year=2018.2)) == 2
+
     # Calendar years from the start year, or from a calendar_year column when the log has one.
     early = ih.simulated_transitions(events, start_year=2012.0)
     assert list(early["period"]) == ["2005-2012", "2012-2015"]   # steps 2 and 9
