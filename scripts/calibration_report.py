@@ -196,6 +196,29 @@ def print_transitions(comparison: pd.DataFrame) -> None:
               f"mean |simulated - observed| {gap:4.1f} points")
 
 
+def print_region_transitions(observed: pd.DataFrame, simulated: pd.DataFrame) -> None:
+    """Section (a), by region: share whose next grade is good or better, by previous grade."""
+    from statsmodels.stats.proportion import proportion_confint
+    periods = simulated["period"].unique()
+    obs = observed[observed["period"].isin(periods)].assign(good=lambda f: f["next_grade"] <= 2)
+    counts = obs.groupby(["period", "region", "previous_grade"]).apply(
+        lambda f: pd.Series({"good": f.loc[f["good"], "count"].sum(), "n": f["count"].sum()}),
+        include_groups=False)
+    sim = simulated.assign(good=simulated["next_grade"] <= 2).groupby(
+        ["period", "region", "previous_grade"])["good"].agg(["mean", "size"])
+    print("\n  By region (pooled over phase and FSM band; region adds to them from 2012, "
+          "data/england_2018/inspection_region_test.csv): % next grade good or better")
+    print("    period     region                     from  observed [95% interval]    n   simulated")
+    for (period, region, previous), row in counts.iterrows():
+        low, high = proportion_confint(row["good"], row["n"], alpha=0.05, method=ih.CONFIDENCE_METHOD)
+        sim_share = sim["mean"].get((period, region, previous), np.nan)
+        mark = "" if np.isnan(sim_share) else ("+" if low <= sim_share <= high else "x")
+        sim_text = "  n/a" if np.isnan(sim_share) else f"{100 * sim_share:5.1f}{mark}"
+        print(f"    {period:<10} {region:<26} {GRADE_SHORT[previous - 1]:<4} "
+              f"{100 * row['good'] / row['n']:5.1f} [{100 * low:4.1f}-{100 * high:5.1f}] "
+              f"{int(row['n']):6d}   {sim_text}")
+
+
 def print_intervals(observed: pd.DataFrame, simulated: pd.DataFrame) -> None:
     """Section (b): terms between inspections by grade, observed (every regime) and simulated."""
     columns = ["n", "n_completed", "q25_terms", "q50_terms", "q75_terms", "km_median_terms",
@@ -313,6 +336,9 @@ def inspection_history_report(config: SimConfig, results: list,
         print("  n/a: the run logged no inspection of a graded school")
     else:
         print_transitions(compare_transitions(observed, transitions))
+        by_region = _observed_table(tables_dir / ih.REGION_TRANSITIONS_FILE.name)
+        if by_region is not None:
+            print_region_transitions(by_region, transitions)
     print("\n(b) Terms between inspections by grade at the first, observed by regime "
           "(data/england_2018/inspection_intervals.csv) and simulated")
     intervals = _observed_table(tables_dir / ih.INTERVALS_FILE.name)
@@ -379,7 +405,10 @@ confirm "good"). A simulated transition takes the period of its calendar date; t
   when the simulated share lies in the observed interval, `x` when not (scored only where the
   observed row has at least 20 transitions). From 2015, observed rows from outstanding and good
   are conditional on a full inspection having been triggered, and the history loses the
-  transitions of schools that became academies (new URN): read those rows with care.
+  transitions of schools that became academies (new URN): read those rows with care. Below
+  the cells, by region (region adds to phase and FSM band from 2012: a stratified
+  likelihood-ratio test in data/england_2018/inspection_region_test.csv), the share whose next
+  grade is good or better, by previous grade.
 * **(b)** Terms between inspections by grade at the first: completed-interval quantiles and the
   Kaplan-Meier share still uninspected after 1, 2, 3 and 5 years (censored at the end of the
   file for the observed, at the end of the run for the simulated).

@@ -253,4 +253,4 @@ def test_report_sections_on_a_toy_run_say_na_without_data(tmp_path, capsys):
     if ih.TRANSITIONS_FILE.is_file():
         report.inspection_history_report(config, results)
         out = capsys.readouterr().out
-        assert "Cells inside the observed interval" in out
+        assert "Cells inside the observed interval" in out and "By region" in out
