@@ -129,7 +129,7 @@ def report(config: SimConfig, seeds: list[int]) -> dict:
 # --- Inspection-history targets (issue 7): transitions, intervals, heterogeneity ---------------
 
 GRADE_SHORT = ("O", "G", "RI", "I")
-MIN_OBSERVED_CELL_N = 20   # rows with fewer observed transitions are shown but not scored
+MIN_OBSERVED_CELL_N = 20   # rows with fewer transitions (observed or simulated) are not scored
 
 
 def _start_year(result) -> float:
@@ -154,7 +154,8 @@ def _observed_table(path: Path) -> pd.DataFrame | None:
 def compare_transitions(observed: pd.DataFrame, simulated: pd.DataFrame) -> pd.DataFrame:
     """Observed and simulated next-grade shares side by side, one row per cell, for the
     periods the simulated transitions fall in; ``inside``: the simulated share lies within the
-    observed 95 % interval (scored only where the observed row has ``MIN_OBSERVED_CELL_N``)."""
+    observed 95 % interval (scored only where the observed and the simulated row each have
+    ``MIN_OBSERVED_CELL_N`` transitions)."""
     keys = ["period", "phase", "fsm_band", "previous_grade", "next_grade"]
     sim = ih.transition_table(simulated)[keys + ["count", "share"]]
     obs = observed[observed["period"].isin(sim["period"].unique())]
@@ -165,7 +166,7 @@ def compare_transitions(observed: pd.DataFrame, simulated: pd.DataFrame) -> pd.D
     merged["n_sim"] = merged.groupby(row_keys)["count_sim"].transform("sum")
     merged["inside"] = ((merged["share_sim"] >= merged["share_low"])
                         & (merged["share_sim"] <= merged["share_high"]))
-    merged["scored"] = (merged["n_obs"] >= MIN_OBSERVED_CELL_N) & (merged["n_sim"] > 0)
+    merged["scored"] = (merged["n_obs"] >= MIN_OBSERVED_CELL_N) & (merged["n_sim"] >= MIN_OBSERVED_CELL_N)
     return merged
 
 
@@ -179,7 +180,7 @@ def _cell(row) -> str:
 def print_transitions(comparison: pd.DataFrame) -> None:
     """Section (a): next-grade shares, observed [95 % interval] against simulated."""
     print("  cell: observed % [95% interval] simulated %, + inside / x outside the interval "
-          f"(scored where the observed row has >= {MIN_OBSERVED_CELL_N} transitions)")
+          f"(scored where the observed and simulated rows have >= {MIN_OBSERVED_CELL_N} transitions)")
     for (period, phase, band), group in comparison.groupby(["period", "phase", "fsm_band"], sort=False):
         print(f"\n  {period}  phase {phase}, FSM band {band}")
         print("    from  n obs / n sim  " + "".join(f"{'to ' + g:<26}" for g in GRADE_SHORT))
@@ -194,6 +195,42 @@ def print_transitions(comparison: pd.DataFrame) -> None:
         gap = 100 * (part["share_sim"] - part["share"]).abs().mean() if len(part) else np.nan
         print(f"    {label:<26} {int(part['inside'].sum()):4d} of {len(part):4d}; "
               f"mean |simulated - observed| {gap:4.1f} points")
+
+
+def _run_years(result) -> tuple[float, float]:
+    """Calendar span of a run, as decimal years."""
+    ev = result.events
+    if "calendar_year" in ev.columns and len(ev):
+        start = float((ev["calendar_year"] - ev["time_years"]).iloc[0])
+    else:
+        start = _start_year(result)
+    return start, start + result.manifest["steps"] / 3
+
+
+def print_transition_rates(observed: pd.DataFrame, results: list, observed_schools: int) -> None:
+    """Graded re-inspections a year per 1,000 schools, by previous grade and period: how often
+    each grade is re-graded, observed (schools open in March 2018) against simulated."""
+    simulated = [(ih.simulated_transitions(r.events, _start_year(r)), _run_years(r),
+                  r.manifest["n_schools"]) for r in results]
+    every = observed[(observed["phase"] == ih.ALL) & (observed["fsm_band"] == ih.ALL)]
+    print("\n  Graded re-inspections a year per 1,000 schools, by previous grade "
+          f"(observed: {observed_schools:,} schools open in March 2018)")
+    print("    period     from  observed  simulated")
+    for period in sorted({p for t, _, _ in simulated for p in t["period"]} - {""}, key=ih.PERIODS.index):
+        obs_years = ih.observed_years(period)
+        lo, hi = ih.period_bounds(period)
+        for grade in ih.GRADES:
+            count = every[(every["period"] == period) & (every["previous_grade"] == grade)]["count"].sum()
+            obs = 1000 * count / obs_years / observed_schools if obs_years else np.nan
+            rates = []
+            for t, (start, end), n in simulated:
+                years = max(0.0, min(end, hi) - max(start, lo))
+                if years:
+                    k = ((t["period"] == period) & (t["previous_grade"] == grade)).sum()
+                    rates.append(1000 * k / years / n)
+            sim = np.mean(rates) if rates else np.nan
+            obs_text = "      n/a" if np.isnan(obs) else f"{obs:9.1f}"
+            print(f"    {period:<10} {GRADE_SHORT[grade - 1]:<4} {obs_text}  {sim:9.1f}")
 
 
 def print_region_transitions(observed: pd.DataFrame, simulated: pd.DataFrame) -> None:
@@ -335,7 +372,17 @@ def inspection_history_report(config: SimConfig, results: list,
     elif transitions.empty:
         print("  n/a: the run logged no inspection of a graded school")
     else:
+        without = [p for p in periods if p not in set(observed["period"])]
+        for period in without:
+            part = transitions[transitions["period"] == period]
+            mix = part.groupby("previous_grade").size()
+            print(f"  {period}: no observed counterpart (the history ends in March 2018); "
+                  f"{len(part)} simulated transitions, from O/G/RI/I: "
+                  + "/".join(str(int(mix.get(g, 0))) for g in ih.GRADES))
         print_transitions(compare_transitions(observed, transitions))
+        schools = _observed_schools(observed_schools)
+        if schools is not None:
+            print_transition_rates(observed, results, len(schools))
         by_region = _observed_table(tables_dir / ih.REGION_TRANSITIONS_FILE.name)
         if by_region is not None:
             print_region_transitions(by_region, transitions)
@@ -397,18 +444,23 @@ inspections of 2005-09 to 2018-03-12 (data/england_2018/INSPECTION_TABLES.md exp
 their biases). Regime periods (`sim/inspection_history.py` `REGIMES`): `2005-2012` (grade 3 is
 "satisfactory"), `2012-2015` ("requires improvement"; outstanding schools exempt from routine
 inspection) and `2015-` (short inspections of good schools, absent from the file when they
-confirm "good"). A simulated transition takes the period of its calendar date; the default run
-(2018 on) is compared with `2015-`.
+confirm "good"), plus `2021-` (the exemption ends, as in the model's calendar regime), which the
+file does not reach. A simulated transition takes the period of its calendar date: the default
+run (March 2018 on) is compared with `2015-` for its first three and a half years; its
+transitions from September 2021 have no observed counterpart and are only counted.
 
 * **(a)** Each cell is the share of next grades given the previous grade, by phase and FSM band
   (and both margins): observed with its 95 % Wilson interval, simulated pooled over seeds, `+`
   when the simulated share lies in the observed interval, `x` when not (scored only where the
-  observed row has at least 20 transitions). From 2015, observed rows from outstanding and good
+  observed and the simulated row each have at least 20 transitions). From 2015, observed rows from outstanding and good
   are conditional on a full inspection having been triggered, and the history loses the
   transitions of schools that became academies (new URN): read those rows with care. Below
   the cells, by region (region adds to phase and FSM band from 2012: a stratified
   likelihood-ratio test in data/england_2018/inspection_region_test.csv), the share whose next
-  grade is good or better, by previous grade.
+  grade is good or better, by previous grade; and how often each grade is re-graded: graded
+  re-inspections a year per 1,000 schools (observed: counts of the period over the years the
+  file covers, divided by the 20,153 schools open in March 2018, an approximation since some
+  opened during the period).
 * **(b)** Terms between inspections by grade at the first: completed-interval quantiles and the
   Kaplan-Meier share still uninspected after 1, 2, 3 and 5 years (censored at the end of the
   file for the observed, at the end of the run for the simulated).

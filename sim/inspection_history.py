@@ -83,7 +83,8 @@ class Regime:
 
 
 # Framework dates are public facts (Ofsted school inspection handbooks / frameworks of September
-# 2005, September 2012 and September 2015). What the file itself shows is in ``note``.
+# 2005, September 2012 and September 2015; the end of the outstanding exemption). What the file
+# itself shows is in ``note``. The history ends on 2018-03-12, inside ``2015-``.
 REGIMES = (
     Regime("2005-2012", date(2005, 9, 1), "satisfactory",
            "section 5 framework of September 2005: grade 3 is 'satisfactory'; every school on a "
@@ -97,6 +98,11 @@ REGIMES = (
            "inspections that are not in the file when they confirm 'good', so a recorded good "
            "school's next grade is conditional on a full inspection; yearly counts in the file "
            "fall from about 5,000 (2006-2014) to about 3,000 (2015-2017)"),
+    Regime("2021-", date(2021, 9, 1), "requires improvement",
+           "outstanding schools' exemption removed (regulations of 2020; routine inspections "
+           "resumed in September 2021), as in the model's calendar regime "
+           "(sim/processes/inspection.py CALENDAR); after the file ends, so no observed rows: "
+           "simulated transitions of this period have no target"),
 )
 PERIODS = tuple(r.name for r in REGIMES)
 
@@ -114,10 +120,29 @@ def period_of(dates) -> np.ndarray:
     return names[index + 1]
 
 
+def decimal_year(day: date) -> float:
+    """``day`` as a decimal calendar year (1 September 2012 = 2012.668)."""
+    return day.year + (day.timetuple().tm_yday - 1) / 365.25
+
+
+def period_bounds(period: str) -> tuple[float, float]:
+    """First and end decimal year of a regime period (the last one is open: infinity)."""
+    index = PERIODS.index(period)
+    start = decimal_year(REGIMES[index].start)
+    stop = decimal_year(REGIMES[index + 1].start) if index + 1 < len(REGIMES) else np.inf
+    return start, stop
+
+
+def observed_years(period: str, end: date = HISTORY_END) -> float:
+    """Years of ``period`` that the history covers (0 for a regime after it ends)."""
+    start, stop = period_bounds(period)
+    return float(max(0.0, min(stop, decimal_year(end)) - start))
+
+
 def period_of_year(years) -> np.ndarray:
     """Regime name for each decimal calendar year (2018.2 = early March 2018)."""
     years = np.asarray(years, dtype=float)
-    starts = np.array([r.start.year + (r.start.timetuple().tm_yday - 1) / 365.25 for r in REGIMES])
+    starts = np.array([decimal_year(r.start) for r in REGIMES])
     index = np.searchsorted(starts, years, side="right") - 1
     return np.array(("",) + PERIODS, dtype=object)[index + 1]
 
@@ -370,6 +395,8 @@ def region_test(transitions: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for period in PERIODS + (ALL,):
         part = data if period == ALL else data[data["period"] == period]
+        if part.empty:
+            continue
         strata = ["period", "phase", "fsm_band", "previous_grade"]
         g_total, dof_total = 0.0, 0
         for _, stratum in part.groupby(strata, observed=True):

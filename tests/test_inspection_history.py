@@ -50,6 +50,20 @@ def test_periods_at_the_2012_and_2015_boundaries():
         "2005-2012", "2012-2015", "2012-2015", "2015-", "2015-"]
 
 
+def test_regimes_agree_with_the_model_calendar():
+    from sim.processes.inspection import CALENDAR
+    exempt_from, exempt_until = CALENDAR["outstanding_exempt"]
+    assert list(ih.period_of_year([exempt_until - 0.01, exempt_until + 0.01])) == ["2015-", "2021-"]
+    assert ih.period_of_year([CALENDAR["short_inspections"][0] + 0.01])[0] == "2015-"
+
+
+def test_years_each_regime_is_observed():
+    assert ih.observed_years("2015-") == pytest.approx(ih.decimal_year(date(2018, 3, 12)) - 2015.6653, abs=1e-3)
+    assert ih.observed_years("2012-2015") == pytest.approx(3.0, abs=0.01)
+    assert ih.observed_years("2021-") == 0.0
+    assert ih.period_bounds("2021-")[1] == np.inf
+
+
 def test_history_join_and_transitions(history_files):
     history = ih.load_history(*history_files)
     assert sorted(history["urn"].unique()) == [1, 2, 3, 4, 5]
@@ -229,14 +243,16 @@ def test_report_compares_cell_by_cell():
         "previous_grade": 3, "next_grade": [2] * 30 + [3] * 10}))
     simulated = pd.DataFrame({"period": "2015-", "phase": "primary", "fsm_band": 2,
                               "region": "London", "previous_grade": 3,
-                              "next_grade": [2, 2, 2, 3]})
+                              "next_grade": [2] * 24 + [3] * 8})
     cells = report.compare_transitions(observed.astype({"fsm_band": str}), simulated).set_index(
         ["phase", "fsm_band", "previous_grade", "next_grade"])
     to_good = cells.loc[("primary", "2", 3, 2)]
-    assert (to_good["share"], to_good["share_sim"], to_good["n_obs"], to_good["n_sim"]) == (0.75, 0.75, 40, 4)
+    assert (to_good["share"], to_good["share_sim"], to_good["n_obs"], to_good["n_sim"]) == (0.75, 0.75, 40, 32)
     assert to_good["inside"] and to_good["scored"]
     to_outstanding = cells.loc[("primary", "2", 3, 1)]
     assert to_outstanding["share_sim"] == 0 and to_outstanding["inside"]   # interval [0, 8.8 %]
+    few = report.compare_transitions(observed.astype({"fsm_band": str}), simulated.iloc[:19])
+    assert not few["scored"].any()        # fewer than 20 simulated transitions: shown, not scored
 
 
 def test_report_sections_on_a_toy_run_say_na_without_data(tmp_path, capsys):
