@@ -452,9 +452,9 @@ transitions from September 2021 have no observed counterpart and are only counte
 * **(a)** Each cell is the share of next grades given the previous grade, by phase and FSM band
   (and both margins): observed with its 95 % Wilson interval, simulated pooled over seeds, `+`
   when the simulated share lies in the observed interval, `x` when not (scored only where the
-  observed and the simulated row each have at least 20 transitions). From 2015, observed rows from outstanding and good
-  are conditional on a full inspection having been triggered, and the history loses the
-  transitions of schools that became academies (new URN): read those rows with care. Below
+  observed and the simulated row each have at least 20 transitions). From 2015, observed rows
+  from outstanding and good are conditional on a full inspection having been triggered, and
+  the history loses the transitions of schools that became academies (new URN). Below
   the cells, by region (region adds to phase and FSM band from 2012: a stratified
   likelihood-ratio test in data/england_2018/inspection_region_test.csv), the share whose next
   grade is good or better, by previous grade; and how often each grade is re-graded: graded
