@@ -315,46 +315,49 @@ def _observed_schools(path: Path) -> pd.DataFrame | None:
                          "grade": pd.to_numeric(schools["grade"], errors="coerce").fillna(0)})
 
 
+HETEROGENEITY_BY = ("phase", "region", "fsm_band")
+
+
+def grade_mix_all(frame: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    """:func:`grade_mix` by each of ``HETEROGENEITY_BY`` that ``frame`` has."""
+    if frame is None:
+        return {}
+    return {by: grade_mix(frame, by) for by in HETEROGENEITY_BY if by in frame.columns}
+
+
+def _mix_text(row: pd.Series | None) -> tuple[str, float]:
+    """'O/G/RI/I (good or better)' in % for one group, and good or better in points."""
+    if row is None:
+        return "n/a", np.nan
+    good = 100 * row["good_or_better"]
+    return "/".join(f"{100 * row[g]:.0f}" for g in ih.GRADES) + f" ({good:.1f})", good
+
+
 def print_heterogeneity(config: SimConfig, results: list, observed_schools: Path) -> None:
     """Section (c): grade mix by phase, region and FSM band: observed 2018, simulated at the
-    start and at the end of the run, and the simulated drift in points (good or better)."""
+    start and at the end of the run (mean over seeds), and the drift in points good or better."""
     start = grade_mix_all(_start_frame(config))
-    end_frames = [r.schools for r in results]
-    ends = [grade_mix_all(f) for f in end_frames]
-    observed = _observed_schools(observed_schools)
-    obs = grade_mix_all(observed) if observed is not None else None
-    years = config.run.years
+    ends = [grade_mix_all(r.schools) for r in results]
+    observed = grade_mix_all(_observed_schools(observed_schools))
     print("  grade mix O/G/RI/I % of inspected schools (good or better %)")
     print(f"  {'group':<26} {'observed 2018':<26} {'simulated start':<26} "
-          f"{f'simulated year {years}':<26} drift  start-obs")
-    for by in ("phase", "region", "fsm_band"):
+          f"{f'simulated year {config.run.years}':<26} drift  start-obs")
+    for by in HETEROGENEITY_BY:
         print(f"  by {by}")
-        groups = start[by].index
-        for group in groups:
-            def mix(table) -> tuple[str, float]:
-                if table is None or group not in table[by].index:
-                    return "n/a", np.nan
-                row = table[by].loc[group]
-                text = "/".join(f"{100 * row[g]:.0f}" for g in ih.GRADES)
-                return f"{text} ({100 * row['good_or_better']:.1f})", 100 * row["good_or_better"]
-            o_text, o_good = mix(obs)
-            s_text, s_good = mix(start)
-            end_rows = [e[by].loc[group] for e in ends if group in e[by].index]
-            if end_rows:
-                mean = pd.concat(end_rows, axis=1).mean(axis=1)
-                e_text = "/".join(f"{100 * mean[g]:.0f}" for g in ih.GRADES)
-                e_good = 100 * mean["good_or_better"]
-                e_text = f"{e_text} ({e_good:.1f})"
-            else:
-                e_text, e_good = "n/a", np.nan
+        if by not in start:
+            print("    n/a: the world has no such field")
+            continue
+        for group, start_row in start[by].iterrows():
+            def row_of(tables: dict) -> pd.Series | None:
+                table = tables.get(by)
+                return table.loc[group] if table is not None and group in table.index else None
+            end_rows = [row for row in map(row_of, ends) if row is not None]
+            o_text, o_good = _mix_text(row_of(observed))
+            s_text, s_good = _mix_text(start_row)
+            e_text, e_good = _mix_text(pd.concat(end_rows, axis=1).mean(axis=1) if end_rows else None)
             drift = "  n/a" if np.isnan(e_good) else f"{e_good - s_good:+5.1f}"
             gap = "  n/a" if np.isnan(o_good) else f"{s_good - o_good:+5.1f}"
             print(f"    {str(group):<24} {o_text:<26} {s_text:<26} {e_text:<26} {drift}  {gap}")
-
-
-def grade_mix_all(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """:func:`grade_mix` by phase, by region and by FSM band."""
-    return {by: grade_mix(frame, by) for by in ("phase", "region", "fsm_band")}
 
 
 def inspection_history_report(config: SimConfig, results: list,
