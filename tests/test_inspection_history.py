@@ -266,6 +266,12 @@ def test_report_sections_on_a_toy_run_say_na_without_data(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.count("n/a: the observed table is missing") == 2
     assert "by fsm_band" in out and "n/a" in out.split("(c)")[1]
+    results[0].schools = results[0].schools.drop(columns=["fsm_band"])
+    report.print_heterogeneity(config, results, tmp_path / "schools.csv")
+    fsm_rows = capsys.readouterr().out.split("by fsm_band")[1].strip().splitlines()
+    # band, observed n/a, start mix (good or better), end n/a, drift n/a, start-obs n/a
+    assert fsm_rows and all(line.split()[1] == "n/a" and line.split()[4:] == ["n/a"] * 3
+                            for line in fsm_rows)
     if ih.TRANSITIONS_FILE.is_file():
         report.inspection_history_report(config, results)
         out = capsys.readouterr().out
