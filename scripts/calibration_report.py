@@ -13,6 +13,15 @@ Targets (England, from the reference file):
 long-run grade mix; heads' early-exit base hazards, by the ratio of log-retention) and prints
 the values to put in ``sim/parameters.py``. The share good or outstanding rising from 68 % (2010)
 to 86 % (2019) is reported for the ``starting_grades=2010`` world but is not a fitted target.
+
+Inspection-history targets (issue 7; tables from ``scripts/estimate_inspection_transitions.py``,
+see ``data/england_2018/INSPECTION_TABLES.md``), simulated against observed:
+(a) the next grade given the previous one by phase and FSM band, cell by cell, for the regime
+period the run covers, with the observed 95 % interval and whether the simulated share is in
+it; (b) the terms between inspections by grade; (c) the grade mix by phase, region and FSM band
+at the start and at the end of the run against the real March 2018 schools, with the drift.
+These are calibration targets, not dice: the model's grades come from its schools' state.
+A section whose data the world or the project lacks says "n/a".
 """
 
 from __future__ import annotations
@@ -30,6 +39,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sim import SimConfig, run  # noqa: E402
+from sim import inspection_history as ih  # noqa: E402
+from sim.world import PHASES, REGION_NAMES, build_world, fsm_band  # noqa: E402
 
 GRADE_TARGET = np.array([0.21, 0.65, 0.11, 0.04]) / 1.01
 RETENTION_TARGET = {"primary": (0.92, 0.94), "secondary": (0.87, 0.91)}
@@ -115,6 +126,282 @@ def report(config: SimConfig, seeds: list[int]) -> dict:
     return {"grade_shares": shares, "retention": ret, "results": results}
 
 
+# --- Inspection-history targets (issue 7): transitions, intervals, heterogeneity ---------------
+
+GRADE_SHORT = ("O", "G", "RI", "I")
+MIN_OBSERVED_CELL_N = 20   # rows with fewer transitions (observed or simulated) are not scored
+
+
+def _start_year(result) -> float:
+    """Calendar year at step 0 of a run (used when its event log has no calendar_year)."""
+    world = result.manifest.get("config", {}).get("world", {})
+    return float(world.get("start_year") or 2018)
+
+
+def simulated_history(results: list) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Transitions and inspection spells of all runs, pooled over seeds."""
+    transitions, spells = [], []
+    for r in results:
+        transitions.append(ih.simulated_transitions(r.events, _start_year(r)))
+        spells.append(ih.simulated_spells(r.events, _start_year(r), int(r.manifest["steps"])))
+    return pd.concat(transitions, ignore_index=True), pd.concat(spells, ignore_index=True)
+
+
+def _observed_table(path: Path) -> pd.DataFrame | None:
+    return pd.read_csv(path, dtype={"fsm_band": str}) if path.is_file() else None
+
+
+def compare_transitions(observed: pd.DataFrame, simulated: pd.DataFrame) -> pd.DataFrame:
+    """Observed and simulated next-grade shares side by side, one row per cell, for the
+    periods the simulated transitions fall in; ``inside``: the simulated share lies within the
+    observed 95 % interval (scored only where the observed and the simulated row each have
+    ``MIN_OBSERVED_CELL_N`` transitions)."""
+    keys = ["period", "phase", "fsm_band", "previous_grade", "next_grade"]
+    sim = ih.transition_table(simulated)[keys + ["count", "share"]]
+    obs = observed[observed["period"].isin(sim["period"].unique())]
+    merged = obs.merge(sim, on=keys, how="left", suffixes=("", "_sim"))
+    merged["count_sim"] = merged["count_sim"].fillna(0).astype(int)
+    row_keys = keys[:-1]
+    merged["n_obs"] = merged.groupby(row_keys)["count"].transform("sum")
+    merged["n_sim"] = merged.groupby(row_keys)["count_sim"].transform("sum")
+    merged["inside"] = ((merged["share_sim"] >= merged["share_low"])
+                        & (merged["share_sim"] <= merged["share_high"]))
+    merged["scored"] = (merged["n_obs"] >= MIN_OBSERVED_CELL_N) & (merged["n_sim"] >= MIN_OBSERVED_CELL_N)
+    return merged
+
+
+def _cell(row) -> str:
+    sim = "  n/a" if pd.isna(row["share_sim"]) else f"{100 * row['share_sim']:5.1f}"
+    mark = ("+" if row["inside"] else "x") if row["scored"] else " "
+    return (f"{100 * row['share']:5.1f} [{100 * row['share_low']:4.1f}-{100 * row['share_high']:5.1f}]"
+            f" {sim}{mark}")
+
+
+def print_transitions(comparison: pd.DataFrame) -> None:
+    """Section (a): next-grade shares, observed [95 % interval] against simulated."""
+    print("  cell: observed % [95% interval] simulated %, + inside / x outside the interval "
+          f"(scored where the observed and simulated rows have >= {MIN_OBSERVED_CELL_N} transitions)")
+    for (period, phase, band), group in comparison.groupby(["period", "phase", "fsm_band"], sort=False):
+        print(f"\n  {period}  phase {phase}, FSM band {band}")
+        print("    from  n obs / n sim  " + "".join(f"{'to ' + g:<26}" for g in GRADE_SHORT))
+        for previous, row_cells in group.groupby("previous_grade"):
+            first = row_cells.iloc[0]
+            print(f"    {GRADE_SHORT[previous - 1]:<4} {first['n_obs']:6d} / {first['n_sim']:<6d} "
+                  + " ".join(_cell(c) for _, c in row_cells.iterrows()))
+    scored = comparison[comparison["scored"]]
+    print("\n  Cells inside the observed interval (scored cells):")
+    for label, part in (("all rows", scored), ("from RI or inadequate", scored[scored["previous_grade"] >= 3]),
+                        ("from outstanding or good", scored[scored["previous_grade"] <= 2])):
+        gap = 100 * (part["share_sim"] - part["share"]).abs().mean() if len(part) else np.nan
+        print(f"    {label:<26} {int(part['inside'].sum()):4d} of {len(part):4d}; "
+              f"mean |simulated - observed| {gap:4.1f} points")
+
+
+def _run_years(result) -> tuple[float, float]:
+    """Calendar span of a run, as decimal years."""
+    ev = result.events
+    if "calendar_year" in ev.columns and len(ev):
+        start = float((ev["calendar_year"] - ev["time_years"]).iloc[0])
+    else:
+        start = _start_year(result)
+    return start, start + result.manifest["steps"] / 3
+
+
+def print_transition_rates(observed: pd.DataFrame, results: list, observed_schools: int) -> None:
+    """Graded re-inspections a year per 1,000 schools, by previous grade and period: how often
+    each grade is re-graded, observed (schools open in March 2018) against simulated."""
+    simulated = [(ih.simulated_transitions(r.events, _start_year(r)), _run_years(r),
+                  r.manifest["n_schools"]) for r in results]
+    every = observed[(observed["phase"] == ih.ALL) & (observed["fsm_band"] == ih.ALL)]
+    print("\n  Graded re-inspections a year per 1,000 schools, by previous grade "
+          f"(observed: {observed_schools:,} schools open in March 2018)")
+    print("    period     from  observed  simulated")
+    for period in sorted({p for t, _, _ in simulated for p in t["period"]} - {""}, key=ih.PERIODS.index):
+        obs_years = ih.observed_years(period)
+        lo, hi = ih.period_bounds(period)
+        for grade in ih.GRADES:
+            count = every[(every["period"] == period) & (every["previous_grade"] == grade)]["count"].sum()
+            obs = 1000 * count / obs_years / observed_schools if obs_years else np.nan
+            rates = []
+            for t, (start, end), n in simulated:
+                years = max(0.0, min(end, hi) - max(start, lo))
+                if years:
+                    k = ((t["period"] == period) & (t["previous_grade"] == grade)).sum()
+                    rates.append(1000 * k / years / n)
+            sim = np.mean(rates) if rates else np.nan
+            obs_text = "      n/a" if np.isnan(obs) else f"{obs:9.1f}"
+            print(f"    {period:<10} {GRADE_SHORT[grade - 1]:<4} {obs_text}  {sim:9.1f}")
+
+
+def print_region_transitions(observed: pd.DataFrame, simulated: pd.DataFrame) -> None:
+    """Section (a), by region: share whose next grade is good or better, by previous grade."""
+    from statsmodels.stats.proportion import proportion_confint
+    periods = simulated["period"].unique()
+    obs = observed[observed["period"].isin(periods)].assign(good=lambda f: f["next_grade"] <= 2)
+    counts = obs.groupby(["period", "region", "previous_grade"]).apply(
+        lambda f: pd.Series({"good": f.loc[f["good"], "count"].sum(), "n": f["count"].sum()}),
+        include_groups=False)
+    sim = simulated.assign(good=simulated["next_grade"] <= 2).groupby(
+        ["period", "region", "previous_grade"])["good"].agg(["mean", "size"])
+    print("\n  By region (pooled over phase and FSM band; region adds to them from 2012, "
+          "data/england_2018/inspection_region_test.csv): % next grade good or better")
+    print("    period     region                     from  observed [95% interval]    n   simulated")
+    for (period, region, previous), row in counts.iterrows():
+        low, high = proportion_confint(row["good"], row["n"], alpha=0.05, method=ih.CONFIDENCE_METHOD)
+        sim_share = sim["mean"].get((period, region, previous), np.nan)
+        mark = "" if np.isnan(sim_share) else ("+" if low <= sim_share <= high else "x")
+        sim_text = "  n/a" if np.isnan(sim_share) else f"{100 * sim_share:5.1f}{mark}"
+        print(f"    {period:<10} {region:<26} {GRADE_SHORT[previous - 1]:<4} "
+              f"{100 * row['good'] / row['n']:5.1f} [{100 * low:4.1f}-{100 * high:5.1f}] "
+              f"{int(row['n']):6d}   {sim_text}")
+
+
+def print_intervals(observed: pd.DataFrame, simulated: pd.DataFrame) -> None:
+    """Section (b): terms between inspections by grade, observed (every regime) and simulated."""
+    columns = ["n", "n_completed", "q25_terms", "q50_terms", "q75_terms", "km_median_terms",
+               "uninspected_after_1y", "uninspected_after_2y", "uninspected_after_3y",
+               "uninspected_after_5y"]
+    print("  period / source     grade      n  compl.   q25   q50   q75  KM med  "
+          "uninspected after 1y   2y   3y   5y")
+
+    def line(label: str, row) -> str:
+        def f(v, width=5, pct=False):
+            return " " * (width - 3) + "n/a" if pd.isna(v) else (
+                f"{100 * v:{width}.0f}" if pct else f"{v:{width}.1f}")
+        return (f"  {label:<19} {GRADE_SHORT[int(row['grade']) - 1]:>5} {int(row['n']):6d} "
+                f"{int(row['n_completed']):6d} {f(row['q25_terms'])} {f(row['q50_terms'])} "
+                f"{f(row['q75_terms'])} {f(row['km_median_terms'], 7)}  "
+                f"{' ' * 14}{f(row['uninspected_after_1y'], 4, True)} {f(row['uninspected_after_2y'], 4, True)} "
+                f"{f(row['uninspected_after_3y'], 4, True)} {f(row['uninspected_after_5y'], 4, True)}")
+    sim = ih.interval_table(simulated)
+    for grade in ih.GRADES:
+        for _, row in observed[observed["grade"] == grade].iterrows():
+            print(line(f"observed {row['period']}", row))
+        for _, row in sim[sim["grade"] == grade].iterrows():
+            print(line(f"simulated {row['period']}", row))
+
+
+def grade_mix(frame: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Share of each grade 1-4 among inspected schools, by ``by``, plus good or better and n."""
+    graded = frame[frame["grade"].between(1, 4)]
+    shares = pd.crosstab(graded[by].astype(str), graded["grade"].astype(int), normalize="index")
+    shares = shares.reindex(columns=list(ih.GRADES), fill_value=0.0)
+    shares["good_or_better"] = shares[1] + shares[2]
+    shares["n"] = graded.groupby(graded[by].astype(str)).size()
+    return shares
+
+
+def _start_frame(config: SimConfig) -> pd.DataFrame:
+    """The run's schools at step 0 (the world is built from the world seed, as in the run)."""
+    world = build_world(config.world)
+    return pd.DataFrame({"phase": np.array(PHASES, dtype=object)[world.phase],
+                         "region": np.array(REGION_NAMES, dtype=object)[world.region],
+                         "fsm_band": world.fsm_band.astype(int), "grade": world.grade})
+
+
+def _observed_schools(path: Path) -> pd.DataFrame | None:
+    """The real March 2018 schools (grade 1-4 or blank), or None when not vendored."""
+    if not path.is_file():
+        return None
+    schools = pd.read_csv(path)
+    if not {"phase", "region", "fsm_share", "grade"} <= set(schools.columns):
+        return None
+    share = pd.to_numeric(schools["fsm_share"], errors="coerce")
+    if "fsm_imputed" in schools.columns:
+        share = share.mask(schools["fsm_imputed"].astype(str).str.lower() == "true")
+    return pd.DataFrame({"phase": schools["phase"], "region": schools["region"],
+                         "fsm_band": np.where(share.isna(), "unknown",
+                                              fsm_band(share.fillna(0).to_numpy()).astype(str)),
+                         "grade": pd.to_numeric(schools["grade"], errors="coerce").fillna(0)})
+
+
+HETEROGENEITY_BY = ("phase", "region", "fsm_band")
+
+
+def grade_mix_all(frame: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    """:func:`grade_mix` by each of ``HETEROGENEITY_BY`` that ``frame`` has."""
+    if frame is None:
+        return {}
+    return {by: grade_mix(frame, by) for by in HETEROGENEITY_BY if by in frame.columns}
+
+
+def _mix_text(row: pd.Series | None) -> tuple[str, float]:
+    """'O/G/RI/I (good or better)' in % for one group, and good or better in points."""
+    if row is None:
+        return "n/a", np.nan
+    good = 100 * row["good_or_better"]
+    return "/".join(f"{100 * row[g]:.0f}" for g in ih.GRADES) + f" ({good:.1f})", good
+
+
+def print_heterogeneity(config: SimConfig, results: list, observed_schools: Path) -> None:
+    """Section (c): grade mix by phase, region and FSM band: observed 2018, simulated at the
+    start and at the end of the run (mean over seeds), and the drift in points good or better."""
+    start = grade_mix_all(_start_frame(config))
+    ends = [grade_mix_all(r.schools) for r in results]
+    observed = grade_mix_all(_observed_schools(observed_schools))
+    print("  grade mix O/G/RI/I % of inspected schools (good or better %)")
+    print(f"  {'group':<26} {'observed 2018':<26} {'simulated start':<26} "
+          f"{f'simulated year {config.run.years}':<26} drift  start-obs")
+    for by in HETEROGENEITY_BY:
+        print(f"  by {by}")
+        if by not in start:
+            print("    n/a: the world has no such field")
+            continue
+        for group, start_row in start[by].iterrows():
+            def row_of(tables: dict) -> pd.Series | None:
+                table = tables.get(by)
+                return table.loc[group] if table is not None and group in table.index else None
+            end_rows = [row for row in map(row_of, ends) if row is not None]
+            o_text, o_good = _mix_text(row_of(observed))
+            s_text, s_good = _mix_text(start_row)
+            e_text, e_good = _mix_text(pd.concat(end_rows, axis=1).mean(axis=1) if end_rows else None)
+            drift = "  n/a" if np.isnan(e_good) else f"{e_good - s_good:+5.1f}"
+            gap = "  n/a" if np.isnan(o_good) else f"{s_good - o_good:+5.1f}"
+            print(f"    {str(group):<24} {o_text:<26} {s_text:<26} {e_text:<26} {drift}  {gap}")
+
+
+def inspection_history_report(config: SimConfig, results: list,
+                              tables_dir: Path = ih.DATA_DIR,
+                              observed_schools: Path = ih.SCHOOLS_FILE) -> None:
+    """Sections (a)-(c): the model's grade dynamics against the real inspection history."""
+    transitions, spells = simulated_history(results)
+    periods = sorted(set(transitions["period"]) - {""})
+    observed = _observed_table(tables_dir / ih.TRANSITIONS_FILE.name)
+    print("\n(a) Grade transitions: next graded judgement given the previous one, observed "
+          "2005-2018 (data/england_2018/inspection_transitions.csv) against simulated, for the "
+          f"regime period(s) the run covers: {', '.join(periods) or 'none'}")
+    if observed is None:
+        print("  n/a: the observed table is missing (scripts/estimate_inspection_transitions.py)")
+    elif transitions.empty:
+        print("  n/a: the run logged no inspection of a graded school")
+    else:
+        without = [p for p in periods if p not in set(observed["period"])]
+        for period in without:
+            part = transitions[transitions["period"] == period]
+            mix = part.groupby("previous_grade").size()
+            print(f"  {period}: no observed counterpart (the history ends in March 2018); "
+                  f"{len(part)} simulated transitions, from O/G/RI/I: "
+                  + "/".join(str(int(mix.get(g, 0))) for g in ih.GRADES))
+        print_transitions(compare_transitions(observed, transitions))
+        schools = _observed_schools(observed_schools)
+        if schools is not None:
+            print_transition_rates(observed, results, len(schools))
+        by_region = _observed_table(tables_dir / ih.REGION_TRANSITIONS_FILE.name)
+        if by_region is not None:
+            print_region_transitions(by_region, transitions)
+    print("\n(b) Terms between inspections by grade at the first, observed by regime "
+          "(data/england_2018/inspection_intervals.csv) and simulated")
+    intervals = _observed_table(tables_dir / ih.INTERVALS_FILE.name)
+    if intervals is None:
+        print("  n/a: the observed table is missing (scripts/estimate_inspection_transitions.py)")
+    else:
+        print_intervals(intervals, spells)
+    print("\n(c) Heterogeneity: grade mix by phase, region and FSM band; observed March 2018 "
+          "(data/england_2018/schools.csv), simulated at the start and at the end; drift = "
+          "end - start, start-obs = simulated start - observed (points good or better)")
+    print_heterogeneity(config, results, observed_schools)
+
+
 def fit(config: SimConfig, seeds: list[int], iterations: int) -> SimConfig:
     """Iterate the calibrated parameters towards the targets; print the fitted values.
 
@@ -150,6 +437,56 @@ def fit(config: SimConfig, seeds: list[int], iterations: int) -> SimConfig:
     return replace(config, behaviour=b)
 
 
+INSPECTION_HISTORY_NOTES = """
+## Inspection-history targets: sections (a)-(c)
+
+Calibration targets, not dice: the model never draws a grade from these tables; its grades come
+from each school's latent effectiveness, read with noise at inspections that fall due. The
+tables are estimated by `scripts/estimate_inspection_transitions.py` from the 54,461 section 5
+inspections of 2005-09 to 2018-03-12 (data/england_2018/INSPECTION_TABLES.md explains them and
+their biases). Regime periods (`sim/inspection_history.py` `REGIMES`): `2005-2012` (grade 3 is
+"satisfactory"), `2012-2015` ("requires improvement"; outstanding schools exempt from routine
+inspection) and `2015-` (short inspections of good schools, absent from the file when they
+confirm "good"), plus `2021-` (the exemption ends, as in the model's calendar regime), which the
+file does not reach. A simulated transition takes the period of its calendar date: the default
+run (March 2018 on) is compared with `2015-` for its first three and a half years; its
+transitions from September 2021 have no observed counterpart and are only counted.
+
+* **(a)** Each cell is the share of next grades given the previous grade, by phase and FSM band
+  (and both margins): observed with its 95 % Wilson interval, simulated pooled over seeds, `+`
+  when the simulated share lies in the observed interval, `x` when not (scored only where the
+  observed and the simulated row each have at least 20 transitions). From 2015, observed rows
+  from outstanding and good are conditional on a full inspection having been triggered, and
+  the history loses the transitions of schools that became academies (new URN). Below
+  the cells, by region (region adds to phase and FSM band from 2012: a stratified
+  likelihood-ratio test in data/england_2018/inspection_region_test.csv), the share whose next
+  grade is good or better, by previous grade; and how often each grade is re-graded: graded
+  re-inspections a year per 1,000 schools (observed: counts of the period over the years the
+  file covers, divided by the 20,153 schools open in March 2018, an approximation since some
+  opened during the period).
+* **(b)** Terms between inspections by grade at the first: completed-interval quantiles and the
+  Kaplan-Meier share still uninspected after 1, 2, 3 and 5 years (censored at the end of the
+  file for the observed, at the end of the run for the simulated).
+* **(c)** Grade mix (O/G/RI/I % of inspected schools, good or better in brackets) by phase,
+  region and FSM band: the real schools of March 2018, the run's world at the start and at the
+  end (mean over seeds); `drift` is end minus start, `start-obs` start minus observed, in points
+  good or better. A world without a field, or a project without the vendored data, shows `n/a`.
+"""
+
+
+def hand_written_notes(path: Path) -> str:
+    """The notes written by hand after the generated block of an earlier report at ``path``."""
+    if not path.is_file():
+        return ""
+    text = path.read_text()
+    start = text.find("\n```\n", text.find("```\n") + 4)
+    if start < 0:
+        return ""
+    notes = text[start + len("\n```\n"):]
+    kept = notes.split(INSPECTION_HISTORY_NOTES.strip().splitlines()[0])[0].strip("\n")
+    return "\n" + kept + "\n" if kept else ""
+
+
 def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -162,11 +499,13 @@ def main() -> None:
         with contextlib.redirect_stdout(Tee(sys.stdout, buffer)):
             run_report(args)
         from sim.results import source_revision
-        Path(args.write).write_text(
+        path = Path(args.write)
+        path.write_text(
             "# Calibration report\n\nWritten by `python scripts/calibration_report.py --seeds "
             f"{args.seeds} --write {args.write}` at source revision `{source_revision()}`.\n"
             "Targets from `../shared/data/england_reference.md`; see docs/ODD.md section 7.\n\n"
-            "```\n" + buffer.getvalue() + "```\n")
+            "```\n" + buffer.getvalue() + "```\n" + hand_written_notes(path)
+            + INSPECTION_HISTORY_NOTES)
     else:
         run_report(args)
 
@@ -190,7 +529,7 @@ def run_report(args: argparse.Namespace) -> None:
     seeds = list(range(args.seeds))
     if args.fit:
         config = fit(config, seeds, args.fit)
-    report(config, seeds)
+    figures = report(config, seeds)
     hist = simulate(replace(config, world=replace(config.world, starting_grades="2010")), seeds[:1])
     ts = hist[0].timeseries
     by_year = ts.groupby("time_years")[["n_outstanding", "n_good", "n_schools"]].sum()
@@ -198,6 +537,7 @@ def run_report(args: argparse.Namespace) -> None:
     print(f"\nShare good or outstanding from the 2010 grade mix (not fitted): target "
           f"{100 * GOOD_OR_BETTER_2010_2019[0]:.0f}% -> {100 * GOOD_OR_BETTER_2010_2019[1]:.0f}% over 9 years; "
           f"simulated {100 * good.iloc[0]:.1f}% -> {100 * good.loc[9.0]:.1f}% at year 9")
+    inspection_history_report(config, figures["results"])
 
 
 if __name__ == "__main__":
