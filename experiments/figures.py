@@ -27,13 +27,18 @@ from .store import FIGURES, SUMMARY, write_atomic  # noqa: E402
 def sweep_figures(folder: str | Path, reference_arm: str) -> list[str]:
     """Draw every sweep figure from ``<folder>/summary``; return the files written."""
     summary = Path(folder) / SUMMARY
-    arms = pd.read_csv(summary / "arms.csv")
+    arms = _whole_world(pd.read_csv(summary / "arms.csv"))
     drawn = {"arms_at_horizon.png": arms_at_horizon(arms),
              "paired_differences.png": paired_differences(
-                 pd.read_csv(summary / "paired_differences.csv"), reference_arm)}
+                 _whole_world(pd.read_csv(summary / "paired_differences.csv")), reference_arm)}
     if (summary / "series.csv").exists():
         drawn["arms_over_time.png"] = arms_over_time(pd.read_csv(summary / "series.csv"))
     return save_all(drawn, Path(folder) / FIGURES)
+
+
+def _whole_world(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a summary table for the whole world (subgroup ``all``)."""
+    return table[table["subgroup"] == "all"] if "subgroup" in table else table
 
 
 def sensitivity_figures(folder: str | Path, kind: str) -> list[str]:

@@ -16,9 +16,15 @@ from typing import Any
 
 from sim.parameters import BehaviourParams, ConfigError, SimConfig, from_dict, to_dict
 
+from sim.subgroups import SUBGROUPS
+
 from .model_function import SCALAR_OUTCOMES
 
 KINDS = ("sweep", "morris", "sobol")
+COMPARISONS = ("reference", "all_pairs")
+# statsmodels.stats.multitest.multipletests methods
+ADJUSTMENTS = ("bonferroni", "holm", "sidak", "holm-sidak", "simes-hochberg", "hommel",
+               "fdr_bh", "fdr_by")
 DISTRIBUTIONS = ("uniform", "triangular", "truncnorm")
 BACKENDS = ("local", "serial", "dask")
 
@@ -36,6 +42,13 @@ class ExperimentConfig:
     seed: int = 0  # experiment seed: replication seeds, the SA sample and the bootstrap
     replications: int = 1  # seeds per arm (sweep) or per sample point (SA), averaged in SA
     outcomes: list[str] = field(default_factory=lambda: list(SCALAR_OUTCOMES))
+    # subgroups the sweep summaries report (sim/subgroups.py); regions absent from the world
+    # are left out of the summaries
+    subgroups: list[str] = field(default_factory=lambda: list(SUBGROUPS))
+    comparisons: str = "reference"  # paired differences: each arm vs the reference, or all_pairs
+    multiple_comparisons: str = "holm"  # statsmodels multipletests method over the whole family
+    # outcome -> difference worth resolving (for replications_needed); default: the observed one
+    differences_of_interest: dict[str, float] = field(default_factory=dict)
     arms: dict[str, dict[str, Any]] = field(default_factory=dict)  # arm -> {dotted path: value}
     reference_arm: str | None = None  # arm the others are compared with (default: the first)
     N: int = 64
@@ -157,6 +170,19 @@ def check_experiment(experiment: ExperimentConfig) -> None:
     if unknown or not experiment.outcomes:
         raise ConfigError(f"experiment.outcomes has unknown outcome(s) {unknown}; "
                           f"choose from {', '.join(SCALAR_OUTCOMES)}")
+    if experiment.comparisons not in COMPARISONS:
+        raise ConfigError(f"experiment.comparisons={experiment.comparisons!r} is not one of "
+                          f"{', '.join(COMPARISONS)}")
+    if experiment.multiple_comparisons not in ADJUSTMENTS:
+        raise ConfigError(f"experiment.multiple_comparisons={experiment.multiple_comparisons!r} "
+                          f"is not one of {', '.join(ADJUSTMENTS)}")
+    unknown = [name for name in experiment.differences_of_interest if name not in SCALAR_OUTCOMES]
+    if unknown:
+        raise ConfigError(f"experiment.differences_of_interest has unknown outcome(s) {unknown}")
+    unknown = [name for name in experiment.subgroups if name not in SUBGROUPS]
+    if unknown or not experiment.subgroups:
+        raise ConfigError(f"experiment.subgroups has unknown subgroup(s) {unknown}; "
+                          f"choose from {', '.join(SUBGROUPS)}")
 
 
 def flatten_overrides(overrides: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -4,11 +4,12 @@ Replications are independent draws of the model's randomness, so each arm's outc
 summarised by its mean with a Student-t interval over replications. Arms share replication
 seeds (common random numbers), so arm differences are computed per replication and summarised
 the same way: a paired comparison, much sharper than comparing two independent intervals.
+Every outcome is summarised for the whole world and for each subgroup (``sim.subgroups``), and
+paired differences are adjusted for the number of comparisons made (arms x outcomes x
+subgroups): see :func:`paired_differences`.
 """
 
 from __future__ import annotations
-
-from itertools import combinations
 
 import numpy as np
 import pandas as pd
@@ -28,27 +29,95 @@ def t_interval(values: np.ndarray, level: float) -> dict[str, float]:
     return {"n": n, "mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half}
 
 
-def arm_summary(runs: pd.DataFrame, arms: list[str], outcomes: list[str],
+Columns = dict[tuple[str, str], str]  # (subgroup, outcome) -> run-table column
+
+
+def arm_summary(runs: pd.DataFrame, arms: list[str], columns: Columns,
                 level: float) -> pd.DataFrame:
-    """One row per arm x outcome: n, mean, sd and confidence interval over replications."""
-    rows = [{"arm": arm, "outcome": outcome,
-             **t_interval(runs.loc[runs["arm"] == arm, outcome].to_numpy(), level)}
-            for arm in arms for outcome in outcomes]
+    """One row per arm x subgroup x outcome: n, mean, sd and interval over replications."""
+    rows = [{"arm": arm, "subgroup": subgroup, "outcome": outcome,
+             **t_interval(runs.loc[runs["arm"] == arm, column].to_numpy(), level)}
+            for arm in arms for (subgroup, outcome), column in columns.items()]
     return pd.DataFrame(rows)
 
 
-def paired_differences(runs: pd.DataFrame, arms: list[str], outcomes: list[str],
-                       level: float) -> pd.DataFrame:
-    """One row per pair of arms x outcome: mean of (arm - versus) over shared replications."""
+def paired_differences(runs: pd.DataFrame, pairs: list[tuple[str, str]], columns: Columns,
+                       level: float, method: str = "holm",
+                       differences_of_interest: dict[str, float] | None = None,
+                       power: float = 0.8) -> pd.DataFrame:
+    """One row per (arm, versus) pair x subgroup x outcome: mean of (arm - versus) over shared
+    replications, its interval, and the same adjusted for multiple comparisons.
+
+    The family is every row of the table. ``p_value`` is the paired t-test of a zero mean
+    difference; ``p_adjusted`` adjusts it with statsmodels' ``multipletests(method=...)`` and
+    ``resolved`` says whether it is below 1 - ``level``. ``ci_low_adjusted`` /
+    ``ci_high_adjusted`` are Bonferroni simultaneous intervals (level 1 - (1 - level) / m for
+    m comparisons), valid for the whole family whatever the dependence between comparisons.
+    Where that interval contains zero, ``replications_needed`` is the number of paired
+    replications a paired t-test at the Bonferroni level needs to detect, with ``power``, the
+    difference of interest for that outcome (``differences_of_interest``) or else the observed
+    mean difference (statsmodels ``TTestPower``).
+    """
     rows = []
-    for outcome in outcomes:
-        by_replication = runs.pivot(index="replication", columns="arm", values=outcome)
-        by_replication = by_replication.reindex(columns=arms)  # an arm whose runs all failed: NaN
-        for versus, arm in combinations(arms, 2):
-            difference = (by_replication[arm] - by_replication[versus]).dropna()
-            rows.append({"arm": arm, "versus": versus, "outcome": outcome,
-                         **t_interval(difference.to_numpy(), level)})
-    return pd.DataFrame(rows).rename(columns={"mean": "mean_difference"})
+    for (subgroup, outcome), column in columns.items():
+        by_replication = runs.pivot(index="replication", columns="arm", values=column)
+        for arm, versus in pairs:
+            if arm not in by_replication or versus not in by_replication:  # an arm's runs all failed
+                difference = pd.Series(dtype=float)
+            else:
+                difference = (by_replication[arm] - by_replication[versus]).dropna()
+            summary = t_interval(difference.to_numpy(), level)
+            rows.append({"arm": arm, "versus": versus, "subgroup": subgroup, "outcome": outcome,
+                         **summary, "p_value": paired_p_value(difference.to_numpy())})
+    table = pd.DataFrame(rows).rename(columns={"mean": "mean_difference"})
+    return adjust_for_multiple_comparisons(table, level, method, differences_of_interest or {},
+                                           power)
+
+
+def paired_p_value(difference: np.ndarray) -> float:
+    """Two-sided p-value of a paired t-test that the mean difference is zero (NaN when n < 2;
+    0 or 1 when every difference is the same)."""
+    difference = difference[~np.isnan(difference)]
+    if len(difference) < 2:
+        return float("nan")
+    if np.ptp(difference) == 0:
+        return 1.0 if difference[0] == 0 else 0.0
+    return float(stats.ttest_1samp(difference, 0.0).pvalue)
+
+
+def adjust_for_multiple_comparisons(table: pd.DataFrame, level: float, method: str,
+                                    differences_of_interest: dict[str, float],
+                                    power: float) -> pd.DataFrame:
+    """Add ``p_adjusted``, ``resolved``, Bonferroni intervals and ``replications_needed``."""
+    from statsmodels.stats.multitest import multipletests
+    from statsmodels.stats.power import TTestPower
+    alpha = 1 - level
+    tested = table["p_value"].notna().to_numpy()
+    m = int(tested.sum())
+    table["p_adjusted"] = np.nan
+    if m:
+        table.loc[tested, "p_adjusted"] = multipletests(table.loc[tested, "p_value"], alpha=alpha,
+                                                        method=method)[1]
+    table["resolved"] = table["p_adjusted"] < alpha
+    bonferroni_level = 1 - alpha / max(m, 1)
+    n, sd = table["n"].to_numpy(dtype=float), table["sd"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        half = stats.t.ppf(0.5 + bonferroni_level / 2, n - 1) * sd / np.sqrt(n)
+    table["ci_low_adjusted"] = table["mean_difference"] - half
+    table["ci_high_adjusted"] = table["mean_difference"] + half
+    straddles = (table["ci_low_adjusted"] <= 0) & (table["ci_high_adjusted"] >= 0)
+    needed = []
+    for row, straddling in zip(table.itertuples(), straddles):
+        target = abs(differences_of_interest.get(row.outcome, row.mean_difference))
+        if not straddling or not target > 0 or not row.sd > 0:
+            needed.append(np.nan)
+            continue
+        effect = target / row.sd
+        needed.append(float(np.ceil(TTestPower().solve_power(
+            effect_size=effect, alpha=alpha / max(m, 1), power=power, alternative="two-sided"))))
+    table["replications_needed"] = needed
+    table.attrs["comparisons"] = m
+    return table
 
 
 def series_summary(arm_runs: pd.DataFrame, arm: str, series: list[str],

@@ -12,9 +12,13 @@ figures (``figures/``). An interrupted sweep resumes where it stopped when run a
 
 from __future__ import annotations
 
+from itertools import combinations
 from pathlib import Path
 
 import pandas as pd
+
+from sim.subgroups import output_name
+from sim.world import REGION_NAMES
 
 from .compose import experiment_main
 from .execution import Evaluate, execute
@@ -45,14 +49,21 @@ def run_sweep(spec: ExperimentSpec, execution: ExecutionConfig,
 
 def summarise_sweep(store: ExperimentStore, spec: ExperimentSpec) -> dict[str, pd.DataFrame]:
     """Compute and write the sweep's summary tables from its recorded runs."""
-    arms, outcomes = list(spec.arms), list(spec.experiment.outcomes)
-    runs = store.read_runs(columns=["run_key", *RUN_KEY_COLUMNS, *outcomes])
+    arms = list(spec.arms)
+    columns = summary_columns(spec, store.output_columns())
+    runs = store.read_runs(columns=["run_key", *RUN_KEY_COLUMNS, *dict.fromkeys(columns.values())])
     if not len(runs):
         raise RuntimeError(f"no run of {spec.experiment.name} finished; "
                            f"see {store.root / 'errors'}")
-    level = spec.experiment.confidence_level
-    tables = {"arms": arm_summary(runs, arms, outcomes, level),
-              "paired_differences": paired_differences(runs, arms, outcomes, level)}
+    empty = {subgroup for (subgroup, _), column in columns.items()} - {
+        subgroup for (subgroup, _), column in columns.items() if runs[column].notna().any()}
+    columns = {key: column for key, column in columns.items() if key[0] not in empty}
+    e = spec.experiment
+    level = e.confidence_level
+    tables = {"arms": arm_summary(runs, arms, columns, level),
+              "paired_differences": paired_differences(
+                  runs, comparison_pairs(spec), columns, level, e.multiple_comparisons,
+                  e.differences_of_interest)}
     series = store.series_columns()
     if series:  # one arm's series in memory at a time
         tables["series"] = pd.concat(
@@ -63,6 +74,31 @@ def summarise_sweep(store: ExperimentStore, spec: ExperimentSpec) -> dict[str, p
     return tables
 
 
+def summary_columns(spec: ExperimentSpec, recorded: list[str]) -> dict[tuple[str, str], str]:
+    """(subgroup, outcome) -> run-table column for the subgroups the runs recorded.
+
+    A subgroup is left out when the runs lack its columns (a region outside the world, or an
+    evaluate function without subgroups); a lone region is left out too (it is ``all``), and
+    so is a subgroup without schools in this world (all its outcomes missing in every run).
+    """
+    present = set(recorded)
+    chosen = [subgroup for subgroup in spec.experiment.subgroups
+              if all(output_name(o, subgroup) in present for o in spec.experiment.outcomes)]
+    regions = [subgroup for subgroup in chosen if subgroup in REGION_NAMES]
+    if len(regions) == 1:
+        chosen.remove(regions[0])
+    return {(subgroup, outcome): output_name(outcome, subgroup)
+            for subgroup in chosen for outcome in spec.experiment.outcomes}
+
+
+def comparison_pairs(spec: ExperimentSpec) -> list[tuple[str, str]]:
+    """(arm, versus) pairs compared: every arm against the reference, or every pair."""
+    arms = list(spec.arms)
+    if spec.experiment.comparisons == "all_pairs":
+        return [(arm, versus) for versus, arm in combinations(arms, 2)]
+    return [(arm, spec.reference_arm) for arm in arms if arm != spec.reference_arm]
+
+
 def report(folder: Path, spec: ExperimentSpec) -> None:
     """Print each outcome's mean and interval per arm, and differences from the reference arm."""
     summary = folder / "summary"
@@ -70,16 +106,29 @@ def report(folder: Path, spec: ExperimentSpec) -> None:
     differences = pd.read_csv(summary / "paired_differences.csv")
     differences = differences[differences["versus"] == spec.reference_arm]
     level = round(100 * spec.experiment.confidence_level)
+    whole = arms[arms["subgroup"] == "all"]
     with pd.option_context("display.width", 160, "display.max_rows", 500,
                            "display.float_format", "{:.4g}".format):
-        print(f"\nMean and {level}% interval per arm "
-              f"({spec.experiment.replications} replications):")
-        print(arms.pivot(index="outcome", columns="arm", values="mean").to_string())
-        print(arms[["arm", "outcome", "n", "mean", "ci_low", "ci_high"]].to_string(index=False))
+        print(f"\nMean and {level}% interval per arm, whole world "
+              f"({spec.experiment.replications} replications; subgroups in {summary / 'arms.csv'}):")
+        print(whole.pivot(index="outcome", columns="arm", values="mean").to_string())
         if len(differences):
-            print(f"\nPaired differences from '{spec.reference_arm}' (same seeds):")
-            print(differences[["arm", "outcome", "n", "mean_difference", "ci_low", "ci_high"]]
-                  .to_string(index=False))
+            m = int(differences["p_value"].notna().sum())
+            print(f"\nPaired differences from '{spec.reference_arm}' (same seeds), every subgroup; "
+                  f"p and intervals adjusted for {m} comparisons "
+                  f"({spec.experiment.multiple_comparisons} p-values, Bonferroni intervals):")
+            print(differences[["arm", "subgroup", "outcome", "n", "mean_difference",
+                               "ci_low_adjusted", "ci_high_adjusted", "p_adjusted",
+                               "replications_needed"]].to_string(index=False))
+            unresolved = differences[differences["replications_needed"].notna()]
+            for row in unresolved[unresolved["subgroup"] == "all"].itertuples():
+                print(f"  unresolved: {row.arm} - {row.versus}, {row.outcome} ({row.subgroup}): "
+                      f"{row.mean_difference:+.4g} needs about {int(row.replications_needed)} "
+                      f"replications to resolve (80% power, adjusted level)")
+            others = int((unresolved["subgroup"] != "all").sum())
+            if others:
+                print(f"  {others} unresolved comparison(s) in subgroups: "
+                      f"replications_needed in {summary / 'paired_differences.csv'}")
     errors = ExperimentStore(folder).read_errors()
     if len(errors):
         print(f"\n{len(errors)} run(s) failed; see {folder / 'errors'}")

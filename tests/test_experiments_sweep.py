@@ -62,7 +62,8 @@ def test_sweep_writes_runs_summaries_and_figures(serial_sweep):
     assert len(runs) == 6 and runs["run_key"].is_unique
     assert set(runs["arm"]) == {"baseline", "no_system_leadership"}
     arms = pd.read_csv(serial_sweep / "summary" / "arms.csv")
-    assert {"arm", "outcome", "n", "mean", "ci_low", "ci_high"} <= set(arms.columns)
+    assert {"arm", "subgroup", "outcome", "n", "mean", "ci_low", "ci_high"} <= set(arms.columns)
+    assert {"all", "rural", "fsm_band_4"} <= set(arms["subgroup"])
     assert (arms["n"] == 3).all() and (arms["ci_low"] <= arms["ci_high"]).all()
     differences = pd.read_csv(serial_sweep / "summary" / "paired_differences.csv")
     assert set(differences["versus"]) == {"baseline"}
@@ -80,7 +81,8 @@ def test_paired_differences_are_differences_of_the_same_seeds(serial_sweep):
     wide = runs.pivot(index="seed", columns="arm", values="acting_head_share")
     expected = (wide["no_system_leadership"] - wide["baseline"]).mean()
     differences = pd.read_csv(serial_sweep / "summary" / "paired_differences.csv")
-    row = differences[differences["outcome"] == "acting_head_share"].iloc[0]
+    row = differences[(differences["outcome"] == "acting_head_share")
+                      & (differences["subgroup"] == "all")].iloc[0]
     assert row["mean_difference"] == pytest.approx(expected)
 
 
@@ -120,8 +122,8 @@ def test_a_failing_run_is_recorded_and_the_rest_carry_on(tmp_path):
     assert errors[["run_key", "error_type", "error_message"]].values.tolist() == \
         [["no_system_leadership/r0001", "ValueError", "deliberate failure"]]
     assert len(ExperimentStore(folder).read_runs()) == 5
-    arms = pd.read_csv(folder / "summary" / "arms.csv").set_index(["arm", "outcome"])
-    assert arms.loc[("no_system_leadership", "mean_gap"), "n"] == 2
+    arms = pd.read_csv(folder / "summary" / "arms.csv").set_index(["arm", "subgroup", "outcome"])
+    assert arms.loc[("no_system_leadership", "all", "mean_gap"), "n"] == 2
     differences = pd.read_csv(folder / "summary" / "paired_differences.csv")
     assert (differences["n"] == 2).all()  # only replications both arms finished are paired
 
