@@ -21,19 +21,20 @@ from . import subgroups
 from .state import (ACTING, CONDITIONS, DOMAINS, EXECUTIVE, LEADER_KINDS, TERMS_PER_YEAR,
                     combined_condition)
 from .system_leadership import LLE, NLE, ROLES
-from .world import GRADES, PHASES, REGION_NAMES, SETTINGS
+from .world import GOVERNANCE, GRADES, MAINTAINED, PHASES, REGION_NAMES, SETTINGS, UNINSPECTED
 
 if TYPE_CHECKING:
     from .model import SchoolSystemModel
 
-EVENT_COLUMNS = ("step", "time_years", "event", "school_id", "person_id", "region", "phase",
+EVENT_COLUMNS = ("step", "time_years", "calendar_year", "event", "school_id", "person_id", "region", "phase",
                  "fsm_band", "setting", "route", "reason", "grade", "previous_grade", "kind",
                  "vacancy_terms", "role", "supporter_school_id", "client_school_id", "distance_km",
                  "mode")
-EVENT_TYPES = ("head_appointed", "head_left", "leader_appointed", "leader_left", "inspection")
+EVENT_TYPES = ("head_appointed", "head_left", "leader_appointed", "leader_left", "inspection",
+               "short_inspection")
 APPOINTMENT_ROUTES = ("internal", "external", "acting", "executive")
 LEAVING_REASONS = ("retired", "left_early", "acting_ended", "executive_left",
-                   "own_head_to_be_appointed")
+                   "own_head_to_be_appointed", "academy_conversion")
 RETENTION_AGE_LIMIT = 55.0  # NFER 2017 measured heads below retirement age (approximation)
 
 
@@ -95,6 +96,7 @@ class EventLog:
         return pd.DataFrame({
             "step": step,
             "time_years": step / TERMS_PER_YEAR,
+            "calendar_year": w.start_year + step / TERMS_PER_YEAR,
             "event": text("event"),
             "school_id": w.school_id[school],
             "person_id": np.array(raw["person_id"], dtype=np.int64),
@@ -165,6 +167,7 @@ class TimeSeriesRecorder:
         t = self._sums({
             "n_schools": np.ones(s.n),
             **{f"n_{name}": s.grade == g for g, name in enumerate(GRADES, start=1)},
+            "n_uninspected": s.grade == UNINSPECTED,
             "effectiveness": s.effectiveness, "gap": s.gap,
             **{name: s.conditions[:, c] for c, name in enumerate(CONDITIONS)},
             "acting_heads": s.leader_kind == ACTING, "executive_led": s.leader_kind == EXECUTIVE,
@@ -183,7 +186,8 @@ class TimeSeriesRecorder:
         cols: dict[str, np.ndarray] = {"n_schools": n}
         for name in GRADES:
             cols[f"n_{name}"] = t[f"n_{name}"]
-        cols["share_good_or_outstanding"] = (cols["n_outstanding"] + cols["n_good"]) / n
+        cols["n_inspected"] = n - t["n_uninspected"]
+        cols["share_good_or_outstanding"] = good_share(cols)
         cols["mean_effectiveness"] = t["effectiveness"] / n
         cols["mean_gap"] = t["gap"] / n
         for name in CONDITIONS:
@@ -239,6 +243,7 @@ class TimeSeriesRecorder:
         groups = self.present_groups
         steps = np.repeat([step for step, _ in self.rows], len(groups))
         columns = {"step": steps, "time_years": steps / TERMS_PER_YEAR,
+                   "calendar_year": self.model.world.start_year + steps / TERMS_PER_YEAR,
                    "region": np.tile(np.array(REGION_NAMES, dtype=object)[groups // 2], len(self.rows)),
                    "phase": np.tile(np.array(PHASES, dtype=object)[groups % 2], len(self.rows))}
         for name, values in self.measures().items():
@@ -276,7 +281,7 @@ class TimeSeriesRecorder:
         substantive = ts["appointed_internal"] + ts["appointed_external"] + ts["appointed_executive"]
         ts["internal_appointment_share"] = np.where(substantive > 0, ts["appointed_internal"] / substantive.clip(lower=1), np.nan)
         ts["vacancies_opened"] = (ts["left_retired"] + ts["left_early"] + ts["left_executive_left"]
-                                  + ts["left_own_head_to_be_appointed"])
+                                  + ts["left_own_head_to_be_appointed"] + ts["left_academy_conversion"])
         ts["region"] = ts["region"].astype("string")
         ts["phase"] = ts["phase"].astype("string")
         return ts.sort_values(keys, kind="stable").reset_index(drop=True)
@@ -296,7 +301,11 @@ def flow_indicators(events: pd.DataFrame) -> dict[str, pd.Series]:
         "support_ended": events["event"] == "support_ended",
         "federations_formed": events["event"] == "federation_formed",
         "federations_ended": events["event"] == "federation_ended",
-        "downgrades": (events["event"] == "inspection") & (events["grade"] > events["previous_grade"]),
+        "short_inspections": events["event"] == "short_inspection",
+        "academy_orders": events["event"] == "academy_order",
+        "academies_opened": events["event"] == "academy_opened",
+        "downgrades": ((events["event"] == "inspection") & (events["previous_grade"] > 0)
+                       & (events["grade"] > events["previous_grade"])),
     }
 
 
@@ -359,7 +368,8 @@ def support_outcomes(events: pd.DataFrame, inspections: pd.DataFrame | None = No
 def classified_inspections(events: pd.DataFrame) -> pd.DataFrame:
     """Every inspection with a previous grade: school, grades, ``group`` (supported or not, as
     in :func:`support_outcomes`), and whether it improved or declined (0/1)."""
-    insp = events[events["event"] == "inspection"][["step", "school_id", "grade", "previous_grade"]]
+    insp = events[(events["event"] == "inspection") & (events["previous_grade"] > 0)][
+        ["step", "school_id", "grade", "previous_grade"]]
     spells = support_spells(events)[["client_school_id", "start_step", "end_step"]].rename(
         columns={"client_school_id": "school_id"}).astype({"school_id": "int64"})
     merged = pd.merge_asof(insp.sort_values("step"), spells.sort_values("start_step"),
@@ -377,7 +387,7 @@ def classified_inspections(events: pd.DataFrame) -> pd.DataFrame:
 def home_school_outcomes(events: pd.DataFrame) -> pd.DataFrame:
     """Grade changes of supporting schools inspected while supporting (from the start of their
     latest deployment to its end), against other good or better schools' inspections."""
-    insp = events[(events["event"] == "inspection") & (events["previous_grade"] <= 2)][
+    insp = events[(events["event"] == "inspection") & events["previous_grade"].between(1, 2)][
         ["step", "school_id", "grade", "previous_grade"]]
     spells = support_spells(events)[["supporter_school_id", "start_step", "end_step"]].rename(
         columns={"supporter_school_id": "school_id"}).astype({"school_id": "int64"})
@@ -401,7 +411,9 @@ def schools_frame(model: "SchoolSystemModel") -> pd.DataFrame:
         "phase": pd.array(np.array(PHASES, dtype=object)[w.phase], dtype="string"),
         "pupils": w.pupils, "setting": pd.array(np.array(SETTINGS, dtype=object)[w.setting], dtype="string"),
         "coastal": w.coastal, "fsm_share": w.fsm_share, "fsm_band": model.fsm_band,
-        "academy": w.academy, "x_km": w.x_km, "y_km": w.y_km,
+        "academy": s.governance != MAINTAINED,
+        "governance": pd.array(np.array(GOVERNANCE, dtype=object)[s.governance], dtype="string"),
+        "current_id": s.current_id, "x_km": w.x_km, "y_km": w.y_km,
         "grade": s.grade, "previous_grade": s.previous_grade,
         "terms_since_inspection": s.terms_since_inspection,
         "effectiveness": s.effectiveness, "gap": s.gap,
@@ -439,6 +451,15 @@ def schools_frame(model: "SchoolSystemModel") -> pd.DataFrame:
     return frame
 
 
+def good_share(counts) -> np.ndarray | pd.Series:
+    """Share good or outstanding, as Ofsted reports it: of the schools with a graded inspection.
+
+    ``counts`` holds ``n_outstanding``, ``n_good`` and ``n_inspected`` (a time-series frame, a
+    row of one, or the recorder's arrays).
+    """
+    return (counts["n_outstanding"] + counts["n_good"]) / counts["n_inspected"]
+
+
 SCALAR_OUTCOMES = (
     "share_good_or_outstanding", "share_inadequate", "mean_effectiveness", "mean_gap",
     "acting_head_share", "vacancies_per_100_schools_per_year", "internal_appointment_share",
@@ -458,8 +479,8 @@ def national_series(timeseries: pd.DataFrame) -> dict[str, np.ndarray]:
         gap_total=timeseries["mean_gap"] * timeseries["n_schools"],
     ).groupby("step")[["effectiveness_total", "gap_total"]].sum().sort_index()
     series = {
-        "share_good_or_outstanding": (per_step["n_outstanding"] + per_step["n_good"]) / schools,
-        "share_inadequate": per_step["n_inadequate"] / schools,
+        "share_good_or_outstanding": good_share(per_step),
+        "share_inadequate": per_step["n_inadequate"] / per_step["n_inspected"],
         "acting_head_share": per_step["acting_heads"] / schools,
         "mean_effectiveness": weighted["effectiveness_total"] / schools,
         "mean_gap": weighted["gap_total"] / schools,
@@ -492,8 +513,8 @@ def scalar_outcomes(timeseries: pd.DataFrame, events: pd.DataFrame,
                    + run_totals["appointed_executive"])
     spend = sum(float(run_totals[c]) for c in timeseries.columns if c.startswith("spend_"))
     return {
-        "share_good_or_outstanding": float(((per_step["n_outstanding"] + per_step["n_good"]) / n).mean()),
-        "share_inadequate": float((per_step["n_inadequate"] / n).mean()),
+        "share_good_or_outstanding": float(good_share(per_step).mean()),
+        "share_inadequate": float((per_step["n_inadequate"] / per_step["n_inspected"]).mean()),
         "mean_effectiveness": float(((end["mean_effectiveness"] * end["n_schools"]).groupby(end["step"]).sum() / n).mean()),
         "mean_gap": float(((end["mean_gap"] * end["n_schools"]).groupby(end["step"]).sum() / n).mean()),
         "acting_head_share": float((per_step["acting_heads"] / n).mean()),
@@ -568,7 +589,8 @@ def subgroup_outcomes(recorder: TimeSeriesRecorder, events: pd.DataFrame,
 
     routes = {route: unit_total(flows[f"appointed_{route}"]) for route in ("internal", "external", "executive")}
     vacancies = sum(unit_total(flows[name]) for name in
-                    ("left_retired", "left_early", "left_executive_left", "left_own_head_to_be_appointed"))
+                    ("left_retired", "left_early", "left_executive_left", "left_own_head_to_be_appointed",
+                     "left_academy_conversion"))
     substantive = routes["internal"] + routes["external"] + routes["executive"]
     spend = sum(stock[name][after_start].sum(axis=(0, 2)) for name in stock if name.startswith("spend_"))
     spend = np.zeros(n_units) + spend
@@ -579,8 +601,9 @@ def subgroup_outcomes(recorder: TimeSeriesRecorder, events: pd.DataFrame,
         count = end_sum("n_schools")
         retention = np.where(at_risk.sum(axis=0) > 0, retained / at_risk.sum(axis=0), np.nan)
         out = {
-            "share_good_or_outstanding": ((end_sum("n_outstanding") + end_sum("n_good")) / count).mean(axis=0),
-            "share_inadequate": (end_sum("n_inadequate") / count).mean(axis=0),
+            "share_good_or_outstanding": ((end_sum("n_outstanding") + end_sum("n_good"))
+                                          / end_sum("n_inspected")).mean(axis=0),
+            "share_inadequate": (end_sum("n_inadequate") / end_sum("n_inspected")).mean(axis=0),
             "mean_effectiveness": (end_mean("mean_effectiveness") / count).mean(axis=0),
             "mean_gap": (end_mean("mean_gap") / count).mean(axis=0),
             "acting_head_share": (end_sum("acting_heads") / count).mean(axis=0),

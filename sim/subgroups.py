@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .world import REGION_NAMES, TOWN
+from .world import REGION_NAMES, TOWN, good_or_better
 
 if TYPE_CHECKING:
     from .model import SchoolSystemModel
@@ -75,7 +75,7 @@ def membership(model: "SchoolSystemModel") -> tuple[list[str], np.ndarray]:
     w = model.world
     n_la = len(w.la_names)
     s = model.state
-    potential_supply = np.isin(s.grade, (1, 2)) & (s.leader_kind == SUBSTANTIVE)
+    potential_supply = good_or_better(s.grade) & (s.leader_kind == SUBSTANTIVE)
     cold = cold_spot_authorities(w.local_authority, n_la, schools_in_need(model), potential_supply)
     rows = {"rural": w.rural, "town": w.setting == TOWN, "coastal": w.coastal,
             "fsm_band_4": model.fsm_band == 4, "cold_spots": cold[w.local_authority],
