@@ -112,9 +112,12 @@ def adjust_for_multiple_comparisons(table: pd.DataFrame, level: float, method: s
         if not straddling or not target > 0 or not row.sd > 0:
             needed.append(np.nan)
             continue
-        effect = target / row.sd
-        needed.append(float(np.ceil(TTestPower().solve_power(
-            effect_size=effect, alpha=alpha / max(m, 1), power=power, alternative="two-sided"))))
+        try:
+            nobs = TTestPower().solve_power(effect_size=target / row.sd, alpha=alpha / max(m, 1),
+                                            power=power, alternative="two-sided")
+        except (ValueError, RuntimeError):  # no solution in statsmodels' search range
+            nobs = np.nan
+        needed.append(float(np.ceil(max(float(nobs), 2.0))) if np.isfinite(nobs) else np.nan)
     table["replications_needed"] = needed
     table.attrs["comparisons"] = m
     return table

@@ -191,3 +191,10 @@ def test_hydra_multirun_with_the_joblib_launcher_runs_a_small_grid(tmp_path):
     seeds = [ExperimentStore(tmp_path / f"seed{seed}").read_runs()["seed"] for seed in (0, 1)]
     assert list(seeds[0][:3]) == replication_seeds(0, 3)
     assert list(seeds[1][:3]) == replication_seeds(1, 3)
+
+
+def test_run_table_carries_every_lever_value_of_its_arm(serial_sweep):
+    runs = ExperimentStore(serial_sweep).read_runs()
+    levers = runs.groupby("arm")["policy.system_leadership.enabled"].unique()
+    assert levers["baseline"].tolist() == [True]  # the base value where the arm sets nothing
+    assert levers["no_system_leadership"].tolist() == [False]
