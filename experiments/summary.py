@@ -123,6 +123,53 @@ def adjust_for_multiple_comparisons(table: pd.DataFrame, level: float, method: s
     return table
 
 
+def costs_per_extra_school(runs: pd.DataFrame, pairs: list[tuple[str, str]],
+                           columns: Columns, years: float, level: float,
+                           seed: int, resamples: int = 2000) -> pd.DataFrame:
+    """What each extra school good or outstanding costs, per (arm, versus) pair and subgroup.
+
+    Per replication (same seeds): extra spend over the run = (spend per year of ``arm`` -
+    ``versus``) x ``years``, extra schools = difference in schools good or outstanding at the
+    end. Cost = mean extra spend / mean extra schools, with a paired percentile bootstrap
+    interval over replications (scipy.stats.bootstrap). Where the extra schools' interval
+    contains zero, the cost is not resolved (``resolved`` false) and its interval is left out:
+    the ratio is unbounded.
+    """
+    rows = []
+    subgroups = dict.fromkeys(subgroup for subgroup, _ in columns)
+    for subgroup in subgroups:
+        spend_column = columns.get((subgroup, "spend_gbp_per_year"))
+        schools_column = columns.get((subgroup, "schools_good_or_outstanding"))
+        if spend_column is None or schools_column is None:
+            continue
+        spend = runs.pivot(index="replication", columns="arm", values=spend_column)
+        schools = runs.pivot(index="replication", columns="arm", values=schools_column)
+        for arm, versus in pairs:
+            if arm not in spend or versus not in spend:
+                continue
+            extra = pd.DataFrame({"spend": (spend[arm] - spend[versus]) * years,
+                                  "schools": schools[arm] - schools[versus]}).dropna()
+            schools_interval = t_interval(extra["schools"].to_numpy(), level)
+            resolved = schools_interval["ci_low"] > 0 or schools_interval["ci_high"] < 0
+            cost = extra["spend"].mean() / extra["schools"].mean() if extra["schools"].mean() else np.nan
+            low = high = np.nan
+            if resolved and len(extra) > 2 and extra["spend"].abs().sum() > 0:
+                interval = stats.bootstrap(
+                    (extra["spend"].to_numpy(), extra["schools"].to_numpy()),
+                    lambda a, b, axis=-1: a.mean(axis=axis) / b.mean(axis=axis), paired=True,
+                    vectorized=True, confidence_level=level, n_resamples=resamples,
+                    method="percentile", rng=np.random.default_rng(seed)).confidence_interval
+                low, high = float(interval.low), float(interval.high)
+            rows.append({"arm": arm, "versus": versus, "subgroup": subgroup, "n": len(extra),
+                         "extra_spend_gbp": float(extra["spend"].mean()),
+                         "extra_schools_good_or_outstanding": schools_interval["mean"],
+                         "extra_schools_ci_low": schools_interval["ci_low"],
+                         "extra_schools_ci_high": schools_interval["ci_high"],
+                         "cost_per_extra_school_gbp": float(cost), "cost_ci_low": low,
+                         "cost_ci_high": high, "resolved": bool(resolved)})
+    return pd.DataFrame(rows)
+
+
 def series_summary(arm_runs: pd.DataFrame, arm: str, series: list[str],
                    level: float) -> pd.DataFrame:
     """One row per series x step of one arm: mean and confidence interval over replications."""

@@ -28,9 +28,10 @@ from .model_function import evaluate_model
 from .plan import sweep_tasks
 from .spec import ExecutionConfig, ExperimentSpec
 from .store import ExperimentStore
-from .summary import arm_summary, paired_differences, series_summary
+from .summary import arm_summary, costs_per_extra_school, paired_differences, series_summary
 
 RUN_KEY_COLUMNS = ["arm", "replication"]
+COST_OUTCOMES = ("spend_gbp_per_year", "schools_good_or_outstanding")  # for summary/costs.csv
 
 
 def run_sweep(spec: ExperimentSpec, execution: ExecutionConfig,
@@ -50,8 +51,11 @@ def run_sweep(spec: ExperimentSpec, execution: ExecutionConfig,
 def summarise_sweep(store: ExperimentStore, spec: ExperimentSpec) -> dict[str, pd.DataFrame]:
     """Compute and write the sweep's summary tables from its recorded runs."""
     arms = list(spec.arms)
-    columns = summary_columns(spec, store.output_columns())
-    runs = store.read_runs(columns=["run_key", *RUN_KEY_COLUMNS, *dict.fromkeys(columns.values())])
+    recorded = store.output_columns()
+    columns = summary_columns(spec, recorded, spec.experiment.outcomes)
+    cost_columns = summary_columns(spec, recorded, COST_OUTCOMES)
+    runs = store.read_runs(columns=["run_key", *RUN_KEY_COLUMNS, *dict.fromkeys(
+        [*columns.values(), *cost_columns.values()])])
     if not len(runs):
         raise RuntimeError(f"no run of {spec.experiment.name} finished; "
                            f"see {store.root / 'errors'}")
@@ -64,6 +68,11 @@ def summarise_sweep(store: ExperimentStore, spec: ExperimentSpec) -> dict[str, p
               "paired_differences": paired_differences(
                   runs, comparison_pairs(spec), columns, level, e.multiple_comparisons,
                   e.differences_of_interest)}
+    cost_columns = {key: column for key, column in cost_columns.items() if key[0] not in empty}
+    costs = costs_per_extra_school(runs, comparison_pairs(spec), cost_columns, spec.base.run.years,
+                                   level, e.seed, e.bootstrap_resamples)
+    if len(costs):
+        tables["costs"] = costs
     series = store.series_columns()
     if series:  # one arm's series in memory at a time
         tables["series"] = pd.concat(
@@ -74,7 +83,8 @@ def summarise_sweep(store: ExperimentStore, spec: ExperimentSpec) -> dict[str, p
     return tables
 
 
-def summary_columns(spec: ExperimentSpec, recorded: list[str]) -> dict[tuple[str, str], str]:
+def summary_columns(spec: ExperimentSpec, recorded: list[str],
+                    outcomes: list[str] | tuple[str, ...]) -> dict[tuple[str, str], str]:
     """(subgroup, outcome) -> run-table column for the subgroups the runs recorded.
 
     A subgroup is left out when the runs lack its columns (a region outside the world, or an
@@ -83,12 +93,12 @@ def summary_columns(spec: ExperimentSpec, recorded: list[str]) -> dict[tuple[str
     """
     present = set(recorded)
     chosen = [subgroup for subgroup in spec.experiment.subgroups
-              if all(output_name(o, subgroup) in present for o in spec.experiment.outcomes)]
+              if all(output_name(o, subgroup) in present for o in outcomes)]
     regions = [subgroup for subgroup in chosen if subgroup in REGION_NAMES]
     if len(regions) == 1:
         chosen.remove(regions[0])
     return {(subgroup, outcome): output_name(outcome, subgroup)
-            for subgroup in chosen for outcome in spec.experiment.outcomes}
+            for subgroup in chosen for outcome in outcomes}
 
 
 def comparison_pairs(spec: ExperimentSpec) -> list[tuple[str, str]]:

@@ -461,7 +461,7 @@ def good_share(counts) -> np.ndarray | pd.Series:
 
 
 SCALAR_OUTCOMES = (
-    "share_good_or_outstanding", "share_inadequate", "mean_effectiveness", "mean_gap",
+    "share_good_or_outstanding", "schools_good_or_outstanding", "share_inadequate", "mean_effectiveness", "mean_gap",
     "acting_head_share", "vacancies_per_100_schools_per_year", "internal_appointment_share",
     "head_retention_primary", "head_retention_secondary", "spend_gbp_per_year",
     "nle_count", "lle_count", "schools_in_need", "supply_need_ratio",
@@ -514,6 +514,7 @@ def scalar_outcomes(timeseries: pd.DataFrame, events: pd.DataFrame,
     spend = sum(float(run_totals[c]) for c in timeseries.columns if c.startswith("spend_"))
     return {
         "share_good_or_outstanding": float(good_share(per_step).mean()),
+        "schools_good_or_outstanding": float((per_step["n_outstanding"] + per_step["n_good"]).mean()),
         "share_inadequate": float((per_step["n_inadequate"] / per_step["n_inspected"]).mean()),
         "mean_effectiveness": float(((end["mean_effectiveness"] * end["n_schools"]).groupby(end["step"]).sum() / n).mean()),
         "mean_gap": float(((end["mean_gap"] * end["n_schools"]).groupby(end["step"]).sum() / n).mean()),
@@ -603,6 +604,7 @@ def subgroup_outcomes(recorder: TimeSeriesRecorder, events: pd.DataFrame,
         out = {
             "share_good_or_outstanding": ((end_sum("n_outstanding") + end_sum("n_good"))
                                           / end_sum("n_inspected")).mean(axis=0),
+            "schools_good_or_outstanding": (end_sum("n_outstanding") + end_sum("n_good")).mean(axis=0),
             "share_inadequate": (end_sum("n_inadequate") / end_sum("n_inspected")).mean(axis=0),
             "mean_effectiveness": (end_mean("mean_effectiveness") / count).mean(axis=0),
             "mean_gap": (end_mean("mean_gap") / count).mean(axis=0),
