@@ -18,7 +18,7 @@ from .spec import ExperimentSpec, spec_to_dict
 from .store import ExperimentStore
 
 FORMAT_VERSION = 1
-RESULT_NEUTRAL_SETTINGS = ("out", "overwrite", "figures")
+RESULT_NEUTRAL_SETTINGS = ("out", "overwrite", "figures", "question", "headline")
 
 
 def experiment_manifest(spec: ExperimentSpec, run_key_columns: list[str], total_runs: int) -> dict:

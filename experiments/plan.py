@@ -19,7 +19,7 @@ import pandas as pd
 
 from sim.parameters import SimConfig
 
-from .spec import ExperimentSpec, with_overrides
+from .spec import ExperimentSpec, with_behaviour_values, with_overrides
 
 
 @dataclass(frozen=True)
@@ -48,16 +48,23 @@ def sweep_tasks(spec: ExperimentSpec) -> Iterator[RunTask]:
 
     Labels carry the arm, the replication and the arm's value of every lever any arm sets
     (column = the lever's dotted path), so the run table says what each run changed.
+    With a parameter ensemble, replication ``r`` runs ensemble member ``r mod K`` (label
+    ``member``) in every arm: replications then sample parameter uncertainty as well as seed
+    noise, and arms stay paired (same member, same seed).
     """
     seeds = replication_seeds(spec.experiment.seed, spec.experiment.replications)
     levers = list(dict.fromkeys(path for overrides in spec.arms.values() for path in overrides))
     for arm, overrides in spec.arms.items():
         config = run_config(with_overrides(spec.base, overrides))
         values = {path: lever_value(config, path) for path in levers}
+        members = [with_behaviour_values(config, member) for member in spec.ensemble]
         for replication, seed in enumerate(seeds):
-            yield RunTask(key=f"{arm}/r{replication:04d}",
-                          labels={"arm": arm, "replication": replication, **values},
-                          config=config, seed=seed)
+            labels = {"arm": arm, "replication": replication, **values}
+            run = config
+            if members:
+                labels["member"] = replication % len(members)
+                run = members[labels["member"]]
+            yield RunTask(key=f"{arm}/r{replication:04d}", labels=labels, config=run, seed=seed)
 
 
 def lever_value(config: SimConfig, path: str) -> bool | int | float | str:
