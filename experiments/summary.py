@@ -123,6 +123,22 @@ def adjust_for_multiple_comparisons(table: pd.DataFrame, level: float, method: s
     return table
 
 
+def la_differences(runs: pd.DataFrame, pairs: list[tuple[str, str]],
+                   columns: dict[tuple[str, str], str], level: float) -> pd.DataFrame:
+    """Paired differences per local authority (for maps): one row per pair x authority x
+    outcome, with unadjusted Student-t intervals (a map shows many authorities at once; read
+    single authorities with care)."""
+    rows = []
+    for (authority, outcome), column in columns.items():
+        by_replication = runs.pivot(index="replication", columns="arm", values=column)
+        for arm, versus in pairs:
+            if arm in by_replication and versus in by_replication:
+                difference = (by_replication[arm] - by_replication[versus]).dropna()
+                rows.append({"arm": arm, "versus": versus, "local_authority": authority,
+                             "outcome": outcome, **t_interval(difference.to_numpy(), level)})
+    return pd.DataFrame(rows).rename(columns={"mean": "mean_difference"})
+
+
 def costs_per_extra_school(runs: pd.DataFrame, pairs: list[tuple[str, str]],
                            columns: Columns, years: float, level: float,
                            seed: int, resamples: int = 2000) -> pd.DataFrame:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.subgroups import output_name
+from sim.subgroups import LA_PREFIX, OUTPUT_SEPARATOR, output_name
 from sim.world import REGION_NAMES
 
 from .compose import experiment_main
@@ -26,9 +26,11 @@ from .figures import sweep_figures
 from .manifest import open_experiment
 from .model_function import evaluate_model
 from .plan import sweep_tasks
+from .report import write_report
 from .spec import ExecutionConfig, ExperimentSpec
 from .store import ExperimentStore
-from .summary import arm_summary, costs_per_extra_school, paired_differences, series_summary
+from .summary import (arm_summary, costs_per_extra_school, la_differences, paired_differences,
+                      series_summary)
 
 RUN_KEY_COLUMNS = ["arm", "replication"]
 COST_OUTCOMES = ("spend_gbp_per_year", "schools_good_or_outstanding")  # for summary/costs.csv
@@ -45,6 +47,7 @@ def run_sweep(spec: ExperimentSpec, execution: ExecutionConfig,
         summarise_sweep(store, spec)
         if spec.experiment.figures:
             sweep_figures(store.root, spec.reference_arm)
+            write_report(store.root, spec)
     return store.root
 
 
@@ -54,8 +57,11 @@ def summarise_sweep(store: ExperimentStore, spec: ExperimentSpec) -> dict[str, p
     recorded = store.output_columns()
     columns = summary_columns(spec, recorded, spec.experiment.outcomes)
     cost_columns = summary_columns(spec, recorded, COST_OUTCOMES)
+    authorities = {(name.partition(LA_PREFIX)[2], name.split(OUTPUT_SEPARATOR)[0]): name
+                   for name in recorded if OUTPUT_SEPARATOR + LA_PREFIX in name
+                   and name.split(OUTPUT_SEPARATOR)[0] in spec.experiment.outcomes}
     runs = store.read_runs(columns=["run_key", *RUN_KEY_COLUMNS, *dict.fromkeys(
-        [*columns.values(), *cost_columns.values()])])
+        [*columns.values(), *cost_columns.values(), *authorities.values()])])
     if not len(runs):
         raise RuntimeError(f"no run of {spec.experiment.name} finished; "
                            f"see {store.root / 'errors'}")
@@ -73,6 +79,8 @@ def summarise_sweep(store: ExperimentStore, spec: ExperimentSpec) -> dict[str, p
                                    level, e.seed, e.bootstrap_resamples)
     if len(costs):
         tables["costs"] = costs
+    if authorities:
+        tables["la_differences"] = la_differences(runs, comparison_pairs(spec), authorities, level)
     series = store.series_columns()
     if series:  # one arm's series in memory at a time
         tables["series"] = pd.concat(

@@ -468,6 +468,10 @@ SCALAR_OUTCOMES = (
     "deployments_started_per_year", "executive_led_share", "improved_share_supported",
     "improved_share_not_supported", "support_cost_per_extra_improved_school_gbp",
 )  # the keys of scalar_outcomes(), in order; experiments check outcome names against it
+# outcomes where less is better (reports rank arms by them the other way round)
+LOWER_IS_BETTER = frozenset({
+    "share_inadequate", "mean_gap", "acting_head_share", "vacancies_per_100_schools_per_year",
+    "spend_gbp_per_year", "schools_in_need", "support_cost_per_extra_improved_school_gbp"})
 
 
 def national_series(timeseries: pd.DataFrame) -> dict[str, np.ndarray]:
