@@ -25,9 +25,24 @@ from sim.subgroups import LA_OUTCOMES, LA_PREFIX, output_name
 SERIES_SUFFIX = "_by_step"  # names of per-step series end with this
 
 
+EXTRA_OUTCOMES: list[str] = []  # outcome names added by user evaluate functions (register_outcome)
+
+
+def register_outcome(*names: str) -> None:
+    """Let experiments name outcomes that a custom evaluate function adds (see the
+    ``evaluate=`` hook in docs/EXPERIMENTS.md); call before composing the experiment."""
+    EXTRA_OUTCOMES.extend(name for name in names if name not in EXTRA_OUTCOMES)
+
+
 def evaluate_model(config: SimConfig, seed: int) -> dict[str, float | np.ndarray]:
     """Run the model once; return its scalar outcomes and national per-step series."""
-    results = run(config, seed=seed, progress=False)
+    return model_outputs(run(config, seed=seed, progress=False))
+
+
+def model_outputs(results) -> dict[str, float | np.ndarray]:
+    """The standard outputs of one run's results: scalar outcomes for the world, for each
+    subgroup and local authority, and the national series (for custom evaluate functions to
+    extend)."""
     outputs: dict[str, float | np.ndarray] = dict(results.scalar_outcomes())
     outputs.update(subgroup_outputs(results.subgroups))
     outputs.update(national_series(results.timeseries))

@@ -18,7 +18,7 @@ from sim.parameters import BehaviourParams, ConfigError, SimConfig, from_dict, t
 
 from sim.subgroups import SUBGROUPS
 
-from .model_function import SCALAR_OUTCOMES
+from .model_function import EXTRA_OUTCOMES, SCALAR_OUTCOMES
 
 KINDS = ("sweep", "morris", "sobol", "calibration")
 COMMANDS = {"sweep": "experiments.sweep", "morris": "experiments.sensitivity",
@@ -244,10 +244,11 @@ def check_experiment(experiment: ExperimentConfig) -> None:
     if not 0 < experiment.confidence_level < 1:
         raise ConfigError(f"experiment.confidence_level={experiment.confidence_level!r} "
                           "must be between 0 and 1")
-    unknown = [name for name in experiment.outcomes if name not in SCALAR_OUTCOMES]
+    known = SCALAR_OUTCOMES + tuple(EXTRA_OUTCOMES)
+    unknown = [name for name in experiment.outcomes if name not in known]
     if unknown or not experiment.outcomes:
         raise ConfigError(f"experiment.outcomes has unknown outcome(s) {unknown}; "
-                          f"choose from {', '.join(SCALAR_OUTCOMES)}")
+                          f"choose from {', '.join(known)}")
     if experiment.comparisons not in COMPARISONS:
         raise ConfigError(f"experiment.comparisons={experiment.comparisons!r} is not one of "
                           f"{', '.join(COMPARISONS)}")

@@ -95,18 +95,19 @@ def summary_columns(spec: ExperimentSpec, recorded: list[str],
                     outcomes: list[str] | tuple[str, ...]) -> dict[tuple[str, str], str]:
     """(subgroup, outcome) -> run-table column for the subgroups the runs recorded.
 
-    A subgroup is left out when the runs lack its columns (a region outside the world, or an
-    evaluate function without subgroups); a lone region is left out too (it is ``all``), and
+    A pair is left out when the runs lack its column (a region outside the world, or an
+    outcome of a custom evaluate function, which has no subgroups); a lone region is left out too (it is ``all``), and
     so is a subgroup without schools in this world (all its outcomes missing in every run).
     """
     present = set(recorded)
     chosen = [subgroup for subgroup in spec.experiment.subgroups
-              if all(output_name(o, subgroup) in present for o in outcomes)]
+              if any(output_name(o, subgroup) in present for o in outcomes)]
     regions = [subgroup for subgroup in chosen if subgroup in REGION_NAMES]
     if len(regions) == 1:
         chosen.remove(regions[0])
     return {(subgroup, outcome): output_name(outcome, subgroup)
-            for subgroup in chosen for outcome in outcomes}
+            for subgroup in chosen for outcome in outcomes
+            if output_name(outcome, subgroup) in present}
 
 
 def comparison_pairs(spec: ExperimentSpec) -> list[tuple[str, str]]:

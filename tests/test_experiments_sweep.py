@@ -70,7 +70,12 @@ def test_sweep_writes_runs_summaries_and_figures(serial_sweep):
     series = pd.read_csv(serial_sweep / "summary" / "series.csv")
     assert series["step"].max() == 3  # one year = three terms, plus step 0
     assert sorted(p.name for p in (serial_sweep / "figures").iterdir()) == \
-        ["arms_at_horizon.png", "arms_over_time.png", "paired_differences.png"]
+        ["arms_at_horizon.png", "arms_over_time.png", "paired_differences.png",
+         "report_differences.png", "report_headline.png", "report_la_map.png",
+         "report_over_time.png"]
+    report = (serial_sweep / "report.md").read_text()
+    assert "percentage points" in report and "paired replications" in report
+    assert "data:image/png;base64," in (serial_sweep / "report.html").read_text()
     manifest = json.loads((serial_sweep / "manifest.json").read_text())
     assert manifest["replication_seeds"] == replication_seeds(0, 3)
     assert {"package_versions", "source_revision", "spec"} <= set(manifest)
