@@ -178,3 +178,68 @@ def sobol_indices(indices: pd.DataFrame) -> plt.Figure:
     fig.suptitle("Sobol indices (bootstrap confidence intervals)")
     fig.tight_layout()
     return fig
+
+
+def seed_bands(series_by_seed: list[dict[str, np.ndarray]], start_year: float,
+               level: float = 0.95) -> plt.Figure:
+    """One configuration run with several seeds: each national series' mean over seeds with a
+    Student-t band, against calendar years."""
+    from scipy import stats
+    names = list(series_by_seed[0])
+    fig, axes = _panels(len(names))
+    n = len(series_by_seed)
+    for ax, name in zip(axes, names):
+        values = np.vstack([s[name] for s in series_by_seed])  # seeds x steps
+        scale = 100 if name.startswith("share") or name.endswith("_share") else 1
+        mean = values.mean(axis=0) * scale
+        half = stats.t.ppf(0.5 + level / 2, n - 1) * values.std(axis=0, ddof=1) / np.sqrt(n) * scale
+        years = start_year + np.arange(values.shape[1]) / 3
+        ax.plot(years, mean, color="tab:blue")
+        ax.fill_between(years, mean - half, mean + half, color="tab:blue", alpha=0.25, linewidth=0)
+        ax.set_title(_label(name) + (" (%)" if scale == 100 else ""), fontsize=9)
+        ax.set_xlabel("calendar year")
+        ax.locator_params(axis="x", nbins=5)
+        ax.grid(alpha=0.3)
+    end = int(start_year + (len(series_by_seed[0][names[0]]) - 1) / 3)
+    fig.suptitle(f"One configuration to {end}: mean and {round(100 * level)}% band over {n} seeds")
+    fig.tight_layout()
+    return fig
+
+
+def head_survival(events_by_seed: list[pd.DataFrame], steps: int, start_year: float,
+                  level: float = 0.95) -> plt.Figure:
+    """Kaplan-Meier survival of headships started during the runs (pooled over seeds), by
+    phase, with scipy's confidence band; headships still running at the end are censored."""
+    from scipy import stats
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    spells = []
+    for events in events_by_seed:
+        starts = events[(events["event"] == "head_appointed") & (events["route"] != "acting")
+                        & (events["step"] > 0)][["step", "school_id", "person_id", "phase"]]
+        ends = events[events["event"] == "head_left"][["step", "school_id", "person_id"]]
+        merged = starts.merge(ends, on=["school_id", "person_id"], how="left",
+                              suffixes=("", "_end"))
+        merged = merged[~(merged["step_end"] < merged["step"])]
+        merged = merged.sort_values("step_end").drop_duplicates(["school_id", "person_id", "step"])
+        spells.append(merged)
+    spells = pd.concat(spells, ignore_index=True)
+    for phase, rows in spells.groupby("phase"):
+        ended = rows["step_end"].notna().to_numpy()
+        years = ((rows["step_end"].fillna(steps) - rows["step"]) / 3).to_numpy(dtype=float)
+        data = stats.CensoredData(uncensored=years[ended], right=years[~ended])
+        result = stats.ecdf(data).sf
+        band = result.confidence_interval(level)
+        line, = ax.step(result.quantiles, result.probabilities, where="post",
+                        label=f"{phase} (n={len(rows)})")
+        ax.fill_between(result.quantiles, band.low.probabilities, band.high.probabilities,
+                        step="post", color=line.get_color(), alpha=0.2, linewidth=0)
+    ax.set_xlabel("years in post")
+    ax.set_ylabel("share of heads still in post")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    end = int(start_year + steps / 3)
+    ax.set_title(f"Survival of headships started {start_year:.0f}-{end} "
+                 f"(Kaplan-Meier, {round(100 * level)}% band; {len(events_by_seed)} seeds)", fontsize=9)
+    fig.tight_layout()
+    return fig
