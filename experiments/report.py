@@ -110,6 +110,7 @@ def answer(spec: ExperimentSpec, arms: pd.DataFrame, differences: pd.DataFrame,
     pair = differences[(differences["outcome"] == outcome) & (differences["subgroup"] == subgroup)
                        & (differences["arm"] == other) & (differences["versus"] == reference)]
     if best == reference:
+        text[0] += "."
         text.append(f"No arm beats the reference **{reference}**; the closest, **{other}**, "
                     f"scores {value_text(outcome, rows.loc[other, 'mean'])}.")
     else:
@@ -127,8 +128,13 @@ def answer(spec: ExperimentSpec, arms: pd.DataFrame, differences: pd.DataFrame,
             text.append("That difference is resolved at the adjusted level.")
         else:
             needed = row["replications_needed"]
-            more = (f" Resolving a difference of this size would need about {int(needed):,} "
-                    "replications per arm." if np.isfinite(needed) else "")
+            more = ""
+            if np.isfinite(needed) and needed > n:
+                more = (f" Resolving a difference of this size would need about {int(needed):,} "
+                        "replications per arm (80% power at the adjusted level).")
+            elif np.isfinite(needed):
+                more = (f" A true difference of this size would be resolved in 80% of experiments "
+                        f"with {int(needed)} replications; this one was not: add replications.")
             text.append(f"The interval includes zero: at {n} replications this experiment cannot "
                         f"tell {other} from {reference} on this measure.{more}")
     column = output_name(outcome, subgroup)
