@@ -206,26 +206,31 @@ def seed_bands(series_by_seed: list[dict[str, np.ndarray]], start_year: float,
     return fig
 
 
+def headship_spells(events: pd.DataFrame, steps: int) -> pd.DataFrame:
+    """Substantive headships started after the start: phase, years in post and whether the
+    head left (else still in post at step ``steps``: censored)."""
+    starts = events[(events["event"] == "head_appointed") & (events["route"] != "acting")
+                    & (events["step"] > 0)][["step", "school_id", "person_id", "phase"]]
+    ends = events[events["event"] == "head_left"][["step", "school_id", "person_id"]]
+    merged = starts.merge(ends, on=["school_id", "person_id"], how="left", suffixes=("", "_end"))
+    merged = merged[~(merged["step_end"] < merged["step"])]  # an earlier headship's end
+    merged = merged.sort_values(["step_end", "step"]).drop_duplicates(["school_id", "person_id", "step"])
+    return pd.DataFrame({"phase": merged["phase"].to_numpy(dtype=object),
+                         "years": ((merged["step_end"].fillna(steps) - merged["step"]) / 3).to_numpy(dtype=float),
+                         "ended": merged["step_end"].notna().to_numpy()})
+
+
 def head_survival(events_by_seed: list[pd.DataFrame], steps: int, start_year: float,
                   level: float = 0.95) -> plt.Figure:
     """Kaplan-Meier survival of headships started during the runs (pooled over seeds), by
     phase, with scipy's confidence band; headships still running at the end are censored."""
     from scipy import stats
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    spells = []
-    for events in events_by_seed:
-        starts = events[(events["event"] == "head_appointed") & (events["route"] != "acting")
-                        & (events["step"] > 0)][["step", "school_id", "person_id", "phase"]]
-        ends = events[events["event"] == "head_left"][["step", "school_id", "person_id"]]
-        merged = starts.merge(ends, on=["school_id", "person_id"], how="left",
-                              suffixes=("", "_end"))
-        merged = merged[~(merged["step_end"] < merged["step"])]
-        merged = merged.sort_values("step_end").drop_duplicates(["school_id", "person_id", "step"])
-        spells.append(merged)
-    spells = pd.concat(spells, ignore_index=True)
+    spells = pd.concat([headship_spells(events, steps) for events in events_by_seed],
+                       ignore_index=True)
     for phase, rows in spells.groupby("phase"):
-        ended = rows["step_end"].notna().to_numpy()
-        years = ((rows["step_end"].fillna(steps) - rows["step"]) / 3).to_numpy(dtype=float)
+        ended = rows["ended"].to_numpy()
+        years = rows["years"].to_numpy()
         data = stats.CensoredData(uncensored=years[ended], right=years[~ended])
         result = stats.ecdf(data).sf
         band = result.confidence_interval(level)
