@@ -20,7 +20,8 @@ from sim.parameters import ConfigError, SimConfig, from_dict
 
 from .config import CONF_DIR
 from .execution import check_execution
-from .spec import COMMANDS, ExecutionConfig, ExperimentConfig, ExperimentSpec, UncertaintyConfig, build_spec
+from .spec import (COMMANDS, ExecutionConfig, ExperimentConfig, ExperimentSpec, UncertaintyConfig,
+                   build_spec)
 
 CONFIG_NAME = "experiments"
 SIM_KEYS = ("world", "behaviour", "policy", "run")

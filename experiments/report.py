@@ -55,7 +55,7 @@ def value_text(outcome: str, value: float) -> str:
         return f"{100 * value:.1f}%"
     if outcome.endswith("_gbp") or "_gbp_" in outcome:
         return f"£{value:,.0f}"
-    return f"{value:,.3g}"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
 
 
 def difference_text(outcome: str, value: float) -> str:
