@@ -246,7 +246,8 @@ def la_map_figure(la: pd.DataFrame, spec: ExperimentSpec, arm: str, outcome: str
     try:
         from sim.maps import choropleth  # real boundaries, when available
         mappable = choropleth(ax, "local_authority", values, cmap="RdBu", norm=norm)
-    except ImportError:
+    except (ImportError, TypeError, ValueError):  # no boundaries module, or it cannot draw these
+        ax.clear()
         mappable = _la_dot_map(ax, spec, values, norm)
     fig.colorbar(mappable, ax=ax, shrink=0.7,
                  label=("percentage points" if scale == 100 else label(outcome)))
