@@ -75,7 +75,9 @@ def find_boxes(x: pd.DataFrame, interesting: np.ndarray, min_density: float = 0.
             break
         trajectory = box.peeling_trajectory.reset_index(drop=True)
         dense = trajectory[trajectory["density"] >= min_density]
-        chosen = int(dense["coverage"].idxmax()) if len(dense) else int(trajectory["density"].idxmax())
+        # highest coverage, and among equal coverage the densest box
+        chosen = (int(dense.sort_values(["coverage", "density"], kind="stable").index[-1])
+                  if len(dense) else int(trajectory["density"].idxmax()))
         box.select(chosen)
         trajectories.append(trajectory.assign(box=number, chosen=trajectory.index == chosen))
         limits = box.box_lims[chosen]
