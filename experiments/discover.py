@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +62,9 @@ class Discovery:
 def find_boxes(x: pd.DataFrame, interesting: np.ndarray, min_density: float = 0.8,
                boxes: int = 1, peel_alpha: float = 0.05, mass_min: float = 0.05) -> Discovery:
     """Run PRIM on parameters ``x`` (one column each) and cases of interest ``interesting``."""
-    from ema_workbench.analysis import prim
+    with warnings.catch_warnings():  # ema_workbench warns about optional parallel back-ends
+        warnings.simplefilter("ignore")
+        from ema_workbench.analysis import prim
     logging.getLogger("EMA").setLevel(logging.WARNING)
     interesting = np.asarray(interesting, dtype=bool)
     if not interesting.any():
