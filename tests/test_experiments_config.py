@@ -12,6 +12,7 @@ from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
 from experiments.compose import compose_spec
+from experiments.calibrate import prior_sample
 from experiments.model_function import SCALAR_OUTCOMES, evaluate_model
 from sim.subgroups import LA_OUTCOMES, NAMED_SUBGROUPS
 from experiments.plan import replication_seeds, sweep_tasks
@@ -44,6 +45,9 @@ def test_every_preset_composes_with_all_its_runs_valid(preset):
     if spec.experiment.kind == "sweep":
         tasks = list(sweep_tasks(spec))
         assert len(tasks) == len(spec.arms) * spec.experiment.replications
+    elif spec.experiment.kind == "calibration":
+        sample = prior_sample(spec.uncertainties, spec.experiment.N, spec.experiment.seed)
+        check_sample(spec, sample)  # every prior point is a valid configuration
     else:
         _, sample = design(spec)
         check_sample(spec, sample)  # every sample point is a valid configuration
