@@ -20,7 +20,8 @@ from sim.parameters import ConfigError, SimConfig, from_dict
 from .cli import exit_with, hydra_exit_codes, run_command
 from .config import CONF_DIR
 from .execution import check_execution
-from .spec import ExecutionConfig, ExperimentConfig, ExperimentSpec, UncertaintyConfig, build_spec
+from .spec import (COMMANDS, ExecutionConfig, ExperimentConfig, ExperimentSpec, UncertaintyConfig,
+                   build_spec)
 
 CONFIG_NAME = "experiments"
 SIM_KEYS = ("world", "behaviour", "policy", "run")
@@ -66,8 +67,7 @@ def experiment_main(run_experiment: Callable[[ExperimentSpec, ExecutionConfig], 
     def run_checked(cfg: DictConfig) -> None:
         spec, execution = spec_from_cfg(cfg)
         if spec.experiment.kind not in kinds:
-            other = "experiments.sweep" if spec.experiment.kind == "sweep" \
-                else "experiments.sensitivity"
+            other = COMMANDS[spec.experiment.kind]
             raise ConfigError(f"experiment.kind={spec.experiment.kind} is not run by "
                               f"{command}; use python -m {other}")
         run_experiment(spec, execution)

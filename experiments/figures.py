@@ -27,13 +27,18 @@ from .store import FIGURES, SUMMARY, write_atomic  # noqa: E402
 def sweep_figures(folder: str | Path, reference_arm: str) -> list[str]:
     """Draw every sweep figure from ``<folder>/summary``; return the files written."""
     summary = Path(folder) / SUMMARY
-    arms = pd.read_csv(summary / "arms.csv")
+    arms = _whole_world(pd.read_csv(summary / "arms.csv"))
     drawn = {"arms_at_horizon.png": arms_at_horizon(arms),
              "paired_differences.png": paired_differences(
-                 pd.read_csv(summary / "paired_differences.csv"), reference_arm)}
+                 _whole_world(pd.read_csv(summary / "paired_differences.csv")), reference_arm)}
     if (summary / "series.csv").exists():
         drawn["arms_over_time.png"] = arms_over_time(pd.read_csv(summary / "series.csv"))
     return save_all(drawn, Path(folder) / FIGURES)
+
+
+def _whole_world(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a summary table for the whole world (subgroup ``all``)."""
+    return table[table["subgroup"] == "all"] if "subgroup" in table else table
 
 
 def sensitivity_figures(folder: str | Path, kind: str) -> list[str]:
@@ -171,5 +176,75 @@ def sobol_indices(indices: pd.DataFrame) -> plt.Figure:
         ax.grid(alpha=0.3, axis="x")
     axes[0].legend(fontsize=7)
     fig.suptitle("Sobol indices (bootstrap confidence intervals)")
+    fig.tight_layout()
+    return fig
+
+
+def seed_bands(series_by_seed: list[dict[str, np.ndarray]], start_year: float,
+               level: float = 0.95) -> plt.Figure:
+    """One configuration run with several seeds: each national series' mean over seeds with a
+    Student-t band, against calendar years."""
+    from scipy import stats
+    names = list(series_by_seed[0])
+    fig, axes = _panels(len(names))
+    n = len(series_by_seed)
+    for ax, name in zip(axes, names):
+        values = np.vstack([s[name] for s in series_by_seed])  # seeds x steps
+        scale = 100 if name.startswith("share") or name.endswith("_share") else 1
+        mean = values.mean(axis=0) * scale
+        half = stats.t.ppf(0.5 + level / 2, n - 1) * values.std(axis=0, ddof=1) / np.sqrt(n) * scale
+        years = start_year + np.arange(values.shape[1]) / 3
+        ax.plot(years, mean, color="tab:blue")
+        ax.fill_between(years, mean - half, mean + half, color="tab:blue", alpha=0.25, linewidth=0)
+        ax.set_title(_label(name) + (" (%)" if scale == 100 else ""), fontsize=9)
+        ax.set_xlabel("calendar year")
+        ax.locator_params(axis="x", nbins=5)
+        ax.grid(alpha=0.3)
+    end = int(start_year + (len(series_by_seed[0][names[0]]) - 1) / 3)
+    fig.suptitle(f"One configuration to {end}: mean and {round(100 * level)}% band over {n} seeds")
+    fig.tight_layout()
+    return fig
+
+
+def headship_spells(events: pd.DataFrame, steps: int) -> pd.DataFrame:
+    """Substantive headships started after the start: phase, years in post and whether the
+    head left (else still in post at step ``steps``: censored)."""
+    starts = events[(events["event"] == "head_appointed") & (events["route"] != "acting")
+                    & (events["step"] > 0)][["step", "school_id", "person_id", "phase"]]
+    ends = events[events["event"] == "head_left"][["step", "school_id", "person_id"]]
+    merged = starts.merge(ends, on=["school_id", "person_id"], how="left", suffixes=("", "_end"))
+    merged = merged[~(merged["step_end"] < merged["step"])]  # an earlier headship's end
+    merged = merged.sort_values(["step_end", "step"]).drop_duplicates(["school_id", "person_id", "step"])
+    return pd.DataFrame({"phase": merged["phase"].to_numpy(dtype=object),
+                         "years": ((merged["step_end"].fillna(steps) - merged["step"]) / 3).to_numpy(dtype=float),
+                         "ended": merged["step_end"].notna().to_numpy()})
+
+
+def head_survival(events_by_seed: list[pd.DataFrame], steps: int, start_year: float,
+                  level: float = 0.95) -> plt.Figure:
+    """Kaplan-Meier survival of headships started during the runs (pooled over seeds), by
+    phase, with scipy's confidence band; headships still running at the end are censored."""
+    from scipy import stats
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    spells = pd.concat([headship_spells(events, steps) for events in events_by_seed],
+                       ignore_index=True)
+    for phase, rows in spells.groupby("phase"):
+        ended = rows["ended"].to_numpy()
+        years = rows["years"].to_numpy()
+        data = stats.CensoredData(uncensored=years[ended], right=years[~ended])
+        result = stats.ecdf(data).sf
+        band = result.confidence_interval(level)
+        line, = ax.step(result.quantiles, result.probabilities, where="post",
+                        label=f"{phase} (n={len(rows)})")
+        ax.fill_between(result.quantiles, band.low.probabilities, band.high.probabilities,
+                        step="post", color=line.get_color(), alpha=0.2, linewidth=0)
+    ax.set_xlabel("years in post")
+    ax.set_ylabel("share of heads still in post")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    end = int(start_year + steps / 3)
+    ax.set_title(f"Survival of headships started {start_year:.0f}-{end} "
+                 f"(Kaplan-Meier, {round(100 * level)}% band; {len(events_by_seed)} seeds)", fontsize=9)
     fig.tight_layout()
     return fig

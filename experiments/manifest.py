@@ -21,7 +21,7 @@ from .spec import ExperimentSpec, spec_to_dict
 from .store import DifferentExperiment, ExperimentStore
 
 FORMAT_VERSION = 1
-RESULT_NEUTRAL_SETTINGS = ("out", "overwrite", "figures", "retry_failed")
+RESULT_NEUTRAL_SETTINGS = ("out", "overwrite", "figures", "retry_failed", "question", "headline")
 DIFFERENCES_SHOWN = 3
 
 

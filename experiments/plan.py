@@ -9,6 +9,7 @@ so an interrupted experiment can skip the runs it has finished.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -18,7 +19,7 @@ import pandas as pd
 
 from sim.parameters import SimConfig
 
-from .spec import ExperimentSpec, with_overrides
+from .spec import ExperimentSpec, with_behaviour_values, with_overrides
 
 
 @dataclass(frozen=True)
@@ -43,14 +44,36 @@ def run_config(config: SimConfig) -> SimConfig:
 
 
 def sweep_tasks(spec: ExperimentSpec) -> Iterator[RunTask]:
-    """Every arm x replication, all arms sharing the replication seeds."""
+    """Every arm x replication, all arms sharing the replication seeds.
+
+    Labels carry the arm, the replication and the arm's value of every lever any arm sets
+    (column = the lever's dotted path), so the run table says what each run changed.
+    With a parameter ensemble, replication ``r`` runs ensemble member ``r mod K`` (label
+    ``member``) in every arm: replications then sample parameter uncertainty as well as seed
+    noise, and arms stay paired (same member, same seed).
+    """
     seeds = replication_seeds(spec.experiment.seed, spec.experiment.replications)
+    levers = list(dict.fromkeys(path for overrides in spec.arms.values() for path in overrides))
     for arm, overrides in spec.arms.items():
         config = run_config(with_overrides(spec.base, overrides))
+        values = {path: lever_value(config, path) for path in levers}
+        members = [with_behaviour_values(config, member) for member in spec.ensemble]
         for replication, seed in enumerate(seeds):
-            yield RunTask(key=f"{arm}/r{replication:04d}",
-                          labels={"arm": arm, "replication": replication},
-                          config=config, seed=seed)
+            labels = {"arm": arm, "replication": replication, **values}
+            run = config
+            if members:
+                labels["member"] = replication % len(members)
+                run = members[labels["member"]]
+            yield RunTask(key=f"{arm}/r{replication:04d}", labels=labels, config=run, seed=seed)
+
+
+def lever_value(config: SimConfig, path: str) -> bool | int | float | str:
+    """The value of a dotted configuration path; lists and tuples as JSON text (one type per
+    column, and never mistaken for a per-step series)."""
+    value: Any = config
+    for key in path.split("."):
+        value = getattr(value, key)
+    return json.dumps(list(value)) if isinstance(value, (list, tuple)) else value
 
 
 def sample_tasks(spec: ExperimentSpec, sample: pd.DataFrame,

@@ -43,6 +43,8 @@ def run_and_write(cfg: DictConfig) -> None:
     if results.manifest.get("load_report"):
         print(describe_load_report(results.manifest["load_report"]), file=sys.stderr)
     results.write(config.run.out, overwrite=config.run.overwrite, figures=config.run.figures)
+    if config.run.seeds > 1:
+        seed_figures(config, results)
     ts = results.timeseries
     last = ts[ts["step"] == ts["step"].max()]
     good = good_share(last.sum(numeric_only=True))
@@ -50,6 +52,25 @@ def run_and_write(cfg: DictConfig) -> None:
     print(f"{results.manifest['n_schools']} schools, {config.run.years} years, seed {config.run.seed}: "
           f"{100 * good:.1f}% good or outstanding at the end, {int(last['acting_heads'].sum())} acting heads; "
           f"simulated in {t['simulate_s']:.1f} s; results in {config.run.out}")
+
+
+def seed_figures(config, first) -> None:
+    """``run.seeds`` > 1: run seeds seed+1 .. seed+seeds-1 too and draw bands across all of
+    them (``figures/seed_bands.png``) and head survival curves (``figures/head_survival.png``)."""
+    from pathlib import Path
+
+    from experiments.figures import head_survival, save_all, seed_bands
+    from sim.outcomes import national_series
+    others = [run(config, seed=config.run.seed + k, progress=False) for k in range(1, config.run.seeds)]
+    every = [first, *others]
+    (Path(config.run.out) / "figures").mkdir(parents=True, exist_ok=True)
+    start = float(every[0].timeseries["calendar_year"].min()) if "calendar_year" in every[0].timeseries \
+        else 0.0
+    written = save_all({"seed_bands.png": seed_bands([national_series(r.timeseries) for r in every], start),
+                        "head_survival.png": head_survival([r.events for r in every],
+                                                           every[0].manifest["steps"], start)},
+                       Path(config.run.out) / "figures")
+    print(f"{config.run.seeds} seeds: {', '.join(written)} in {config.run.out}/figures")
 
 
 if __name__ == "__main__":

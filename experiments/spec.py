@@ -17,11 +17,38 @@ from typing import Any
 from sim.parameters import BehaviourParams, ConfigError, SimConfig, from_dict, to_dict
 from sim.results import check_out_path
 
-from .model_function import SCALAR_OUTCOMES
+from sim.subgroups import SUBGROUPS
 
-KINDS = ("sweep", "morris", "sobol")
+from .model_function import EXTRA_OUTCOMES, SCALAR_OUTCOMES
+
+KINDS = ("sweep", "morris", "sobol", "calibration")
+COMMANDS = {"sweep": "experiments.sweep", "morris": "experiments.sensitivity",
+            "sobol": "experiments.sensitivity", "calibration": "experiments.calibrate"}
+COMPARISONS = ("reference", "all_pairs")
+# statsmodels.stats.multitest.multipletests methods
+ADJUSTMENTS = ("bonferroni", "holm", "sidak", "holm-sidak", "simes-hochberg", "hommel",
+               "fdr_bh", "fdr_by")
 DISTRIBUTIONS = ("uniform", "triangular", "truncnorm")
 BACKENDS = ("local", "serial", "dask")
+
+
+@dataclass
+class Headline:
+    """The outcome and subgroup an experiment's report leads with (and answers its question on)."""
+
+    outcome: str = "share_good_or_outstanding"
+    subgroup: str = "all"
+
+
+@dataclass
+class Target:
+    """A calibration target: an output's observed value and how far a simulated mean may be
+    from it and still count as consistent (its half-width: measurement uncertainty plus the
+    seed noise of a mean over the replications)."""
+
+    value: float = 0.0
+    tolerance: float = 0.01
+    source: str = ""
 
 
 @dataclass
@@ -37,6 +64,20 @@ class ExperimentConfig:
     seed: int = 0  # experiment seed: replication seeds, the SA sample and the bootstrap
     replications: int = 1  # seeds per arm (sweep) or per sample point (SA), averaged in SA
     outcomes: list[str] = field(default_factory=lambda: list(SCALAR_OUTCOMES))
+    # subgroups the sweep summaries report (sim/subgroups.py); regions absent from the world
+    # are left out of the summaries
+    subgroups: list[str] = field(default_factory=lambda: list(SUBGROUPS))
+    comparisons: str = "reference"  # paired differences: each arm vs the reference, or all_pairs
+    multiple_comparisons: str = "holm"  # statsmodels multipletests method over the whole family
+    # outcome -> difference worth resolving (for replications_needed); default: the observed one
+    differences_of_interest: dict[str, float] = field(default_factory=dict)
+    question: str = ""  # the policy question the experiment answers (first line of its report)
+    headline: Headline = field(default_factory=Headline)
+    # a calibration ensemble (experiments.calibrate): every arm or sample point runs once per
+    # member, so intervals include parameter uncertainty as well as seed noise
+    parameter_ensemble: str | None = None
+    # calibration: output name (outcome or outcome@subgroup) -> target; N prior points
+    targets: dict[str, Target] = field(default_factory=dict)
     arms: dict[str, dict[str, Any]] = field(default_factory=dict)  # arm -> {dotted path: value}
     reference_arm: str | None = None  # arm the others are compared with (default: the first)
     N: int = 64
@@ -110,6 +151,9 @@ class ExperimentSpec:
     base: SimConfig
     arms: dict[str, dict[str, Any]]
     uncertainties: tuple[Uncertainty, ...] = ()
+    # parameter ensemble members ({behavioural parameter: value}), read from
+    # experiment.parameter_ensemble and recorded here so the spec does not depend on the file
+    ensemble: tuple[dict[str, float], ...] = ()
 
     @property
     def reference_arm(self) -> str:
@@ -118,9 +162,20 @@ class ExperimentSpec:
 
 
 def build_spec(experiment: ExperimentConfig, base: SimConfig,
-               uncertainties: dict[str, UncertaintyConfig | dict]) -> ExperimentSpec:
-    """Resolve and check a whole experiment: every error names the setting at fault."""
+               uncertainties: dict[str, UncertaintyConfig | dict],
+               ensemble: list[dict[str, float]] | None = None) -> ExperimentSpec:
+    """Resolve and check a whole experiment: every error names the setting at fault.
+
+    ``ensemble`` (recorded members) replaces reading ``experiment.parameter_ensemble``.
+    """
     check_experiment(experiment)
+    if ensemble is None:
+        ensemble = read_ensemble(experiment.parameter_ensemble) if experiment.parameter_ensemble else []
+    members = tuple(check_member(member, base, experiment.parameter_ensemble or "ensemble", k)
+                    for k, member in enumerate(ensemble))
+    if members and experiment.kind != "sweep":
+        raise ConfigError(f"experiment.parameter_ensemble is for sweeps; experiment.kind="
+                          f"{experiment.kind} samples its own parameters")
     raw_arms = experiment.arms or {"baseline": {}}
     arms = {name: flatten_overrides(overrides or {}) for name, overrides in raw_arms.items()}
     for name, overrides in arms.items():
@@ -139,7 +194,43 @@ def build_spec(experiment: ExperimentConfig, base: SimConfig,
         if len(arms) > 1:
             raise ConfigError(f"experiment.kind={experiment.kind} analyses one policy; "
                               f"give at most one arm, got {', '.join(arms)}")
-    return ExperimentSpec(experiment=experiment, base=base, arms=arms, uncertainties=resolved)
+    return ExperimentSpec(experiment=experiment, base=base, arms=arms, uncertainties=resolved,
+                          ensemble=members)
+
+
+def read_ensemble(path: str) -> list[dict[str, float]]:
+    """The members of a parameter ensemble file (``ensemble.csv`` from experiments.calibrate):
+    one row per member, one column per behavioural parameter; other columns (member, sample,
+    simulated values, distances) are ignored. Fails naming the file and what is wrong."""
+    import pandas as pd
+    from pathlib import Path
+    file = Path(path)
+    where = f"experiment.parameter_ensemble={path!r}"
+    if not file.is_file():
+        raise ConfigError(f"{where}: no such file")
+    try:
+        table = pd.read_csv(file)
+    except (ValueError, OSError) as error:
+        raise ConfigError(f"{where}: not a readable CSV file ({error})") from None
+    fields = {f.name for f in dataclasses.fields(BehaviourParams)}
+    parameters = [c for c in table.columns if c in fields]
+    if not parameters:
+        raise ConfigError(f"{where}: no column names a behavioural parameter")
+    if not len(table):
+        raise ConfigError(f"{where}: the ensemble has no members (did the calibration accept "
+                          "any parameter set?)")
+    if table[parameters].isna().any().any():
+        raise ConfigError(f"{where}: missing values in {', '.join(table[parameters].columns[table[parameters].isna().any()])}")
+    return [{name: float(row[name]) for name in parameters} for _, row in table.iterrows()]
+
+
+def check_member(member: dict[str, float], base: SimConfig, where: str, index: int) -> dict[str, float]:
+    """An ensemble member must be a valid behaviour configuration (names and declared ranges)."""
+    try:
+        with_behaviour_values(base, member)
+    except (ConfigError, TypeError) as error:
+        raise ConfigError(f"experiment.parameter_ensemble={where!r}, member {index}: {error}") from None
+    return dict(member)
 
 
 def check_experiment(experiment: ExperimentConfig) -> None:
@@ -157,10 +248,40 @@ def check_experiment(experiment: ExperimentConfig) -> None:
     if not 0 < experiment.confidence_level < 1:
         raise ConfigError(f"experiment.confidence_level={experiment.confidence_level!r} "
                           "must be between 0 and 1")
-    unknown = [name for name in experiment.outcomes if name not in SCALAR_OUTCOMES]
+    known = SCALAR_OUTCOMES + tuple(EXTRA_OUTCOMES)
+    unknown = [name for name in experiment.outcomes if name not in known]
     if unknown or not experiment.outcomes:
         raise ConfigError(f"experiment.outcomes has unknown outcome(s) {unknown}; "
-                          f"choose from {', '.join(SCALAR_OUTCOMES)}")
+                          f"choose from {', '.join(known)}")
+    if experiment.comparisons not in COMPARISONS:
+        raise ConfigError(f"experiment.comparisons={experiment.comparisons!r} is not one of "
+                          f"{', '.join(COMPARISONS)}")
+    if experiment.multiple_comparisons not in ADJUSTMENTS:
+        raise ConfigError(f"experiment.multiple_comparisons={experiment.multiple_comparisons!r} "
+                          f"is not one of {', '.join(ADJUSTMENTS)}")
+    unknown = [name for name in experiment.differences_of_interest if name not in SCALAR_OUTCOMES]
+    if unknown:
+        raise ConfigError(f"experiment.differences_of_interest has unknown outcome(s) {unknown}")
+    if experiment.headline.outcome not in SCALAR_OUTCOMES:
+        raise ConfigError(f"experiment.headline.outcome={experiment.headline.outcome!r} is not an "
+                          f"outcome; choose from {', '.join(SCALAR_OUTCOMES)}")
+    if experiment.headline.subgroup not in SUBGROUPS:
+        raise ConfigError(f"experiment.headline.subgroup={experiment.headline.subgroup!r} is not "
+                          f"a subgroup; choose from {', '.join(SUBGROUPS)}")
+    for name, target in experiment.targets.items():
+        outcome, _, subgroup = name.partition("@")
+        if outcome not in SCALAR_OUTCOMES or (subgroup and subgroup not in SUBGROUPS):
+            raise ConfigError(f"experiment.targets.{name} is not a model output (outcome or "
+                              f"outcome@subgroup); outcomes: {', '.join(SCALAR_OUTCOMES)}")
+        tolerance = target["tolerance"] if isinstance(target, dict) else target.tolerance
+        if not tolerance > 0:
+            raise ConfigError(f"experiment.targets.{name}.tolerance={tolerance!r} must be > 0")
+    if experiment.kind == "calibration" and not experiment.targets:
+        raise ConfigError("experiment.kind=calibration needs experiment.targets")
+    unknown = [name for name in experiment.subgroups if name not in SUBGROUPS]
+    if unknown or not experiment.subgroups:
+        raise ConfigError(f"experiment.subgroups has unknown subgroup(s) {unknown}; "
+                          f"choose from {', '.join(SUBGROUPS)}")
 
 
 def check_name(name: str) -> None:
@@ -261,7 +382,8 @@ def spec_from_dict(data: dict) -> ExperimentSpec:
                            "experiment.")
     uncertainties = {u["name"]: {k: v for k, v in u.items() if k in UNCERTAINTY_KEYS}
                      for u in data["uncertainties"]}
-    return build_spec(experiment, from_dict(SimConfig, data["base"]), uncertainties)
+    return build_spec(experiment, from_dict(SimConfig, data["base"]), uncertainties,
+                      ensemble=list(data.get("ensemble", ())))
 
 
 UNCERTAINTY_KEYS = tuple(f.name for f in dataclasses.fields(UncertaintyConfig))

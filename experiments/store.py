@@ -208,6 +208,11 @@ class ExperimentStore:
         schema = pq.read_schema(parts[0]) if parts else pa.schema([])
         return [f.name for f in schema if pa.types.is_list(f.type)]
 
+    def output_columns(self) -> list[str]:
+        """Names of every column of the runs dataset (labels, seed and outputs)."""
+        parts = self._parts(RUNS)
+        return list(pq.read_schema(parts[0]).names) if parts else []
+
     def read_errors(self) -> pd.DataFrame:
         """Every run whose latest attempt raised, sorted by run key (a run retried with
         ``experiment.retry_failed`` keeps only its last error, none once it has finished)."""

@@ -14,9 +14,13 @@ when run again; failed runs are run again with ``experiment.retry_failed=true``.
 
 from __future__ import annotations
 
+from itertools import combinations
 from pathlib import Path
 
 import pandas as pd
+
+from sim.subgroups import LA_PREFIX, OUTPUT_SEPARATOR, output_name
+from sim.world import REGION_NAMES
 
 from .cli import Incomplete
 from .compose import experiment_main
@@ -26,11 +30,14 @@ from .manifest import open_experiment
 from .model_function import evaluate_model
 from .plan import run_config, sweep_tasks
 from .preflight import preflight
+from .report import write_report
 from .spec import ExecutionConfig, ExperimentSpec, with_overrides
 from .store import ExperimentStore, failed_runs_message
-from .summary import arm_summary, paired_differences, series_summary
+from .summary import (arm_summary, costs_per_extra_school, la_differences, paired_differences,
+                      series_summary)
 
 RUN_KEY_COLUMNS = ["arm", "replication"]
+COST_OUTCOMES = ("spend_gbp_per_year", "schools_good_or_outstanding")  # for summary/costs.csv
 
 
 def run_sweep(spec: ExperimentSpec, execution: ExecutionConfig,
@@ -47,19 +54,40 @@ def run_sweep(spec: ExperimentSpec, execution: ExecutionConfig,
         summarise_sweep(store, spec)
         if spec.experiment.figures:
             sweep_figures(store.root, spec.reference_arm)
+            write_report(store.root, spec)
     return store.root
 
 
 def summarise_sweep(store: ExperimentStore, spec: ExperimentSpec) -> dict[str, pd.DataFrame]:
     """Compute and write the sweep's summary tables from its recorded runs."""
-    arms, outcomes = list(spec.arms), list(spec.experiment.outcomes)
-    runs = store.read_runs(columns=["run_key", *RUN_KEY_COLUMNS, *outcomes])
+    arms = list(spec.arms)
+    recorded = store.output_columns()
+    columns = summary_columns(spec, recorded, spec.experiment.outcomes)
+    cost_columns = summary_columns(spec, recorded, COST_OUTCOMES)
+    authorities = {(name.partition(LA_PREFIX)[2], name.split(OUTPUT_SEPARATOR)[0]): name
+                   for name in recorded if OUTPUT_SEPARATOR + LA_PREFIX in name
+                   and name.split(OUTPUT_SEPARATOR)[0] in spec.experiment.outcomes}
+    runs = store.read_runs(columns=["run_key", *RUN_KEY_COLUMNS, *dict.fromkeys(
+        [*columns.values(), *cost_columns.values(), *authorities.values()])])
     if not len(runs):
         raise Incomplete(failed_runs_message(store, spec.experiment.name)
                          or f"no run of {spec.experiment.name} finished")
-    level = spec.experiment.confidence_level
-    tables = {"arms": arm_summary(runs, arms, outcomes, level),
-              "paired_differences": paired_differences(runs, arms, outcomes, level)}
+    empty = {subgroup for (subgroup, _), column in columns.items()} - {
+        subgroup for (subgroup, _), column in columns.items() if runs[column].notna().any()}
+    columns = {key: column for key, column in columns.items() if key[0] not in empty}
+    e = spec.experiment
+    level = e.confidence_level
+    tables = {"arms": arm_summary(runs, arms, columns, level),
+              "paired_differences": paired_differences(
+                  runs, comparison_pairs(spec), columns, level, e.multiple_comparisons,
+                  e.differences_of_interest)}
+    cost_columns = {key: column for key, column in cost_columns.items() if key[0] not in empty}
+    costs = costs_per_extra_school(runs, comparison_pairs(spec), cost_columns, spec.base.run.years,
+                                   level, e.seed, e.bootstrap_resamples)
+    if len(costs):
+        tables["costs"] = costs
+    if authorities:
+        tables["la_differences"] = la_differences(runs, comparison_pairs(spec), authorities, level)
     series = store.series_columns()
     if series:  # one arm's series in memory at a time
         tables["series"] = pd.concat(
@@ -70,6 +98,33 @@ def summarise_sweep(store: ExperimentStore, spec: ExperimentSpec) -> dict[str, p
     return tables
 
 
+def summary_columns(spec: ExperimentSpec, recorded: list[str],
+                    outcomes: list[str] | tuple[str, ...]) -> dict[tuple[str, str], str]:
+    """(subgroup, outcome) -> run-table column for the subgroups the runs recorded.
+
+    A pair is left out when the runs lack its column (a region outside the world, or an
+    outcome of a custom evaluate function, which has no subgroups); a lone region is left out too (it is ``all``), and
+    so is a subgroup without schools in this world (all its outcomes missing in every run).
+    """
+    present = set(recorded)
+    chosen = [subgroup for subgroup in spec.experiment.subgroups
+              if any(output_name(o, subgroup) in present for o in outcomes)]
+    regions = [subgroup for subgroup in chosen if subgroup in REGION_NAMES]
+    if len(regions) == 1:
+        chosen.remove(regions[0])
+    return {(subgroup, outcome): output_name(outcome, subgroup)
+            for subgroup in chosen for outcome in outcomes
+            if output_name(outcome, subgroup) in present}
+
+
+def comparison_pairs(spec: ExperimentSpec) -> list[tuple[str, str]]:
+    """(arm, versus) pairs compared: every arm against the reference, or every pair."""
+    arms = list(spec.arms)
+    if spec.experiment.comparisons == "all_pairs":
+        return [(arm, versus) for versus, arm in combinations(arms, 2)]
+    return [(arm, spec.reference_arm) for arm in arms if arm != spec.reference_arm]
+
+
 def report(folder: Path, spec: ExperimentSpec) -> None:
     """Print each outcome's mean and interval per arm, and differences from the reference arm."""
     summary = folder / "summary"
@@ -77,16 +132,29 @@ def report(folder: Path, spec: ExperimentSpec) -> None:
     differences = pd.read_csv(summary / "paired_differences.csv")
     differences = differences[differences["versus"] == spec.reference_arm]
     level = round(100 * spec.experiment.confidence_level)
+    whole = arms[arms["subgroup"] == "all"]
     with pd.option_context("display.width", 160, "display.max_rows", 500,
                            "display.float_format", "{:.4g}".format):
-        print(f"\nMean and {level}% interval per arm "
-              f"({spec.experiment.replications} replications):")
-        print(arms.pivot(index="outcome", columns="arm", values="mean").to_string())
-        print(arms[["arm", "outcome", "n", "mean", "ci_low", "ci_high"]].to_string(index=False))
+        print(f"\nMean and {level}% interval per arm, whole world "
+              f"({spec.experiment.replications} replications; subgroups in {summary / 'arms.csv'}):")
+        print(whole.pivot(index="outcome", columns="arm", values="mean").to_string())
         if len(differences):
-            print(f"\nPaired differences from '{spec.reference_arm}' (same seeds):")
-            print(differences[["arm", "outcome", "n", "mean_difference", "ci_low", "ci_high"]]
-                  .to_string(index=False))
+            m = int(differences["p_value"].notna().sum())
+            print(f"\nPaired differences from '{spec.reference_arm}' (same seeds), every subgroup; "
+                  f"p and intervals adjusted for {m} comparisons "
+                  f"({spec.experiment.multiple_comparisons} p-values, Bonferroni intervals):")
+            print(differences[["arm", "subgroup", "outcome", "n", "mean_difference",
+                               "ci_low_adjusted", "ci_high_adjusted", "p_adjusted",
+                               "replications_needed"]].to_string(index=False))
+            unresolved = differences[differences["replications_needed"].notna()]
+            for row in unresolved[unresolved["subgroup"] == "all"].itertuples():
+                print(f"  unresolved: {row.arm} - {row.versus}, {row.outcome} ({row.subgroup}): "
+                      f"{row.mean_difference:+.4g} needs about {int(row.replications_needed)} "
+                      f"replications to resolve (80% power, adjusted level)")
+            others = int((unresolved["subgroup"] != "all").sum())
+            if others:
+                print(f"  {others} unresolved comparison(s) in subgroups: "
+                      f"replications_needed in {summary / 'paired_differences.csv'}")
     print(f"\nResults in {folder}")
 
 

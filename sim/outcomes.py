@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
+from . import subgroups
 from .state import (ACTING, CONDITIONS, DOMAINS, EXECUTIVE, LEADER_KINDS, TERMS_PER_YEAR,
                     combined_condition)
 from .system_leadership import LLE, NLE, ROLES
@@ -117,20 +119,39 @@ class EventLog:
 
 
 class TimeSeriesRecorder:
-    """Stock measures per step x region x phase, plus annual head retention."""
+    """Stock measures per step x region x phase, plus annual head retention.
+
+    The same measures are summed, in the same pass, per step x subgroup x phase for the
+    subgroups of :mod:`sim.subgroups` (membership fixed at the start; a school counts in every
+    subgroup it belongs to): one sparse matrix of group rows, so subgroup outcomes cost one
+    matrix product per measure.
+    """
 
     def __init__(self, model: "SchoolSystemModel") -> None:
         self.model = model
         w = model.world
-        self.n_groups = len(REGION_NAMES) * len(PHASES)
-        self.group = w.region.astype(np.int64) * len(PHASES) + w.phase
+        n_phases = len(PHASES)
+        self.n_groups = len(REGION_NAMES) * n_phases
+        self.group = w.region.astype(np.int64) * n_phases + w.phase
         self.present_groups = np.unique(self.group)
+        self.unit_names, members = subgroups.membership(model)
+        unit, school = np.nonzero(members)
+        # group rows: region x phase first, then unit x phase (row n_groups + unit * 2 + phase)
+        rows = np.concatenate([self.group, self.n_groups + unit * n_phases + w.phase[school]])
+        columns = np.concatenate([np.arange(w.n_schools), school])
+        self.n_rows = self.n_groups + len(self.unit_names) * n_phases
+        self.rows_matrix = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)),
+                                             shape=(self.n_rows, w.n_schools))
+        self.unit_membership = sparse.csr_matrix(members.T)  # schools x units
         self.rows: list[tuple[int, dict[str, np.ndarray]]] = []
         self.geography: list[pd.DataFrame] = []
         self._retention_cohort: tuple[np.ndarray, np.ndarray] | None = None
 
-    def _sum(self, values: np.ndarray) -> np.ndarray:
-        return np.bincount(self.group, weights=values, minlength=self.n_groups)
+    def _sums(self, per_school: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Each per-school measure summed over every group row, in one sparse product."""
+        stacked = np.column_stack([np.asarray(v, dtype=np.float64) for v in per_school.values()])
+        totals = self.rows_matrix @ stacked
+        return {name: totals[:, k] for k, name in enumerate(per_school)}
 
     def record(self) -> None:
         """Record the current step."""
@@ -138,67 +159,81 @@ class TimeSeriesRecorder:
             self._record()
 
     def _record(self) -> None:
-        m, s = self.model, self.model.state
-        n = self._sum(np.ones(s.n))
-        cols: dict[str, np.ndarray] = {"n_schools": n}
-        for g, name in enumerate(GRADES, start=1):
-            cols[f"n_{name}"] = self._sum(s.grade == g)
-        cols["n_inspected"] = n - self._sum(s.grade == UNINSPECTED)
-        cols["share_good_or_outstanding"] = good_share(cols)
-        cols["mean_effectiveness"] = self._sum(s.effectiveness) / n
-        cols["mean_gap"] = self._sum(s.gap) / n
-        for c, name in enumerate(CONDITIONS):
-            cols[f"mean_{name}"] = self._sum(s.conditions[:, c]) / n
-        cols["acting_heads"] = self._sum(s.leader_kind == ACTING)
-        cols["executive_led"] = self._sum(s.leader_kind == EXECUTIVE)
-        cols["mean_vacancy_terms"] = self._sum(s.vacancy_terms) / np.maximum(cols["acting_heads"], 1)
-        cols["mean_head_capacity"] = self._sum(s.head_capacity.mean(axis=1)) / n
-        cols["mean_head_tenure_years"] = self._sum(s.head_tenure) / n
-        cols["senior_leaders"] = self._sum(s.bench_present.sum(axis=1))
-        ready = s.bench_present & (s.bench_readiness >= m.params.ready_threshold)
-        cols["ready_leaders"] = self._sum(ready.sum(axis=1))
-        self._system_leadership(cols, n)
-        for lever, per_school in sorted(m.effects.spend_gbp.items()):
-            cols[f"spend_{lever}_gbp"] = self._sum(np.broadcast_to(per_school, (s.n,)))
-        retained, at_risk = self._retention()
-        cols["heads_retention_cohort"] = at_risk
-        cols["head_retention_annual"] = np.where(at_risk > 0, retained / np.maximum(at_risk, 1), np.nan)
-        # Plain arrays per step; the table is built once, in frame().
-        self.rows.append((m.step_count, {name: values[self.present_groups] for name, values in cols.items()}))
-
-    def _system_leadership(self, cols: dict[str, np.ndarray], n: np.ndarray) -> None:
-        """Supply of system leaders against need, deployments and executive headships."""
         from .processes.brokerage import schools_in_need
-        m = self.model
-        sl = m.sl
+        m, s, sl = self.model, self.model.state, self.model.sl
         need = schools_in_need(m)
-        cols["nle_count"] = self._sum(sl.role == NLE)
-        cols["lle_count"] = self._sum(sl.role == LLE)
-        cols["schools_in_need"] = self._sum(need)
+        ready = s.bench_present & (s.bench_readiness >= m.params.ready_threshold)
+        stayed, at_risk = self._retention()
+        t = self._sums({
+            "n_schools": np.ones(s.n),
+            **{f"n_{name}": s.grade == g for g, name in enumerate(GRADES, start=1)},
+            "n_uninspected": s.grade == UNINSPECTED,
+            "effectiveness": s.effectiveness, "gap": s.gap,
+            **{name: s.conditions[:, c] for c, name in enumerate(CONDITIONS)},
+            "acting_heads": s.leader_kind == ACTING, "executive_led": s.leader_kind == EXECUTIVE,
+            "vacancy_terms": s.vacancy_terms, "head_capacity": s.head_capacity.mean(axis=1),
+            "head_tenure": s.head_tenure, "senior_leaders": s.bench_present.sum(axis=1),
+            "ready_leaders": ready.sum(axis=1),
+            "nle_count": sl.role == NLE, "lle_count": sl.role == LLE, "schools_in_need": need,
+            "deployments_active": sl.supporters_of(s.n),
+            "federations_permanent": sl.executive_permanent,
+            "teaching_schools": sl.teaching_school_since >= 0, "alliance_members": sl.alliance_of >= 0,
+            **{f"spend_{lever}_gbp": np.broadcast_to(per_school, (s.n,))
+               for lever, per_school in sorted(m.effects.spend_gbp.items())},
+            "retained": stayed, "at_risk": at_risk,
+        })
+        n = t["n_schools"]
+        cols: dict[str, np.ndarray] = {"n_schools": n}
+        for name in GRADES:
+            cols[f"n_{name}"] = t[f"n_{name}"]
+        cols["n_inspected"] = n - t["n_uninspected"]
+        cols["share_good_or_outstanding"] = good_share(cols)
+        cols["mean_effectiveness"] = t["effectiveness"] / n
+        cols["mean_gap"] = t["gap"] / n
+        for name in CONDITIONS:
+            cols[f"mean_{name}"] = t[name] / n
+        cols["acting_heads"] = t["acting_heads"]
+        cols["executive_led"] = t["executive_led"]
+        cols["mean_vacancy_terms"] = t["vacancy_terms"] / np.maximum(cols["acting_heads"], 1)
+        cols["mean_head_capacity"] = t["head_capacity"] / n
+        cols["mean_head_tenure_years"] = t["head_tenure"] / n
+        cols["senior_leaders"] = t["senior_leaders"]
+        cols["ready_leaders"] = t["ready_leaders"]
+        # supply of system leaders against need, deployments and executive headships
+        for name in ("nle_count", "lle_count", "schools_in_need"):
+            cols[name] = t[name]
         cols["supply_need_ratio"] = (cols["nle_count"] + cols["lle_count"]) / np.maximum(cols["schools_in_need"], 1)
         cols["schools_per_nle"] = np.where(cols["nle_count"] > 0, n / np.maximum(cols["nle_count"], 1), np.nan)
-        cols["deployments_active"] = self._sum(sl.supporters_of(m.state.n))
-        cols["federations_permanent"] = self._sum(sl.executive_permanent)
-        cols["teaching_schools"] = self._sum(sl.teaching_school_since >= 0)
-        cols["alliance_members"] = self._sum(sl.alliance_of >= 0)
+        for name in ("deployments_active", "federations_permanent", "teaching_schools", "alliance_members"):
+            cols[name] = t[name]
         if m.step_count % TERMS_PER_YEAR == 0:
             self.geography.append(geography_rows(m, need))
+        for lever in sorted(m.effects.spend_gbp):
+            cols[f"spend_{lever}_gbp"] = t[f"spend_{lever}_gbp"]
+        if m.step_count % TERMS_PER_YEAR:  # retention is measured at year boundaries only
+            cols["heads_retention_cohort"] = np.zeros(self.n_rows)
+            cols["head_retention_annual"] = np.full(self.n_rows, np.nan)
+        else:
+            at_risk = t["at_risk"]
+            cols["heads_retention_cohort"] = at_risk
+            cols["head_retention_annual"] = np.where(at_risk > 0, t["retained"] / np.maximum(at_risk, 1), np.nan)
+        # Plain arrays per step (every group row); the tables are built once, in frame().
+        self.rows.append((m.step_count, cols))
 
     def _retention(self) -> tuple[np.ndarray, np.ndarray]:
-        """At each year boundary: of last year's substantive heads under 55, how many remain."""
+        """Per school, at each year boundary: of last year's substantive heads under 55, who
+        remain (stayed) out of whom (at risk); zeros between boundaries."""
         m, s = self.model, self.model.state
-        nan = np.full(self.n_groups, np.nan)
+        stayed, at_risk = np.zeros(s.n), np.zeros(s.n)
         if m.step_count % TERMS_PER_YEAR:
-            return nan, np.zeros(self.n_groups)
-        result = (nan, np.zeros(self.n_groups))
+            return stayed, at_risk
         if self._retention_cohort is not None:
             schools, persons = self._retention_cohort
-            stayed = (s.head_person[schools] == persons) & (s.leader_kind[schools] != ACTING)
-            at_risk = np.bincount(self.group[schools], minlength=self.n_groups).astype(float)
-            result = (np.bincount(self.group[schools], weights=stayed, minlength=self.n_groups), at_risk)
+            stayed[schools] = (s.head_person[schools] == persons) & (s.leader_kind[schools] != ACTING)
+            at_risk[schools] = 1.0
         cohort = np.nonzero((s.leader_kind != ACTING) & (s.head_age < RETENTION_AGE_LIMIT))[0]
         self._retention_cohort = (cohort, s.head_person[cohort].copy())
-        return result
+        return stayed, at_risk
 
     def stocks(self) -> pd.DataFrame:
         """The recorded stock measures, one row per step x region x phase.
@@ -207,38 +242,31 @@ class TimeSeriesRecorder:
         """
         groups = self.present_groups
         steps = np.repeat([step for step, _ in self.rows], len(groups))
-        names = list(dict.fromkeys(name for _, cols in self.rows for name in cols))
         columns = {"step": steps, "time_years": steps / TERMS_PER_YEAR,
                    "calendar_year": self.model.world.start_year + steps / TERMS_PER_YEAR,
                    "region": np.tile(np.array(REGION_NAMES, dtype=object)[groups // 2], len(self.rows)),
                    "phase": np.tile(np.array(PHASES, dtype=object)[groups % 2], len(self.rows))}
-        for name in names:
-            absent = np.zeros(len(groups)) if name.startswith("spend_") else np.full(len(groups), np.nan)
-            columns[name] = np.concatenate([cols.get(name, absent) for _, cols in self.rows])
+        for name, values in self.measures().items():
+            columns[name] = values[:, groups].ravel()
         return pd.DataFrame(columns)
+
+    def measures(self) -> dict[str, np.ndarray]:
+        """Every recorded measure as a (steps, group rows) array.
+
+        A lever's spend column exists from the first term it spends; earlier rows hold 0.
+        """
+        names = list(dict.fromkeys(name for _, cols in self.rows for name in cols))
+        out = {}
+        for name in names:
+            absent = np.zeros(self.n_rows) if name.startswith("spend_") else np.full(self.n_rows, np.nan)
+            out[name] = np.vstack([cols.get(name, absent) for _, cols in self.rows])
+        return out
 
     def frame(self, events: pd.DataFrame) -> pd.DataFrame:
         """The time series, with flows counted from ``events``."""
         ts = self.stocks()
         keys = ["step", "region", "phase"]
-        flows = {
-            **{f"appointed_{r}": (events["event"] == "head_appointed") & (events["route"] == r)
-               for r in APPOINTMENT_ROUTES},
-            **{f"left_{r}" if r != "left_early" else "left_early": (events["event"] == "head_left") & (events["reason"] == r)
-               for r in LEAVING_REASONS},
-            "inspections": events["event"] == "inspection",
-            "designations": events["event"] == "designated",
-            "dedesignations": (events["event"] == "dedesignated") & (events["reason"] != "became_nle"),
-            "support_started": events["event"] == "support_started",
-            "support_ended": events["event"] == "support_ended",
-            "federations_formed": events["event"] == "federation_formed",
-            "federations_ended": events["event"] == "federation_ended",
-            "short_inspections": events["event"] == "short_inspection",
-            "academy_orders": events["event"] == "academy_order",
-            "academies_opened": events["event"] == "academy_opened",
-            "downgrades": ((events["event"] == "inspection") & (events["previous_grade"] > 0)
-                           & (events["grade"] > events["previous_grade"])),
-        }
+        flows = flow_indicators(events)
         counts = pd.DataFrame({k: v.fillna(False).astype("int32") for k, v in flows.items()})
         started = events["event"] == "support_started"
         counts["support_distance_km_total"] = events["distance_km"].where(started, 0.0).fillna(0.0).astype(float)
@@ -257,6 +285,28 @@ class TimeSeriesRecorder:
         ts["region"] = ts["region"].astype("string")
         ts["phase"] = ts["phase"].astype("string")
         return ts.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def flow_indicators(events: pd.DataFrame) -> dict[str, pd.Series]:
+    """Which events count towards each flow column of the time series (nullable booleans)."""
+    return {
+        **{f"appointed_{r}": (events["event"] == "head_appointed") & (events["route"] == r)
+           for r in APPOINTMENT_ROUTES},
+        **{f"left_{r}" if r != "left_early" else "left_early": (events["event"] == "head_left") & (events["reason"] == r)
+           for r in LEAVING_REASONS},
+        "inspections": events["event"] == "inspection",
+        "designations": events["event"] == "designated",
+        "dedesignations": (events["event"] == "dedesignated") & (events["reason"] != "became_nle"),
+        "support_started": events["event"] == "support_started",
+        "support_ended": events["event"] == "support_ended",
+        "federations_formed": events["event"] == "federation_formed",
+        "federations_ended": events["event"] == "federation_ended",
+        "short_inspections": events["event"] == "short_inspection",
+        "academy_orders": events["event"] == "academy_order",
+        "academies_opened": events["event"] == "academy_opened",
+        "downgrades": ((events["event"] == "inspection") & (events["previous_grade"] > 0)
+                       & (events["grade"] > events["previous_grade"])),
+    }
 
 
 def geography_rows(model: "SchoolSystemModel", need: np.ndarray) -> pd.DataFrame:
@@ -299,7 +349,7 @@ def support_spells(events: pd.DataFrame) -> pd.DataFrame:
     return spells
 
 
-def support_outcomes(events: pd.DataFrame) -> pd.DataFrame:
+def support_outcomes(events: pd.DataFrame, inspections: pd.DataFrame | None = None) -> pd.DataFrame:
     """Grade change at the next inspection: supported clients against comparable schools.
 
     An inspection counts as "supported" when the school's latest deployment started at least
@@ -307,6 +357,17 @@ def support_outcomes(events: pd.DataFrame) -> pd.DataFrame:
     comparison is every other inspection with the same previous grade. One row per previous
     grade and group: inspections, share improved, share declined.
     """
+    merged = classified_inspections(events) if inspections is None else inspections
+    table = merged.groupby(["previous_grade", "group"]).agg(
+        inspections=("improved", "size"), share_improved=("improved", "mean"),
+        share_declined=("declined", "mean")).reset_index()
+    table["previous_grade"] = table["previous_grade"].astype("int8")
+    return table
+
+
+def classified_inspections(events: pd.DataFrame) -> pd.DataFrame:
+    """Every inspection with a previous grade: school, grades, ``group`` (supported or not, as
+    in :func:`support_outcomes`), and whether it improved or declined (0/1)."""
     insp = events[(events["event"] == "inspection") & (events["previous_grade"] > 0)][
         ["step", "school_id", "grade", "previous_grade"]]
     spells = support_spells(events)[["client_school_id", "start_step", "end_step"]].rename(
@@ -320,11 +381,7 @@ def support_outcomes(events: pd.DataFrame) -> pd.DataFrame:
     merged = merged.dropna(subset=["previous_grade"])
     merged["improved"] = (merged["grade"] < merged["previous_grade"]).astype(float)
     merged["declined"] = (merged["grade"] > merged["previous_grade"]).astype(float)
-    table = merged.groupby(["previous_grade", "group"]).agg(
-        inspections=("improved", "size"), share_improved=("improved", "mean"),
-        share_declined=("declined", "mean")).reset_index()
-    table["previous_grade"] = table["previous_grade"].astype("int8")
-    return table
+    return merged
 
 
 def home_school_outcomes(events: pd.DataFrame) -> pd.DataFrame:
@@ -404,13 +461,17 @@ def good_share(counts) -> np.ndarray | pd.Series:
 
 
 SCALAR_OUTCOMES = (
-    "share_good_or_outstanding", "share_inadequate", "mean_effectiveness", "mean_gap",
+    "share_good_or_outstanding", "schools_good_or_outstanding", "share_inadequate", "mean_effectiveness", "mean_gap",
     "acting_head_share", "vacancies_per_100_schools_per_year", "internal_appointment_share",
     "head_retention_primary", "head_retention_secondary", "spend_gbp_per_year",
     "nle_count", "lle_count", "schools_in_need", "supply_need_ratio",
     "deployments_started_per_year", "executive_led_share", "improved_share_supported",
     "improved_share_not_supported", "support_cost_per_extra_improved_school_gbp",
 )  # the keys of scalar_outcomes(), in order; experiments check outcome names against it
+# outcomes where less is better (reports rank arms by them the other way round)
+LOWER_IS_BETTER = frozenset({
+    "share_inadequate", "mean_gap", "acting_head_share", "vacancies_per_100_schools_per_year",
+    "spend_gbp_per_year", "schools_in_need", "support_cost_per_extra_improved_school_gbp"})
 
 
 def national_series(timeseries: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -431,7 +492,8 @@ def national_series(timeseries: pd.DataFrame) -> dict[str, np.ndarray]:
     return {name: np.asarray(values, dtype=float) for name, values in series.items()}
 
 
-def scalar_outcomes(timeseries: pd.DataFrame, events: pd.DataFrame) -> dict[str, float]:
+def scalar_outcomes(timeseries: pd.DataFrame, events: pd.DataFrame,
+                    inspections: pd.DataFrame | None = None) -> dict[str, float]:
     """Headline scalar measures of one run, for sweeps and sensitivity analysis.
 
     "End" measures average the last year (three terms) so one inspection round does not
@@ -456,6 +518,7 @@ def scalar_outcomes(timeseries: pd.DataFrame, events: pd.DataFrame) -> dict[str,
     spend = sum(float(run_totals[c]) for c in timeseries.columns if c.startswith("spend_"))
     return {
         "share_good_or_outstanding": float(good_share(per_step).mean()),
+        "schools_good_or_outstanding": float((per_step["n_outstanding"] + per_step["n_good"]).mean()),
         "share_inadequate": float((per_step["n_inadequate"] / per_step["n_inspected"]).mean()),
         "mean_effectiveness": float(((end["mean_effectiveness"] * end["n_schools"]).groupby(end["step"]).sum() / n).mean()),
         "mean_gap": float(((end["mean_gap"] * end["n_schools"]).groupby(end["step"]).sum() / n).mean()),
@@ -472,13 +535,14 @@ def scalar_outcomes(timeseries: pd.DataFrame, events: pd.DataFrame) -> dict[str,
                                     / per_step["schools_in_need"].clip(lower=1)).mean()),
         "deployments_started_per_year": float(run_totals["support_started"] / years),
         "executive_led_share": float((per_step["executive_led"] / n).mean()),
-        **_support_scalars(events, spend),
+        **_support_scalars(events, spend, inspections),
     }
 
 
-def _support_scalars(events: pd.DataFrame, spend_gbp: float) -> dict[str, float]:
+def _support_scalars(events: pd.DataFrame, spend_gbp: float,
+                     inspections: pd.DataFrame | None = None) -> dict[str, float]:
     """Improvement of supported clients against comparable schools, and cost per improvement."""
-    table = support_outcomes(events)
+    table = support_outcomes(events, inspections)
     weak = table[table["previous_grade"] >= 3]
     out = {}
     for group in ("supported", "not_supported"):
@@ -490,4 +554,101 @@ def _support_scalars(events: pd.DataFrame, spend_gbp: float) -> dict[str, float]
     extra = (out["improved_share_supported"] - out["improved_share_not_supported"]) * supported["inspections"].sum()
     out["support_cost_per_extra_improved_school_gbp"] = (
         float(spend_gbp / extra) if extra > 0 and spend_gbp > 0 else float("nan"))
+    return out
+
+
+def subgroup_outcomes(recorder: TimeSeriesRecorder, events: pd.DataFrame,
+                      inspections: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every scalar outcome for every subgroup unit (rows: ``recorder.unit_names``).
+
+    Computed as :func:`scalar_outcomes` computes them for the whole world, from the recorder's
+    unit rows (stocks) and the events of each unit's schools (flows, support), with numpy only:
+    one pass for all units. A unit without schools gets NaN.
+    """
+    measures = recorder.measures()
+    steps = np.array([step for step, _ in recorder.rows])
+    n_units, n_phases = len(recorder.unit_names), len(PHASES)
+    stock = {name: values[:, recorder.n_groups:].reshape(len(steps), n_units, n_phases)
+             for name, values in measures.items()}
+    last_step = int(steps.max())
+    end, after_start = steps > last_step - 3, steps > 0
+    years = max(last_step / TERMS_PER_YEAR, 1e-9)
+    members = recorder.unit_membership  # schools x units
+
+    def end_sum(name: str) -> np.ndarray:  # (end steps, units)
+        return stock[name][end].sum(axis=2)
+
+    def end_mean(name: str) -> np.ndarray:  # mean of a per-school mean, weighted by schools
+        counts = stock["n_schools"][end]
+        return np.where(counts > 0, stock[name][end] * counts, 0.0).sum(axis=2)
+
+    school_ids = pd.Index(recorder.model.world.school_id)
+    school = school_ids.get_indexer(events["school_id"])
+    n = len(school_ids)
+    flows = flow_indicators(events)
+    later = (events["step"] > 0).to_numpy()
+
+    def unit_total(mask: pd.Series) -> np.ndarray:  # (units,) events in each unit's schools
+        weights = (mask.fillna(False).to_numpy(dtype=bool) & later).astype(np.float64)
+        return np.bincount(school, weights=weights, minlength=n) @ members
+
+    routes = {route: unit_total(flows[f"appointed_{route}"]) for route in ("internal", "external", "executive")}
+    vacancies = sum(unit_total(flows[name]) for name in
+                    ("left_retired", "left_early", "left_executive_left", "left_own_head_to_be_appointed",
+                     "left_academy_conversion"))
+    substantive = routes["internal"] + routes["external"] + routes["executive"]
+    spend = sum(stock[name][after_start].sum(axis=(0, 2)) for name in stock if name.startswith("spend_"))
+    spend = np.zeros(n_units) + spend
+    at_risk = stock["heads_retention_cohort"]
+    retained = np.where(np.isnan(stock["head_retention_annual"]), 0.0,
+                        stock["head_retention_annual"] * at_risk).sum(axis=0)  # (units, phases)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        count = end_sum("n_schools")
+        retention = np.where(at_risk.sum(axis=0) > 0, retained / at_risk.sum(axis=0), np.nan)
+        out = {
+            "share_good_or_outstanding": ((end_sum("n_outstanding") + end_sum("n_good"))
+                                          / end_sum("n_inspected")).mean(axis=0),
+            "schools_good_or_outstanding": (end_sum("n_outstanding") + end_sum("n_good")).mean(axis=0),
+            "share_inadequate": (end_sum("n_inadequate") / end_sum("n_inspected")).mean(axis=0),
+            "mean_effectiveness": (end_mean("mean_effectiveness") / count).mean(axis=0),
+            "mean_gap": (end_mean("mean_gap") / count).mean(axis=0),
+            "acting_head_share": (end_sum("acting_heads") / count).mean(axis=0),
+            "vacancies_per_100_schools_per_year": 100 * vacancies / stock["n_schools"][0].sum(axis=1) / years,
+            "internal_appointment_share": np.where(substantive > 0, routes["internal"] / substantive, np.nan),
+            "head_retention_primary": retention[:, 0],
+            "head_retention_secondary": retention[:, 1],
+            "spend_gbp_per_year": spend / years,
+            "nle_count": end_sum("nle_count").mean(axis=0),
+            "lle_count": end_sum("lle_count").mean(axis=0),
+            "schools_in_need": end_sum("schools_in_need").mean(axis=0),
+            "supply_need_ratio": ((end_sum("nle_count") + end_sum("lle_count"))
+                                  / np.maximum(end_sum("schools_in_need"), 1)).mean(axis=0),
+            "deployments_started_per_year": unit_total(flows["support_started"]) / years,
+            "executive_led_share": (end_sum("executive_led") / count).mean(axis=0),
+        }
+        out.update(_unit_support_scalars(events, school_ids, members, spend, inspections))
+        empty = stock["n_schools"][0].sum(axis=1) == 0
+    table = pd.DataFrame({name: np.where(empty, np.nan, out[name]) for name in SCALAR_OUTCOMES},
+                         index=pd.Index(recorder.unit_names, name="unit"))
+    return table
+
+
+def _unit_support_scalars(events: pd.DataFrame, school_ids: pd.Index, members,
+                          spend_gbp: np.ndarray,
+                          inspections: pd.DataFrame | None) -> dict[str, np.ndarray]:
+    """:func:`_support_scalars` per unit: inspections of each unit's weak schools."""
+    inspections = classified_inspections(events) if inspections is None else inspections
+    weak = inspections[inspections["previous_grade"] >= 3]
+    where = school_ids.get_indexer(weak["school_id"])
+    n = len(school_ids)
+    out = {}
+    totals = {}
+    for group in ("supported", "not_supported"):
+        chosen = (weak["group"] == group).to_numpy()
+        totals[group] = np.bincount(where[chosen], minlength=n) @ members
+        improved = np.bincount(where[chosen], weights=weak["improved"].to_numpy()[chosen], minlength=n) @ members
+        out[f"improved_share_{group}"] = np.where(totals[group] > 0, improved / np.maximum(totals[group], 1), np.nan)
+    extra = (out["improved_share_supported"] - out["improved_share_not_supported"]) * totals["supported"]
+    out["support_cost_per_extra_improved_school_gbp"] = np.where(
+        (extra > 0) & (spend_gbp > 0), spend_gbp / np.where(extra > 0, extra, 1), np.nan)
     return out

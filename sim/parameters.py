@@ -417,6 +417,8 @@ class RunConfig:
 
     seed: int = bounded(0, 0, 2**32 - 1)
     years: int = bounded(10, 1, 60, "years (three terms each)")
+    # experiments.run: also run seeds seed+1 .. seed+seeds-1 and draw bands across them
+    seeds: int = bounded(1, 1, 1000, "runs of this configuration")
     out: str = "results/run"
     overwrite: bool = False
     progress: bool = True

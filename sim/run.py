@@ -25,10 +25,14 @@ class Results:
     schools: pd.DataFrame
     geography: pd.DataFrame
     manifest: dict = field(default_factory=dict)
+    subgroups: pd.DataFrame | None = None  # scalar outcomes per subgroup unit (sim.subgroups)
+    # every inspection classified as supported or not (outcomes.classified_inspections), kept
+    # so scalar and subgroup outcomes classify once
+    inspections: pd.DataFrame | None = field(default=None, repr=False)
 
     def scalar_outcomes(self) -> dict[str, float]:
         """Headline scalar measures (see :func:`sim.outcomes.scalar_outcomes`)."""
-        return outcomes.scalar_outcomes(self.timeseries, self.events)
+        return outcomes.scalar_outcomes(self.timeseries, self.events, self.inspections)
 
     def write(self, out_dir: str, overwrite: bool = False, figures: bool = True) -> None:
         """Write the results files to ``out_dir`` atomically (see :mod:`sim.results`)."""
@@ -72,9 +76,12 @@ def run(config: SimConfig, seed: int | None = None, progress: bool | None = None
 
     start = time.perf_counter()
     events = model.events.frame()
+    inspections = outcomes.classified_inspections(events)
     results = Results(timeseries=model.recorder.frame(events), events=events,
                       schools=outcomes.schools_frame(model),
-                      geography=pd.concat(model.recorder.geography, ignore_index=True))
+                      geography=pd.concat(model.recorder.geography, ignore_index=True),
+                      subgroups=outcomes.subgroup_outcomes(model.recorder, events, inspections),
+                      inspections=inspections)
     timings["collect_s"] = time.perf_counter() - start
     results.manifest = {"seed": seed, "config": to_dict(config), "world": world.name,
                         "n_schools": world.n_schools, "steps": steps, "timings_s": timings,

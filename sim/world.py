@@ -115,6 +115,12 @@ class World:
         return fsm_band(self.fsm_share)
 
     @property
+    def rural(self) -> np.ndarray:
+        """Rural in the DfE sense: the "town and fringe", village and hamlet settings (the one
+        home of "rural": policies targeting rural schools and the ``rural`` subgroup use it)."""
+        return is_rural(self.setting)
+
+    @property
     def inspected(self) -> np.ndarray:
         """The school has a graded inspection at the start."""
         return self.grade != UNINSPECTED
@@ -132,6 +138,11 @@ class World:
             kwargs[f.name] = value[mask] if isinstance(value, np.ndarray) else value
         kwargs["name"] = name or self.name
         return World(**kwargs)
+
+
+def is_rural(setting: np.ndarray) -> np.ndarray:
+    """Settings in the DfE rural class (town and fringe, village, hamlet): see ``World.rural``."""
+    return np.isin(setting, (TOWN, RURAL))
 
 
 def good_or_better(grade: np.ndarray) -> np.ndarray:

@@ -12,7 +12,9 @@ from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
 from experiments.compose import compose_spec
+from experiments.calibrate import prior_sample
 from experiments.model_function import SCALAR_OUTCOMES, evaluate_model
+from sim.subgroups import LA_OUTCOMES, NAMED_SUBGROUPS
 from experiments.plan import replication_seeds, sweep_tasks
 from experiments.sensitivity import check_sample, design
 from experiments.spec import UncertaintyConfig, resolve_uncertainties
@@ -43,6 +45,9 @@ def test_every_preset_composes_with_all_its_runs_valid(preset):
     if spec.experiment.kind == "sweep":
         tasks = list(sweep_tasks(spec))
         assert len(tasks) == len(spec.arms) * spec.experiment.replications
+    elif spec.experiment.kind == "calibration":
+        sample = prior_sample(spec.uncertainties, spec.experiment.N, spec.experiment.seed)
+        check_sample(spec, sample)  # every prior point is a valid configuration
     else:
         _, sample = design(spec)
         check_sample(spec, sample)  # every sample point is a valid configuration
@@ -52,8 +57,13 @@ def test_outcome_names_are_the_models():
     spec, _ = compose_spec(["experiment=smoke", "run.years=1"])
     task = next(sweep_tasks(spec))
     outputs = evaluate_model(task.config, task.seed)
-    assert tuple(name for name, value in outputs.items() if not hasattr(value, "__len__")) \
-        == SCALAR_OUTCOMES
+    scalars = [name for name, value in outputs.items() if not hasattr(value, "__len__")]
+    assert tuple(name for name in scalars if "@" not in name) == SCALAR_OUTCOMES
+    # every outcome for every named subgroup and the world's region; a few per local authority
+    for subgroup in NAMED_SUBGROUPS + ("North East",):
+        assert [name for name in scalars if name.endswith(f"@{subgroup}")] == \
+            [f"{outcome}@{subgroup}" for outcome in SCALAR_OUTCOMES]
+    assert {name.split("@")[0] for name in scalars if "@la:" in name} == set(LA_OUTCOMES)
 
 
 def test_arms_share_replication_seeds_which_are_independent():

@@ -62,14 +62,20 @@ def test_sweep_writes_runs_summaries_and_figures(serial_sweep):
     assert len(runs) == 6 and runs["run_key"].is_unique
     assert set(runs["arm"]) == {"baseline", "no_system_leadership"}
     arms = pd.read_csv(serial_sweep / "summary" / "arms.csv")
-    assert {"arm", "outcome", "n", "mean", "ci_low", "ci_high"} <= set(arms.columns)
+    assert {"arm", "subgroup", "outcome", "n", "mean", "ci_low", "ci_high"} <= set(arms.columns)
+    assert {"all", "rural", "fsm_band_4"} <= set(arms["subgroup"])
     assert (arms["n"] == 3).all() and (arms["ci_low"] <= arms["ci_high"]).all()
     differences = pd.read_csv(serial_sweep / "summary" / "paired_differences.csv")
     assert set(differences["versus"]) == {"baseline"}
     series = pd.read_csv(serial_sweep / "summary" / "series.csv")
     assert series["step"].max() == 3  # one year = three terms, plus step 0
     assert sorted(p.name for p in (serial_sweep / "figures").iterdir()) == \
-        ["arms_at_horizon.png", "arms_over_time.png", "paired_differences.png"]
+        ["arms_at_horizon.png", "arms_over_time.png", "paired_differences.png",
+         "report_differences.png", "report_headline.png", "report_la_map.png",
+         "report_over_time.png"]
+    report = (serial_sweep / "report.md").read_text()
+    assert "percentage points" in report and "paired replications" in report
+    assert "data:image/png;base64," in (serial_sweep / "report.html").read_text()
     manifest = json.loads((serial_sweep / "manifest.json").read_text())
     assert manifest["replication_seeds"] == replication_seeds(0, 3)
     assert {"package_versions", "source_revision", "spec"} <= set(manifest)
@@ -80,7 +86,8 @@ def test_paired_differences_are_differences_of_the_same_seeds(serial_sweep):
     wide = runs.pivot(index="seed", columns="arm", values="acting_head_share")
     expected = (wide["no_system_leadership"] - wide["baseline"]).mean()
     differences = pd.read_csv(serial_sweep / "summary" / "paired_differences.csv")
-    row = differences[differences["outcome"] == "acting_head_share"].iloc[0]
+    row = differences[(differences["outcome"] == "acting_head_share")
+                      & (differences["subgroup"] == "all")].iloc[0]
     assert row["mean_difference"] == pytest.approx(expected)
 
 
@@ -120,8 +127,8 @@ def test_a_failing_run_is_recorded_and_the_rest_carry_on(tmp_path):
     assert errors[["run_key", "error_type", "error_message"]].values.tolist() == \
         [["no_system_leadership/r0001", "ValueError", "deliberate failure"]]
     assert len(ExperimentStore(folder).read_runs()) == 5
-    arms = pd.read_csv(folder / "summary" / "arms.csv").set_index(["arm", "outcome"])
-    assert arms.loc[("no_system_leadership", "mean_gap"), "n"] == 2
+    arms = pd.read_csv(folder / "summary" / "arms.csv").set_index(["arm", "subgroup", "outcome"])
+    assert arms.loc[("no_system_leadership", "all", "mean_gap"), "n"] == 2
     differences = pd.read_csv(folder / "summary" / "paired_differences.csv")
     assert (differences["n"] == 2).all()  # only replications both arms finished are paired
 
@@ -189,3 +196,10 @@ def test_hydra_multirun_with_the_joblib_launcher_runs_a_small_grid(tmp_path):
     seeds = [ExperimentStore(tmp_path / f"seed{seed}").read_runs()["seed"] for seed in (0, 1)]
     assert list(seeds[0][:3]) == replication_seeds(0, 3)
     assert list(seeds[1][:3]) == replication_seeds(1, 3)
+
+
+def test_run_table_carries_every_lever_value_of_its_arm(serial_sweep):
+    runs = ExperimentStore(serial_sweep).read_runs()
+    levers = runs.groupby("arm")["policy.system_leadership.enabled"].unique()
+    assert levers["baseline"].tolist() == [True]  # the base value where the arm sets nothing
+    assert levers["no_system_leadership"].tolist() == [False]

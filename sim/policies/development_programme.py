@@ -14,7 +14,7 @@ import numpy as np
 
 from ..parameters import DevelopmentProgrammeConfig
 from ..state import TERMS_PER_YEAR
-from ..world import ENGLAND_SCHOOLS, RURAL, TOWN
+from ..world import ENGLAND_SCHOOLS
 from . import Policy, PolicyEffects
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ class DevelopmentProgramme(Policy):
         w = model.world
         targeted = {"all": np.ones(w.n_schools, dtype=bool),
                     "disadvantaged": model.fsm_band >= 3,
-                    "rural": np.isin(w.setting, (TOWN, RURAL))}[config.targeting]
+                    "rural": w.rural}[config.targeting]
         self.targeted = targeted
         # places_per_year is for England; smaller worlds get a pro-rata share
         self.places_per_year = int(round(config.places_per_year * w.n_schools / ENGLAND_SCHOOLS))
