@@ -90,8 +90,8 @@ class BehaviourParams:
         0.35, "effect-size units", 0.2, 0.5,
         "assumption: disadvantage gap of about a third of a standard deviation")
     gap_conditions_effect: float = uncertain(
-        0.4, "effect-size units per condition unit", 0.0, 0.8,
-        "seed 000 L1458-1469, L1606-1609 (improving disadvantaged schools close gaps); size an assumption")
+        0.4, "effect-size units per condition unit", 0.0, 1.0,
+        "assumption: better conditions narrow the disadvantage gap (the seeds report no gap effect)")
     capacity_growth_per_term: float = uncertain(
         0.006, "capacity units per term", 0.0, 0.02,
         "seed 000 L951-961 (self-efficacy -> persistence -> capability); size an assumption")
@@ -130,11 +130,15 @@ class BehaviourParams:
         0.12, "hazard ratio increment per FSM band above 1", 0.0, 0.3,
         "seed 003 L1438-1440 (disadvantaged schools struggle to retain staff); size an assumption")
     exit_mult_small_school: float = uncertain(
-        1.2, "hazard ratio", 1.0, 2.0,
-        "seed 001 L51, L199 (intensified role, sustainability in small primaries); assumption")
+        1.2, "hazard ratio", 1.0, 2.5,
+        "assumption: small schools' heads leave more (the seeds give no exit figure by size)")
     exit_mult_low_resilience: float = uncertain(
         0.8, "hazard ratio increment at zero resilience", 0.0, 1.5,
         "seed 000 L951-1016 (self-efficacy and persistence); assumption")
+    exit_mult_after_downgrade: float = uncertain(
+        1.5, "hazard ratio", 1.0, 2.5,
+        "NFER 2017: retention lowest 'especially the year after a downgrade' (direction); size an "
+        "assumption")
     retirement_age_start: float = uncertain(
         55.0, "years of age", 52.0, 60.0, "assumption: teachers' pension normal age 60-67")
     retirement_per_year_after_start: float = uncertain(
@@ -155,7 +159,8 @@ class BehaviourParams:
     attractiveness_rural: float = uncertain(
         0.7, "multiplier", 0.4, 1.0, "seed 002 L2415-2417 (recruiting heads of small rural schools problematic)")
     attractiveness_coastal: float = uncertain(
-        0.8, "multiplier", 0.5, 1.0, "seed 003 L798-802 (rural/coastal isolation)")
+        0.8, "multiplier", 0.4, 1.0,
+        "assumption: coastal headships are harder to fill (seed 003 L798-802 is about access to support)")
     attractiveness_small: float = uncertain(
         0.75, "multiplier", 0.4, 1.0, "seed 002 L2348-2358, L2415-2417 (small schools cannot recruit)")
     attractiveness_fsm_band4: float = uncertain(
@@ -169,32 +174,53 @@ class BehaviourParams:
         "calibrated: holds the Aug 2018 grade mix (Ofsted); a first headship starts below readiness")
     acting_capacity_factor: float = uncertain(
         0.8, "multiplier on acting leader's readiness", 0.5, 1.0, "assumption")
+    acting_readiness_gain: float = uncertain(
+        0.05, "readiness units", 0.0, 0.15,
+        "assumption: acting up develops the deputy (seed 004 L495: a secondment developed the deputy)")
+    new_head_age_mean_years: float = uncertain(
+        44.0, "years of age", 40.0, 48.0, "assumption: mean age at a first headship")
+    new_head_age_sd_years: float = uncertain(
+        5.0, "years of age", 3.0, 8.0, "assumption: spread of age at a first headship")
 
     # --- system leadership (processes/designation.py, brokerage.py, support.py, structure.py)
     nle_application_per_year: float = uncertain(
-        0.5, "probability per year", 0.2, 1.0,
-        "seed 002 L3508-3512 (2 of 14 invited heads declined: could not spare the time); assumption")
+        0.5, "probability per year", 0.1, 1.0,
+        "assumption: share of eligible heads applying in a designation round")
     support_lag_terms: float = uncertain(
-        2.0, "terms", 1.0, 4.0,
-        "seed 003 L1152-1158 (programmes need at least two terms); seed 000 L1664-1683")
+        2.0, "terms", 0.0, 4.0,
+        "assumption: support acts after a lag (seed 003 L1152-1158 says programmes must last at least "
+        "two terms to work, a duration, not a lag)")
     support_condition_effect: float = uncertain(
-        0.08, "condition units at full intensity", 0.0, 0.2,
-        "seed 004 L419, L458-466 (support builds client capacity); size an assumption checked against "
-        "seed 004 L426 (+10 pp KS2 in NLE-supported primaries, 2007-8)")
+        0.08, "condition units at full intensity", 0.0, 0.25,
+        "seed 004 L419, L458-466 (support builds client capacity: direction); size an assumption")
+    exceptionally_good_margin: float = uncertain(
+        0.25, "effectiveness sd below the outstanding threshold", 0.1, 0.5,
+        "assumption: what 'exceptionally good' (seed 004 L646 relaxation for FSM >= 25 %) means")
+    improving_margin: float = uncertain(
+        0.2, "effectiveness sd over three years", 0.1, 0.4,
+        "assumption: a rise counting as 'continued improvement' (seed 004 L647)")
+    nle_bench_strength: float = uncertain(
+        0.5, "mean readiness of the senior team", 0.3, 0.7,
+        "seed 004 L648 (outstanding senior and middle leaders able to give intensive support); level "
+        "an assumption")
+    exploratory_engagement: float = uncertain(
+        0.8, "fraction of full effect", 0.5, 1.0,
+        "assumption: grade 1-2 clients engage in an exploratory way (seed 003 L1348-1353: category 2 "
+        "schools have space to engage)")
     support_capacity_gain_per_term: float = uncertain(
         0.02, "capacity units per term at full intensity", 0.0, 0.05,
         "seed 004 L462-466, L484 (coaching the client head and leaders); assumption")
     client_reach_out_probability: float = uncertain(
-        0.6, "probability", 0.3, 0.9,
-        "seed 003 L1348-1353: grade 3/4 schools either reach out or withdraw")
+        0.6, "probability", 0.2, 0.9,
+        "seed 003 L1348-1353: grade 3/4 schools either reach out or withdraw; the share an assumption")
     withdrawn_engagement: float = uncertain(
         0.3, "fraction of full effect", 0.0, 0.6, "seed 003 L1348-1353 (withdrawal); size an assumption")
     overload_exponent: float = uncertain(
         0.5, "exponent", 0.0, 1.0,
         "seed 003 L1235-1241 (initiative overload): effect per supporter / supporters^exponent")
     lle_effect_factor: float = uncertain(
-        0.6, "fraction of an NLE's effect", 0.3, 1.0,
-        "seed 004 L444 (credibility of a serving outstanding head in 18 of 20); assumption")
+        0.6, "fraction of an NLE's effect", 0.2, 1.0,
+        "assumption: an LLE's support does less than an NLE's (no seed compares them)")
     shallow_partnership_effect: float = uncertain(
         0.5, "fraction of full effect", 0.2, 1.0,
         "seed 002 L6654 (funding-led partnerships can be shallow); assumption")
@@ -218,9 +244,16 @@ class BehaviourParams:
         "seed 002 L831-837: almost two thirds of temporary executive headships became permanent")
     executive_review_terms: float = uncertain(
         3.0, "terms", 2.0, 6.0, "assumption: a temporary arrangement is reviewed after a year")
+    executive_min_headship_years: float = uncertain(
+        2.0, "years", 1.0, 5.0,
+        "seed 002 L8105-8111 (potential system leader: head 2+ years of a good or outstanding school)")
+    cannot_recruit_terms: float = uncertain(
+        2.0, "terms with an acting head", 1.0, 4.0,
+        "assumption: how long before a school is seen as unable to recruit (seed 002 L6360-6364)")
     federation_coordination_cost: float = uncertain(
         0.1, "fraction of the executive head's capacity", 0.0, 0.3,
-        "seed 001 L307 (federation coordination costs); size an assumption")
+        "seed 001 L307 (Dutch federations: balancing the needs of all schools is a challenge); size an "
+        "assumption")
     alliance_readiness_gain: float = uncertain(
         0.004, "readiness units per term", 0.0, 0.015,
         "seed 001 L230 (leaders grown through partnerships of schools); seed 002 L5951-5957; size an "
@@ -304,7 +337,8 @@ class SystemLeadershipConfig:
     lle_quota: int = bounded(2_000, 0, 20_000, "LLEs nationally (assumption); scaled to the world")
     fsm_relaxation: bool = bounded(True, doc="seed 004 L646: FSM >= 25% schools may qualify when "
                                    "'exceptionally good' rather than outstanding")
-    min_headship_years: float = bounded(3.0, 0.0, 10.0, "years (seed 004 L646-652)")
+    min_headship_years: float = bounded(3.0, 0.0, 10.0, "years (DfE NLE guide and LA LLE guidance in "
+                                        "england_reference.md; not in seed 004 Annex B)")
     max_clients_per_nle: int = bounded(2, 1, 4, "clients (seed 002 L1023: one or two schools)")
     max_distance_km: float = bounded(50.0, 1.0, 500.0, "km between supporter and client")
     phase_match: bool = bounded(True, doc="supporters only support schools of their own phase")

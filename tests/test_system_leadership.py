@@ -235,7 +235,7 @@ def test_fsm_relaxation_lets_exceptionally_good_high_fsm_school_qualify(relaxati
     model = sl_model(world, nle_quota=10_000, lle_quota=0, fsm_relaxation=relaxation)
     set_params(model, nle_application_per_year=1.0)
     assert national_quota(model, 10_000, ()) == 4
-    cut = model.params.threshold_outstanding - designation.EXCEPTIONALLY_GOOD_MARGIN
+    cut = model.params.threshold_outstanding - model.params.exceptionally_good_margin
     assert 0.1 < cut <= 0.3 < model.params.threshold_outstanding
     for school, eff in enumerate([0.3, 0.1, 0.3, 1.0]):
         make_strong(model, school, effectiveness=eff)

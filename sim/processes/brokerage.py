@@ -124,7 +124,7 @@ def _start(model: "SchoolSystemModel", supporter: int, client: int, distance_km:
     if s.grade[client] >= 3:
         engagement = 1.0 if rng.random() < p.client_reach_out_probability else p.withdrawn_engagement
     else:
-        engagement = 0.8  # assumption: grade 1-2 schools engage in an exploratory way
+        engagement = p.exploratory_engagement
     start, length = model.step_count + 1, int(round(cfg.support_years * TERMS_PER_YEAR))
     deployment = Deployment(supporter=supporter, client=client, role=int(sl.role[supporter]), mode=mode,
                             intensity=MODES[mode], start_step=start, end_step=start + length,

@@ -26,9 +26,6 @@ if TYPE_CHECKING:
     from ..model import SchoolSystemModel
 
 HIGH_DEPRIVATION_FSM = 0.25          # seed 004 L646
-EXCEPTIONALLY_GOOD_MARGIN = 0.25     # assumption: "exceptionally good" = within 0.25 sd of outstanding
-IMPROVING_MARGIN = 0.2               # assumption: a rise of 0.2 sd over three years is "improving"
-NLE_BENCH_STRENGTH = 0.5             # assumption: mean readiness of a bench able to cover
 
 
 def nle_eligible(model: "SchoolSystemModel") -> np.ndarray:
@@ -39,11 +36,11 @@ def nle_eligible(model: "SchoolSystemModel") -> np.ndarray:
     outstanding = s.grade == 1
     if cfg.fsm_relaxation:
         exceptionally_good = ((s.grade == 2) & (model.world.fsm_share >= HIGH_DEPRIVATION_FSM)
-                              & (history[:, -1] >= p.threshold_outstanding - EXCEPTIONALLY_GOOD_MARGIN))
+                              & (history[:, -1] >= p.threshold_outstanding - p.exceptionally_good_margin))
         outstanding = outstanding | exceptionally_good
     sustained = history.min(axis=1) > p.threshold_good
-    high_or_improving = (history.mean(axis=1) > 0) | (history[:, -1] - history[:, 0] > IMPROVING_MARGIN)
-    strong_bench = s.bench_strength() >= NLE_BENCH_STRENGTH
+    high_or_improving = (history.mean(axis=1) > 0) | (history[:, -1] - history[:, 0] > p.improving_margin)
+    strong_bench = s.bench_strength() >= p.nle_bench_strength
     experienced = s.head_experience >= cfg.min_headship_years
     staying = s.head_age <= p.retirement_age_certain - 2
     return (outstanding & sustained & high_or_improving & strong_bench & experienced & staying

@@ -24,9 +24,7 @@ from .succession import install_acting
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
 
-MIN_EXECUTIVE_EXPERIENCE_YEARS = 2.0  # seed 002 L8105-8111: head 2+ years, good or outstanding
 MAX_SCHOOLS_LED = 2                   # home plus one (seed 002 Table 3.1: mode 2 schools)
-CANNOT_RECRUIT_TERMS = 2              # assumption: two terms with an acting head
 
 
 def apply(model: "SchoolSystemModel") -> None:
@@ -61,7 +59,7 @@ def step(model: "SchoolSystemModel") -> None:
             just_ended[school] = True
     if not (cfg.enabled and cfg.executive_headship):
         return
-    cannot_recruit = (s.leader_kind == ACTING) & (s.vacancy_terms >= CANNOT_RECRUIT_TERMS) & (
+    cannot_recruit = (s.leader_kind == ACTING) & (s.vacancy_terms >= p.cannot_recruit_terms) & (
         model.small | (w.setting > 0))
     failing = (s.leader_kind == ACTING) & (s.grade == 4)
     chance = min(1.0, p.executive_formation_per_term * cfg.federation_incentive)
@@ -70,7 +68,7 @@ def step(model: "SchoolSystemModel") -> None:
     if len(candidates) == 0:
         return
     strong = ((s.grade <= 2) & (s.leader_kind == SUBSTANTIVE) & (sl.executive_of < 0)
-              & (s.head_experience >= MIN_EXECUTIVE_EXPERIENCE_YEARS)
+              & (s.head_experience >= p.executive_min_headship_years)
               & (sl.executive_led_count < MAX_SCHOOLS_LED - 1))
     searches = {}
     for phase in np.unique(w.phase[candidates]):
