@@ -23,7 +23,7 @@ from .execution import check_execution
 from .spec import ExecutionConfig, ExperimentConfig, ExperimentSpec, UncertaintyConfig, build_spec
 
 CONFIG_NAME = "experiments"
-SIM_KEYS = ("world", "behaviour", "policy", "run")
+SIM_KEYS = ("world", "behaviour", "policy", "run", "mechanisms")
 
 
 @dataclass

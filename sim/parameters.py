@@ -254,6 +254,46 @@ class BehaviourParams:
         0.1, "fraction of the executive head's capacity", 0.0, 0.3,
         "seed 001 L307 (Dutch federations: balancing the needs of all schools is a challenge); size an "
         "assumption")
+    home_capacity_loss: float = uncertain(
+        0.15, "condition units at full intensity with no senior team to cover", 0.0, 0.4,
+        "seed 002 L2724-2728 (two thirds of system leaders: pressure on capacity), L6338-6344 (home "
+        "capacity a prerequisite), L6360-6376 ('two schools at risk'); size an assumption")
+    executive_time_share: float = uncertain(
+        0.5, "share of a full-time head", 0.2, 0.8,
+        "assumption: an executive head's time away from the home school (seed 002 L6346-6352: the "
+        "executive head runs the federation, heads of school run the schools)")
+    travel_decay_km: float = uncertain(
+        25.0, "km (support dose falls by 1/e per this distance)", 5.0, 100.0,
+        "seed 003 L1354-1356 (remote schools: support 'time consuming and costly to attend'), seed 004 "
+        "L440 (geographical proximity); size an assumption")
+    supporter_willingness: float = uncertain(
+        0.3, "probability per term that an available system leader takes a new client", 0.1, 1.0,
+        "seed 002 L2724-2728 (time commitment puts pressure on capacity); seed 002 L3508-3512 (2 of "
+        "14 system leaders could not spare the time for an interview); level an assumption")
+    nle_min_senior_leaders: float = uncertain(
+        2.0, "senior leaders in post", 1.0, 4.0,
+        "seed 004 L648 (senior and middle leaders with capacity for intensive support); seed 002 "
+        "L6338-6344; count an assumption")
+    secondary_application_ratio: float = uncertain(
+        4.0, "odds of a secondary head applying relative to a primary head", 1.0, 8.0,
+        "seed 002 L772 (56 % of primary and 77 % of secondary heads in a system-leadership role); "
+        "calibrated to about 53-54 % primary NLEs (seed 002 Appendix 1)")
+    trust_engagement: float = uncertain(
+        0.8, "multiplier on engagement of a client in a trust", 0.4, 1.0,
+        "seed 003 L1343-1346 (trusts may prefer their own CPD, a barrier to external support); size "
+        "an assumption")
+    remote_engagement: float = uncertain(
+        0.8, "multiplier on engagement of a rural or coastal client", 0.4, 1.0,
+        "seed 003 L1354-1356, L798-802 (rural/coastal schools cut off from support); size an "
+        "assumption")
+    cover_cost_engagement: float = uncertain(
+        0.8, "multiplier on engagement of a client with at most one senior leader", 0.4, 1.0,
+        "seed 003 L1281-1286 (limited staff capacity and cover costs hinder release for support); "
+        "size an assumption")
+    weak_leadership_engagement: float = uncertain(
+        0.5, "engagement lost per unit of client head capacity below 0.5", 0.0, 1.0,
+        "seed 003 L1361-1362 (system leaders: school leadership quality a barrier to progress), "
+        "L1324-1326 (poor SLT-staff relations); size an assumption")
     alliance_readiness_gain: float = uncertain(
         0.004, "readiness units per term", 0.0, 0.015,
         "seed 001 L230 (leaders grown through partnerships of schools); seed 002 L5951-5957; size an "
@@ -414,6 +454,29 @@ class RunConfig:
 
 
 @dataclass
+class MechanismSwitches:
+    """Switches of the system-leadership mechanisms of issue 8; each ``false`` removes one for the
+    ablation experiment (``experiment=mechanisms``). ``docs/ODD.md`` section 6.8 says what each does."""
+
+    home_capacity_at_risk: bool = bounded(True, doc="time away lowers the level of the home school's "
+                                          "conditions, buffered by its senior team")
+    executive_home_cost: bool = bounded(True, doc="an executive head's home school bears the same "
+                                        "cost for the time given to the other school")
+    status_review: bool = bounded(True, doc="at each inspection NLEs must still be outstanding "
+                                  "(or exceptionally good with FSM >= 25 %), LLEs good")
+    travel_cost: bool = bounded(True, doc="the dose of support falls with the supporter's distance")
+    deployment_limits: bool = bounded(True, doc="a supporter needs willingness and a senior team "
+                                      "to cover, and NLEs a senior team of at least two")
+    cva_ranking: bool = bounded(True, doc="NLE applicants ranked by contextual value added rather "
+                                "than raw effectiveness")
+    phase_mix: bool = bounded(True, doc="secondary heads apply more often than primary heads")
+    client_readiness: bool = bounded(True, doc="cover cost, trust membership, remoteness and weak "
+                                     "leadership lower a client's engagement")
+    starting_system_leaders: bool = bounded(True, doc="designate NLEs, LLEs and teaching schools at "
+                                            "step 0 with the model's criteria, up to the quotas")
+
+
+@dataclass
 class SimConfig:
     """A complete, resolved configuration of one run."""
 
@@ -421,6 +484,7 @@ class SimConfig:
     behaviour: BehaviourParams = field(default_factory=BehaviourParams)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    mechanisms: MechanismSwitches = field(default_factory=MechanismSwitches)
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,6 +11,15 @@ distance (geographical proximity, seed 004 L440) and, when required, of the same
 targeting rule orders clients and picks supporters (``policies/targeting.py``). Each
 deployment costs the deployment grant and the yearly budget (``policies/system_leadership.py``;
 a budget year is the run's year, terms 1-3, 4-6...) is never overspent.
+
+Mechanisms of issue 8 (``config.mechanisms``): ``deployment_limits`` makes supply depend on more
+than the budget: a system leader takes a new client in a term only if willing
+(``supporter_willingness``: seed 002 L2724-2728, the time commitment presses on capacity) and if
+the home school has a ready senior leader to cover (seed 002 L6338-6344). ``client_readiness``
+lowers the client's engagement for the barriers of seed 003 L1277-1362: cover costs where the
+senior team is one person or none (``cover_cost_engagement``), membership of a trust that prefers
+its own support (``trust_engagement``, from the ``academy`` field), rural or coastal remoteness
+(``remote_engagement``) and weak leadership (``weak_leadership_engagement``).
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ import numpy as np
 from ..nearest import CandidateSearch
 from ..state import ACTING, TERMS_PER_YEAR
 from ..system_leadership import MODES, NLE, NO_ROLE, ROLES, SECONDARY_SECONDMENT_SHARE, Deployment
-from ..world import SECONDARY
+from ..world import RURAL, SECONDARY
 
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
@@ -52,9 +61,36 @@ def client_room(model: "SchoolSystemModel") -> np.ndarray:
 
 
 def available_supply(model: "SchoolSystemModel", room: np.ndarray | None = None) -> np.ndarray:
-    """(n,) bool: system leaders of good or better schools with room for another client."""
+    """(n,) bool: system leaders of good or better schools with room for another client (and,
+    under ``deployment_limits``, a ready senior leader at home to cover)."""
     room = client_room(model) if room is None else room
-    return (model.sl.role > NO_ROLE) & (room > 0) & (model.state.grade <= 2)
+    supply = (model.sl.role > NO_ROLE) & (room > 0) & (model.state.grade <= 2)
+    if model.config.mechanisms.deployment_limits:
+        supply &= ready_leader_mask(model).any(axis=1)
+    return supply
+
+
+def ready_leader_mask(model: "SchoolSystemModel") -> np.ndarray:
+    """(n, K) bool: senior leaders in post who are ready for headship."""
+    s = model.state
+    return s.bench_present & (s.bench_readiness >= model.params.ready_threshold)
+
+
+def client_engagement_factor(model: "SchoolSystemModel", client: int) -> float:
+    """Multiplier on a new client's engagement for the readiness barriers of seed 003
+    L1277-1362 (1 without the ``client_readiness`` mechanism)."""
+    if not model.config.mechanisms.client_readiness:
+        return 1.0
+    p, s, w = model.params, model.state, model.world
+    factor = 1.0
+    if (s.bench_person[client] >= 0).sum() <= 1:
+        factor *= p.cover_cost_engagement
+    if w.academy[client]:
+        factor *= p.trust_engagement
+    if w.setting[client] == RURAL or w.coastal[client]:
+        factor *= p.remote_engagement
+    shortfall = max(0.0, 0.5 - float(s.head_capacity[client].mean()))
+    return factor * max(0.0, 1.0 - p.weak_leadership_engagement * shortfall)
 
 
 def step(model: "SchoolSystemModel") -> None:
@@ -66,6 +102,9 @@ def step(model: "SchoolSystemModel") -> None:
     need = unmet_need(model)
     room_by_school = client_room(model)
     supply = available_supply(model, room_by_school)
+    willing = model.rng.random(s.n) < model.params.supporter_willingness  # drawn always: common numbers
+    if model.config.mechanisms.deployment_limits:
+        supply &= willing
     levers = model.system_leadership
     clients, pick_nearest = levers.order_clients(model, need, supply)
     supporters = np.nonzero(supply)[0]
@@ -125,6 +164,7 @@ def _start(model: "SchoolSystemModel", supporter: int, client: int, distance_km:
         engagement = 1.0 if rng.random() < p.client_reach_out_probability else p.withdrawn_engagement
     else:
         engagement = p.exploratory_engagement
+    engagement *= client_engagement_factor(model, client)
     start, length = model.step_count + 1, int(round(cfg.support_years * TERMS_PER_YEAR))
     deployment = Deployment(supporter=supporter, client=client, role=int(sl.role[supporter]), mode=mode,
                             intensity=MODES[mode], start_step=start, end_step=start + length,

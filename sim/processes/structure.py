@@ -8,7 +8,10 @@ distance (a "potential system leader", seed 002 L8105-8111), leading at most one
 The arrangement starts temporary; at review about two thirds become permanent federations
 (seed 002 L831-837), the rest end and the school recruits its own head. A head of school runs the
 site day to day; the school's leadership is its executive head's capacity less a coordination
-cost (seed 001 L307), and federation widens routes for deputies (seed 001 L322).
+cost (seed 001 L307), and federation widens routes for deputies (seed 001 L322). With the
+``executive_home_cost`` mechanism the home school loses conditions for the time its head gives
+the other school (``executive_time_share``), less what its senior team covers (seed 002
+L6360-6376: the home school "left without clear leadership ... putting two schools at risk").
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 from ..state import ACTING, SUBSTANTIVE
 from ..nearest import CandidateSearch
 from .succession import install_acting
+from .support import home_capacity_shift
 
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
@@ -35,6 +39,8 @@ def apply(model: "SchoolSystemModel") -> None:
         return
     home = sl.executive_of[led]
     s.head_capacity[led] = s.head_capacity[home] * (1.0 - p.federation_coordination_cost)
+    if model.config.mechanisms.executive_home_cost:  # seed 002 L6360-6376: "two schools at risk"
+        home_capacity_shift(model, home, np.full(len(home), p.executive_time_share))
     bonus = np.zeros(s.n)
     bonus[led] = p.federation_readiness_gain
     bonus[home] = p.federation_readiness_gain
