@@ -171,6 +171,7 @@ class TimeSeriesRecorder:
         need = schools_in_need(m)
         cols["nle_count"] = self._sum(sl.role == NLE)
         cols["lle_count"] = self._sum(sl.role == LLE)
+        cols["nle_executive_heads"] = self._sum((sl.role == NLE) & (sl.executive_led_count > 0))
         cols["schools_in_need"] = self._sum(need)
         cols["supply_need_ratio"] = (cols["nle_count"] + cols["lle_count"]) / np.maximum(cols["schools_in_need"], 1)
         cols["schools_per_nle"] = np.where(cols["nle_count"] > 0, n / np.maximum(cols["nle_count"], 1), np.nan)
@@ -390,6 +391,8 @@ SCALAR_OUTCOMES = (
     "nle_count", "lle_count", "schools_in_need", "supply_need_ratio",
     "deployments_started_per_year", "executive_led_share", "improved_share_supported",
     "improved_share_not_supported", "support_cost_per_extra_improved_school_gbp",
+    "nle_primary_share", "nle_designations_fsm_band_3_4_share", "nle_dedesignations_per_year",
+    "supporting_school_decline_share", "executive_home_decline_share", "nle_executive_share",
 )  # the keys of scalar_outcomes(), in order; experiments check outcome names against it
 
 
@@ -453,6 +456,7 @@ def scalar_outcomes(timeseries: pd.DataFrame, events: pd.DataFrame) -> dict[str,
         "deployments_started_per_year": float(run_totals["support_started"] / years),
         "executive_led_share": float((per_step["executive_led"] / n).mean()),
         **_support_scalars(events, spend),
+        **_system_leader_scalars(end, events, years),
     }
 
 
@@ -471,3 +475,53 @@ def _support_scalars(events: pd.DataFrame, spend_gbp: float) -> dict[str, float]
     out["support_cost_per_extra_improved_school_gbp"] = (
         float(spend_gbp / extra) if extra > 0 and spend_gbp > 0 else float("nan"))
     return out
+
+
+def _home_decline_share(events: pd.DataFrame, spells: pd.DataFrame) -> float:
+    """Share of inspections of good or better schools, held while the school's head was away
+    (``spells``: school_id, start_step, end_step), that lowered its grade."""
+    insp = events[(events["event"] == "inspection") & (events["previous_grade"] <= 2)][
+        ["step", "school_id", "grade", "previous_grade"]]
+    if spells.empty or insp.empty:
+        return float("nan")
+    merged = pd.merge_asof(insp.sort_values("step"), spells.sort_values("start_step"),
+                           left_on="step", right_on="start_step", by="school_id", direction="backward")
+    away = (merged["step"] >= merged["start_step"]) & ~(merged["step"] > merged["end_step"].fillna(np.inf))
+    rows = merged[away]
+    return float((rows["grade"] > rows["previous_grade"]).mean()) if len(rows) else float("nan")
+
+
+def executive_spells(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per executive headship: home school, led school, start and end step (NaN if on)."""
+    key = ["supporter_school_id", "client_school_id"]
+    starts = events[events["event"] == "federation_formed"][key + ["step"]]
+    ends = events[events["event"] == "federation_ended"][key + ["step"]]
+    starts = starts.assign(k=starts.groupby(key).cumcount()).rename(columns={"step": "start_step"})
+    ends = ends.assign(k=ends.groupby(key).cumcount()).rename(columns={"step": "end_step"})
+    spells = starts.merge(ends, on=key + ["k"], how="left").drop(columns="k")
+    spells["end_step"] = spells["end_step"].astype("float64")
+    return spells
+
+
+def _system_leader_scalars(end: pd.DataFrame, events: pd.DataFrame, years: float) -> dict[str, float]:
+    """Who the NLEs are and what system leadership costs the home schools (issue 8); ``end`` is
+    the time series of the last year."""
+    nles = end["nle_count"].sum()
+    designated = events[(events["event"] == "designated") & (events["role"] == "NLE")]
+    lost = events[(events["event"] == "dedesignated") & (events["role"] == "NLE")
+                  & events["reason"].isin(["grade_fell", "not_outstanding"])]
+    support = support_spells(events).rename(columns={"supporter_school_id": "school_id"})
+    executive = executive_spells(events).rename(columns={"supporter_school_id": "school_id"})
+    columns = ["school_id", "start_step", "end_step"]
+    return {
+        "nle_primary_share": float(end.loc[end["phase"] == "primary", "nle_count"].sum() / nles)
+        if nles else float("nan"),
+        "nle_executive_share": float(end["nle_executive_heads"].sum() / nles) if nles else float("nan"),
+        "nle_designations_fsm_band_3_4_share": float((designated["fsm_band"] >= 3).mean())
+        if len(designated) else float("nan"),
+        "nle_dedesignations_per_year": float(len(lost) / years),
+        "supporting_school_decline_share": _home_decline_share(
+            events, support[columns].dropna(subset=["school_id"]).astype({"school_id": "int64"})),
+        "executive_home_decline_share": _home_decline_share(
+            events, executive[columns].dropna(subset=["school_id"]).astype({"school_id": "int64"})),
+    }

@@ -472,6 +472,8 @@ class MechanismSwitches:
     phase_mix: bool = bounded(True, doc="secondary heads apply more often than primary heads")
     client_readiness: bool = bounded(True, doc="cover cost, trust membership, remoteness and weak "
                                      "leadership lower a client's engagement")
+    nle_executive_headship: bool = bounded(True, doc="a school that needs an executive head is "
+                                           "offered first to an NLE already supporting it")
     starting_system_leaders: bool = bounded(True, doc="designate NLEs, LLEs and teaching schools at "
                                             "step 0 with the model's criteria, up to the quotas")
 

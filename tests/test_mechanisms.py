@@ -205,3 +205,36 @@ def test_client_engagement_falls_for_each_readiness_barrier():
     np.testing.assert_allclose(factors, [1.0, 0.8, 0.8, 0.8, 0.9, 0.8 ** 3 * 0.9])
     model.config.mechanisms.client_readiness = False
     assert [brokerage.client_engagement_factor(model, i) for i in range(6)] == [1.0] * 6
+
+
+# ------------------------------------------------------------------------------------------
+# NLEs as executive heads; deployment lengths
+# ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("switched_on, home", [(True, 2), (False, 1)])
+def test_school_needing_an_executive_head_goes_to_the_nle_already_supporting_it(switched_on, home):
+    # 0 small rural school that cannot recruit; 1 a strong school 2 km away (the nearest);
+    # 2 an NLE's school 20 km away that already supports school 0.
+    world = sl_world([0.0, 2.0, 20.0], grade=[3, 2, 1], pupils=80, setting=RURAL)
+    model = sl_model(world, mechanisms={"nle_executive_headship": switched_on})
+    set_params(model, executive_formation_per_term=1.0)
+    make_strong(model, [1, 2])
+    model.sl.role[2] = NLE
+    make_acting(model, 0, vacancy_terms=3)
+    deployment = manual_deployment(2, 0, mode="interim_headship", intensity=0.6)
+    deployment.distance_km = 20.0
+    model.sl.deployments.append(deployment)
+    model.step_count = 1
+    structure.step(model)
+    assert model.sl.executive_of[0] == home
+    assert model.sl.deployments == []            # support ends when an executive head takes over
+
+
+def test_planned_deployment_lengths_spread_over_one_to_three_years():
+    from sim.processes.brokerage import planned_length_terms
+    rng = np.random.default_rng(0)
+    lengths = [planned_length_terms(2.0, rng) for _ in range(2000)]
+    assert set(lengths) == set(range(3, 10))     # 1 to 3 years in whole terms, three-year ones too
+    assert np.mean(lengths) == pytest.approx(6.0, abs=0.15)
+    assert {planned_length_terms(3.0, rng) for _ in range(300)} == set(range(6, 10))
+    assert {planned_length_terms(1 / 3, rng) for _ in range(300)} == set(range(1, 5))

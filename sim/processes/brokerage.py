@@ -148,6 +148,15 @@ def step(model: "SchoolSystemModel") -> None:
     model.effects.spend("deployment_grants", grants)
 
 
+def planned_length_terms(support_years: float, rng: np.random.Generator) -> int:
+    """Planned length of a deployment: whole terms drawn evenly over ``support_years`` +- 1 year,
+    kept within one to three years when ``support_years`` is (seed 004 L135: "between one and
+    three years")."""
+    low = max(min(support_years, 1.0), support_years - 1.0)
+    high = min(max(support_years, 3.0), support_years + 1.0)
+    return int(rng.integers(round(low * TERMS_PER_YEAR), round(high * TERMS_PER_YEAR) + 1))
+
+
 def _start(model: "SchoolSystemModel", supporter: int, client: int, distance_km: float) -> None:
     """Start a deployment: choose its mode, draw the client's engagement, pay the grant."""
     cfg, p, s, sl, rng = (model.config.policy.system_leadership, model.params, model.state,
@@ -165,7 +174,7 @@ def _start(model: "SchoolSystemModel", supporter: int, client: int, distance_km:
     else:
         engagement = p.exploratory_engagement
     engagement *= client_engagement_factor(model, client)
-    start, length = model.step_count + 1, int(round(cfg.support_years * TERMS_PER_YEAR))
+    start, length = model.step_count + 1, planned_length_terms(cfg.support_years, rng)
     deployment = Deployment(supporter=supporter, client=client, role=int(sl.role[supporter]), mode=mode,
                             intensity=MODES[mode], start_step=start, end_step=start + length,
                             distance_km=distance_km, engagement=engagement,

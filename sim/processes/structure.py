@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..state import ACTING, SUBSTANTIVE
+from ..system_leadership import NLE
 from ..nearest import CandidateSearch
 from .succession import install_acting
 from .support import home_capacity_shift
@@ -82,9 +83,28 @@ def step(model: "SchoolSystemModel") -> None:
         searches[phase] = CandidateSearch(homes, w.x_km[homes], w.y_km[homes])
     for school in candidates:
         search = searches[w.phase[school]]
-        found = search.nearest(w.x_km[school], w.y_km[school], cfg.max_distance_km, exclude=int(school))
+        found = _supporting_nle(model, int(school), search) or search.nearest(
+            w.x_km[school], w.y_km[school], cfg.max_distance_km, exclude=int(school))
         if found is None:
             continue
         position, distance = found
         model.start_executive_headship(int(school), int(search.schools[position]), distance)
         search.available[position] = False  # a head takes on one other school at most
+
+
+def _supporting_nle(model: "SchoolSystemModel", school: int, search: CandidateSearch) -> tuple[int, float] | None:
+    """Under ``nle_executive_headship``: (position, distance) of an NLE already supporting
+    ``school`` who could become its executive head, else None.
+
+    The NLE deployment modes include acting or executive headship of the client (National
+    College NLE FAQ), and over a third of NLEs were also executive heads (seed 002 L935-937).
+    """
+    if not model.config.mechanisms.nle_executive_headship:
+        return None
+    for d in model.sl.deployments.of_client(school):
+        if d.role != NLE:
+            continue
+        position = np.nonzero(search.schools == d.supporter)[0]
+        if len(position) and search.available[position[0]]:
+            return int(position[0]), float(d.distance_km)
+    return None
