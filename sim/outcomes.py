@@ -391,8 +391,8 @@ SCALAR_OUTCOMES = (
     "nle_count", "lle_count", "schools_in_need", "supply_need_ratio",
     "deployments_started_per_year", "executive_led_share", "improved_share_supported",
     "improved_share_not_supported", "support_cost_per_extra_improved_school_gbp",
-    "nle_primary_share", "nle_designations_fsm_band_3_4_share", "nle_dedesignations_per_year",
-    "supporting_school_decline_share", "executive_home_decline_share", "nle_executive_share",
+    "nle_primary_share", "nle_executive_share", "nle_designations_fsm_band_3_4_share",
+    "nle_dedesignations_per_year", "supporting_school_decline_share", "executive_home_decline_share",
 )  # the keys of scalar_outcomes(), in order; experiments check outcome names against it
 
 
