@@ -18,6 +18,8 @@ import pandas as pd
 
 from .state import (ACTING, CONDITIONS, DOMAINS, EXECUTIVE, LEADER_KINDS, TERMS_PER_YEAR,
                     combined_condition)
+from .events import EVENT_NAMES
+from .need import schools_in_need
 from .system_leadership import LLE, NLE, ROLES
 from .world import GRADES, PHASES, REGION_NAMES, SETTINGS
 
@@ -28,7 +30,6 @@ EVENT_COLUMNS = ("step", "time_years", "event", "school_id", "person_id", "regio
                  "fsm_band", "setting", "route", "reason", "grade", "previous_grade", "kind",
                  "vacancy_terms", "role", "supporter_school_id", "client_school_id", "distance_km",
                  "mode")
-EVENT_TYPES = ("head_appointed", "head_left", "leader_appointed", "leader_left", "inspection")
 APPOINTMENT_ROUTES = ("internal", "external", "acting", "executive")
 LEAVING_REASONS = ("retired", "left_early", "acting_ended", "executive_left",
                    "own_head_to_be_appointed")
@@ -55,6 +56,8 @@ class EventLog:
             supporter: int = MISSING, client: int = MISSING,
             distance_km: float = float("nan"), mode: str | None = None) -> None:
         """Record one event at the current step (``school``, ``supporter``, ``client`` are indices)."""
+        if event not in EVENT_NAMES:
+            raise ValueError(f"unknown event {event!r}: add it to sim/events.py and docs/RESULTS.md")
         self.rows.append((self.model.step_count, event, school, person, route, reason, grade,
                           previous_grade, kind, vacancy_terms, role, supporter, client, distance_km,
                           mode))
@@ -152,8 +155,7 @@ class TimeSeriesRecorder:
         cols["mean_head_capacity"] = self._sum(s.head_capacity.mean(axis=1)) / n
         cols["mean_head_tenure_years"] = self._sum(s.head_tenure) / n
         cols["senior_leaders"] = self._sum(s.bench_present.sum(axis=1))
-        ready = s.bench_present & (s.bench_readiness >= m.params.ready_threshold)
-        cols["ready_leaders"] = self._sum(ready.sum(axis=1))
+        cols["ready_leaders"] = self._sum(s.ready_leaders(m.params.ready_threshold).sum(axis=1))
         self._system_leadership(cols, n)
         for lever, per_school in sorted(m.effects.spend_gbp.items()):
             cols[f"spend_{lever}_gbp"] = self._sum(np.broadcast_to(per_school, (s.n,)))
@@ -165,7 +167,6 @@ class TimeSeriesRecorder:
 
     def _system_leadership(self, cols: dict[str, np.ndarray], n: np.ndarray) -> None:
         """Supply of system leaders against need, deployments and executive headships."""
-        from .processes.brokerage import schools_in_need
         m = self.model
         sl = m.sl
         need = schools_in_need(m)
@@ -373,14 +374,13 @@ def schools_frame(model: "SchoolSystemModel") -> pd.DataFrame:
     in_alliance = model.sl.alliance_of >= 0
     frame["alliance_teaching_school_id"] = pd.arrays.IntegerArray(
         np.where(in_alliance, w.school_id[np.maximum(model.sl.alliance_of, 0)], 0), ~in_alliance)
-    from .processes.brokerage import schools_in_need
     frame["in_need"] = schools_in_need(model)
     frame["active_clients"] = model.sl.clients_of(s.n)
     frame["active_supporters"] = model.sl.supporters_of(s.n)
     frame["senior_posts"] = s.bench_posts
     frame["senior_leaders"] = s.bench_present.sum(axis=1)
     frame["bench_strength"] = s.bench_strength()
-    frame["ready_leaders"] = (s.bench_present & (s.bench_readiness >= model.params.ready_threshold)).sum(axis=1)
+    frame["ready_leaders"] = s.ready_leaders(model.params.ready_threshold).sum(axis=1)
     return frame
 
 

@@ -101,6 +101,12 @@ class World:
         return fsm_band(self.fsm_share)
 
     @property
+    def rural_or_town(self) -> np.ndarray:
+        """(n,) bool: the DfE rural class (town and fringe, village, hamlet): TOWN or RURAL here.
+        The one definition of "rural" used by the levers and the executive-headship trigger."""
+        return np.isin(self.setting, (TOWN, RURAL))
+
+    @property
     def small(self) -> np.ndarray:
         """Small school: 100 or fewer pupils (DfE definition, seed 001 L135-139)."""
         return self.pupils <= 100

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..parameters import DevelopmentProgrammeConfig
 from ..state import TERMS_PER_YEAR
-from ..world import ENGLAND_SCHOOLS, RURAL, TOWN
+from ..world import ENGLAND_SCHOOLS
 from . import Policy, PolicyEffects
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ class DevelopmentProgramme(Policy):
         w = model.world
         targeted = {"all": np.ones(w.n_schools, dtype=bool),
                     "disadvantaged": model.fsm_band >= 3,
-                    "rural": np.isin(w.setting, (TOWN, RURAL))}[config.targeting]
+                    "rural": w.rural_or_town}[config.targeting]
         self.targeted = targeted
         # places_per_year is for England; smaller worlds get a pro-rata share
         self.places_per_year = int(round(config.places_per_year * w.n_schools / ENGLAND_SCHOOLS))
@@ -47,8 +47,8 @@ class DevelopmentProgramme(Policy):
         s, c = model.state, self.config
         cost = np.zeros(s.n)
         if model.step_count % TERMS_PER_YEAR == 1 and self.places_per_year > 0:
-            eligible = (s.bench_present & (s.bench_programme_terms == 0)
-                        & (s.bench_readiness < model.params.ready_threshold) & self.targeted[:, None])
+            eligible = (s.bench_present & ~s.ready_leaders(model.params.ready_threshold)
+                        & (s.bench_programme_terms == 0) & self.targeted[:, None])
             schools, posts = np.nonzero(eligible)
             take = min(self.places_per_year, len(schools))
             chosen = model.rng.choice(len(schools), size=take, replace=False) if take else []

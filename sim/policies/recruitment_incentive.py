@@ -14,7 +14,6 @@ import numpy as np
 
 from ..parameters import RecruitmentIncentiveConfig
 from ..state import TERMS_PER_YEAR
-from ..world import RURAL, TOWN
 from . import Policy, PolicyEffects
 
 if TYPE_CHECKING:
@@ -26,7 +25,7 @@ def hard_to_staff(model: "SchoolSystemModel", criteria: tuple[str, ...]) -> np.n
     """Schools meeting any of ``criteria`` (names from HARD_TO_STAFF_CRITERIA)."""
     w = model.world
     tests = {
-        "rural": lambda: np.isin(w.setting, (TOWN, RURAL)),
+        "rural": lambda: w.rural_or_town,
         "coastal": lambda: w.coastal,
         "small": lambda: model.small,
         "fsm_band4": lambda: model.fsm_band == 4,

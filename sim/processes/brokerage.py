@@ -1,6 +1,6 @@
 """Brokerage: brokers find schools in need and match them to available system leaders.
 
-Need (seed 004 L432-438: low achievement, new headteachers, Ofsted categories): a school graded
+Need (``sim/need.py``; seed 004 L432-438: low achievement, new headteachers, Ofsted categories): a school graded
 requires improvement or inadequate; a new head (first year) in a school below good; or a
 high-disadvantage school (FSM band 4) with results below the good threshold. Brokers seek
 support for those not already supported or led by an executive head.
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..nearest import CandidateSearch
+from ..need import schools_in_need  # noqa: F401  (re-exported: brokers' definition of need)
 from ..state import ACTING, TERMS_PER_YEAR
 from ..system_leadership import MODES, NLE, NO_ROLE, ROLES, SECONDARY_SECONDMENT_SHARE, Deployment
 from ..world import RURAL, SECONDARY
@@ -36,15 +37,6 @@ from ..world import RURAL, SECONDARY
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
 
-
-
-def schools_in_need(model: "SchoolSystemModel") -> np.ndarray:
-    """(n,) bool: schools in need of support, whether or not they already have it."""
-    p, s = model.params, model.state
-    weak = s.grade >= 3
-    new_head_below_good = (s.head_tenure < 1.0) & (s.grade >= 3)
-    disadvantaged_low = (model.fsm_band == 4) & (s.effectiveness < p.threshold_good)
-    return weak | new_head_below_good | disadvantaged_low
 
 
 def unmet_need(model: "SchoolSystemModel") -> np.ndarray:
@@ -66,14 +58,8 @@ def available_supply(model: "SchoolSystemModel", room: np.ndarray | None = None)
     room = client_room(model) if room is None else room
     supply = (model.sl.role > NO_ROLE) & (room > 0) & (model.state.grade <= 2)
     if model.config.mechanisms.deployment_limits:
-        supply &= ready_leader_mask(model).any(axis=1)
+        supply &= model.state.ready_leaders(model.params.ready_threshold).any(axis=1)
     return supply
-
-
-def ready_leader_mask(model: "SchoolSystemModel") -> np.ndarray:
-    """(n, K) bool: senior leaders in post who are ready for headship."""
-    s = model.state
-    return s.bench_present & (s.bench_readiness >= model.params.ready_threshold)
 
 
 def client_engagement_factor(model: "SchoolSystemModel", client: int) -> float:
@@ -161,7 +147,7 @@ def _start(model: "SchoolSystemModel", supporter: int, client: int, distance_km:
     """Start a deployment: choose its mode, draw the client's engagement, pay the grant."""
     cfg, p, s, sl, rng = (model.config.policy.system_leadership, model.params, model.state,
                           model.sl, model.rng)
-    ready_in_home = ((s.bench_person[supporter] >= 0) & (s.bench_readiness[supporter] >= p.ready_threshold)).sum()
+    ready_in_home = ((s.bench_person[supporter] >= 0) & (s.bench_readiness[supporter] >= p.ready_threshold)).sum()  # one row of SchoolState.ready_leaders
     if s.leader_kind[client] == ACTING:
         mode = "interim_headship"
     elif (ready_in_home >= 2 and model.world.phase[client] == SECONDARY

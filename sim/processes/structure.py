@@ -67,7 +67,7 @@ def step(model: "SchoolSystemModel") -> None:
     if not (cfg.enabled and cfg.executive_headship):
         return
     cannot_recruit = (s.leader_kind == ACTING) & (s.vacancy_terms >= p.cannot_recruit_terms) & (
-        model.small | (w.setting > 0))
+        model.small | w.rural_or_town)
     failing = (s.leader_kind == ACTING) & (s.grade == 4)
     chance = min(1.0, p.executive_formation_per_term * cfg.federation_incentive)
     approached = (cannot_recruit | failing) & ~just_ended & (rng.random(s.n) < chance)

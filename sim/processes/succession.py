@@ -49,7 +49,7 @@ def step(model: "SchoolSystemModel") -> None:
     searching = no_head | (s.leader_kind == ACTING)
     if not searching.any():
         return
-    ready = s.bench_present & (s.bench_readiness >= p.ready_threshold)
+    ready = s.ready_leaders(p.ready_threshold)
     region = model.world.region
     regions = len(REGION_NAMES)
     ready_by_region = np.bincount(region, weights=ready.sum(axis=1), minlength=regions)
