@@ -85,6 +85,8 @@ class SchoolSystemModel(mesa.Model):
         self.policies = build_policies(config.policy, self)
         self.system_leadership = next(p for p in self.policies if isinstance(p, SystemLeadershipLevers))
         self.effects = PolicyEffects.neutral(n)
+        if config.mechanisms.domain_heterogeneity:
+            leadership.domain_profiles(self)  # heads differ across the four practice domains
         if config.mechanisms.starting_system_leaders and config.policy.system_leadership.enabled:
             designation.initial_round(self)  # NLEs and LLEs in post at the start
         self.recorder = outcomes.TimeSeriesRecorder(self)

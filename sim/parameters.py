@@ -92,6 +92,10 @@ class BehaviourParams:
     gap_conditions_effect: float = uncertain(
         0.4, "effect-size units per condition unit", 0.0, 1.0,
         "assumption: better conditions narrow the disadvantage gap (the seeds report no gap effect)")
+    head_domain_sd: float = uncertain(
+        0.18, "capacity units (sd across a head's four practice domains)", 0.0, 0.3,
+        "assumption: heads are stronger in some practice domains than others (seed 000 L73-79 "
+        "names four domains; seed 000 L1580-1582 the weakest area matters in challenging schools)")
     capacity_growth_per_term: float = uncertain(
         0.006, "capacity units per term", 0.0, 0.02,
         "seed 000 L951-961 (self-efficacy -> persistence -> capability); size an assumption")
@@ -474,6 +478,9 @@ class MechanismSwitches:
                                      "leadership lower a client's engagement")
     nle_executive_headship: bool = bounded(True, doc="a school that needs an executive head is "
                                            "offered first to an NLE already supporting it")
+    domain_heterogeneity: bool = bounded(True, doc="heads' capacity differs across the four "
+                                         "practice domains (sd head_domain_sd), so schools' four "
+                                         "conditions differ and the weakest-condition rule acts")
     starting_system_leaders: bool = bounded(True, doc="designate NLEs, LLEs and teaching schools at "
                                             "step 0 with the model's criteria, up to the quotas")
 

@@ -238,3 +238,40 @@ def test_planned_deployment_lengths_spread_over_one_to_three_years():
     assert np.mean(lengths) == pytest.approx(6.0, abs=0.15)
     assert {planned_length_terms(3.0, rng) for _ in range(300)} == set(range(6, 10))
     assert {planned_length_terms(1 / 3, rng) for _ in range(300)} == set(range(1, 5))
+
+
+# ------------------------------------------------------------------------------------------
+# four domains that differ between heads (and so between schools' conditions)
+# ------------------------------------------------------------------------------------------
+
+def test_domain_profiles_spread_conditions_but_keep_level_and_equilibrium():
+    from sim.processes import leadership
+    from sim.state import combined_condition
+    # FSM 5 % (band 1: mean of conditions) and 40 % (band 4: pulled towards the weakest)
+    world = sl_world(np.arange(40) * 1.0, grade=2, fsm=[0.05, 0.40] * 20)
+    model = sl_model(world, mechanisms=on("domain_heterogeneity"))
+    s, p = model.state, model.params
+    s.conditions[:] = 0.5
+    s.head_capacity[:] = 0.45
+    level = combined_condition(s.conditions, model.fsm_band, p.weakest_condition_weight)
+    gap = leadership.sustainable_conditions(model) - s.conditions   # distance from equilibrium
+    leadership.domain_profiles(model)
+    assert s.conditions.std(axis=1).mean() > 0.05                   # the four conditions differ
+    np.testing.assert_allclose(combined_condition(s.conditions, model.fsm_band,
+                                                  p.weakest_condition_weight), level, atol=1e-12)
+    np.testing.assert_allclose(leadership.sustainable_conditions(model) - s.conditions, gap, atol=1e-12)
+
+
+def test_new_heads_capacity_spread_follows_the_switch():
+    from sim.processes import succession
+    world = sl_world(np.arange(400) * 1.0, grade=2)
+    spreads = {}
+    for switched_on in (True, False):
+        model = sl_model(world, mechanisms={"domain_heterogeneity": switched_on})
+        for i in range(400):
+            model.remove_head(i, reason="left_early")
+            succession._make_substantive(model, i, 10_000 + i, 0.75, route="external", experience=0.0)
+        spreads[switched_on] = model.state.head_capacity.std(axis=1, ddof=1).mean()
+    # sd within a head: about head_domain_sd (0.18) on, 0.08 off (times E[s]/sigma ~ 0.92 for 4 draws)
+    assert spreads[True] == pytest.approx(0.18 * 0.92, rel=0.1)
+    assert spreads[False] == pytest.approx(0.08 * 0.92, rel=0.1)

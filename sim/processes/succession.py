@@ -150,8 +150,8 @@ def _make_substantive(model: "SchoolSystemModel", school: int, person: int, read
         model.end_acting_headship(school)
     elif model.heads[school] is not None:  # the acting head is confirmed in post
         model.remove_head(school, reason="acting_ended")
-    capacity = np.clip(rng.normal(readiness * model.params.new_head_capacity_per_readiness, 0.08, 4),
-                       0.05, 1.0)
+    spread = p.head_domain_sd if model.config.mechanisms.domain_heterogeneity else 0.08
+    capacity = np.clip(rng.normal(readiness * p.new_head_capacity_per_readiness, spread, 4), 0.05, 1.0)
     age = float(np.clip(rng.normal(p.new_head_age_mean_years, p.new_head_age_sd_years), 30, 60))
     model.install_head(school, person, route, capacity, age, experience,
                        resilience=float(rng.beta(4, 2)), kind=SUBSTANTIVE)
