@@ -119,10 +119,10 @@ class BehaviourParams:
 
     # --- careers (processes/careers.py) --------------------------------------------------
     head_exit_primary_per_year: float = uncertain(
-        0.037, "1/year", 0.02, 0.12,
+        0.0358, "1/year", 0.02, 0.12,
         "calibrated to NFER 2017: primary head retention 94% (2012) to 92% (2015)")
     head_exit_secondary_per_year: float = uncertain(
-        0.0651, "1/year", 0.03, 0.16,
+        0.064, "1/year", 0.03, 0.16,
         "calibrated to NFER 2017: secondary head retention 91% (2012) to 87% (2015)")
     exit_mult_inadequate: float = uncertain(
         2.5, "hazard ratio", 1.0, 4.0,
@@ -174,7 +174,7 @@ class BehaviourParams:
     external_capacity_mean: float = uncertain(
         0.5, "capacity units", 0.35, 0.7, "assumption: capacity of appointees from outside the region's pipeline")
     new_head_capacity_per_readiness: float = uncertain(
-        0.665, "capacity units per readiness unit", 0.5, 1.0,
+        0.6818, "capacity units per readiness unit", 0.5, 1.0,
         "calibrated: holds the Aug 2018 grade mix (Ofsted); a first headship starts below readiness")
     acting_capacity_factor: float = uncertain(
         0.8, "multiplier on acting leader's readiness", 0.5, 1.0, "assumption")
