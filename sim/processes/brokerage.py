@@ -32,7 +32,7 @@ from ..nearest import CandidateSearch
 from ..need import schools_in_need  # noqa: F401  (re-exported: brokers' definition of need)
 from ..state import ACTING, TERMS_PER_YEAR
 from ..system_leadership import MODES, NLE, NO_ROLE, ROLES, SECONDARY_SECONDMENT_SHARE, Deployment
-from ..world import RURAL, SECONDARY
+from ..world import RURAL, SECONDARY, good_or_better
 
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
@@ -56,7 +56,7 @@ def available_supply(model: "SchoolSystemModel", room: np.ndarray | None = None)
     """(n,) bool: system leaders of good or better schools with room for another client (and,
     under ``deployment_limits``, a ready senior leader at home to cover)."""
     room = client_room(model) if room is None else room
-    supply = (model.sl.role > NO_ROLE) & (room > 0) & (model.state.grade <= 2)
+    supply = (model.sl.role > NO_ROLE) & (room > 0) & good_or_better(model.state.grade)
     if model.config.mechanisms.deployment_limits:
         supply &= model.state.ready_leaders(model.params.ready_threshold).any(axis=1)
     return supply
