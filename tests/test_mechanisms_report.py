@@ -22,12 +22,24 @@ def test_verdicts_need_an_interval_excluding_zero_in_the_expected_direction():
     frame = pd.DataFrame(rows, columns=["arm", "outcome", "mean_difference", "ci_low", "ci_high"])
     frame["versus"] = ["all_on"] * 4 + ["no_phase_mix"]
     frame["n"] = 20
-    table = verdicts(frame).set_index("arm")
-    assert table.loc["no_status_review", "verdict"] == "acts, published direction"
-    assert table.loc["no_phase_mix", "verdict"] == "acts, OPPOSITE direction"
-    assert table.loc["no_travel_cost", "verdict"] == "NOT RESOLVED"
-    assert table.loc["no_cva_ranking", "verdict"] == "not in this experiment"
+    table = verdicts(frame).groupby("arm")["verdict"].first()
+    assert table["no_status_review"] == "acts, published direction"
+    assert table["no_phase_mix"] == "acts, OPPOSITE direction"
+    assert table["no_travel_cost"] == "NOT RESOLVED"
+    assert table["no_cva_ranking"] == "not in this experiment"
     assert len(table) == len(EXPECTED)
+
+
+def test_one_resolved_outcome_in_the_published_direction_is_enough_unless_another_opposes():
+    rows = [("no_travel_cost", "improved_share_supported", 0.01, 0.001, 0.02),   # acts
+            ("no_travel_cost", "mean_effectiveness", 0.001, -0.001, 0.003),        # not resolved
+            ("no_home_capacity_at_risk", "mean_effectiveness", 0.01, 0.005, 0.02),  # right way
+            ("no_home_capacity_at_risk", "nle_dedesignations_per_year", 1.0, 0.5, 1.5)]  # wrong way
+    frame = pd.DataFrame(rows, columns=["arm", "outcome", "mean_difference", "ci_low", "ci_high"])
+    frame["versus"], frame["n"] = "all_on", 20
+    table = verdicts(frame).groupby("arm")["verdict"].first()
+    assert table["no_travel_cost"] == "acts, published direction"
+    assert table["no_home_capacity_at_risk"] == "acts, OPPOSITE direction"
 
 
 def test_every_arm_of_the_preset_has_an_expected_outcome():
@@ -36,4 +48,5 @@ def test_every_arm_of_the_preset_has_an_expected_outcome():
                              / "mechanisms.yaml").read_text())
     arms = set(preset["experiment"]["arms"]) - {"all_on"}
     assert arms == set(EXPECTED)
-    assert {outcome for outcome, _, _ in EXPECTED.values()} <= set(preset["experiment"]["outcomes"])
+    expected = {outcome for outcomes, _ in EXPECTED.values() for outcome, _ in outcomes}
+    assert expected <= set(preset["experiment"]["outcomes"])
