@@ -24,7 +24,7 @@ from .spec import (COMMANDS, ExecutionConfig, ExperimentConfig, ExperimentSpec, 
                    build_spec)
 
 CONFIG_NAME = "experiments"
-SIM_KEYS = ("world", "behaviour", "policy", "run")
+SIM_KEYS = ("world", "behaviour", "policy", "run", "mechanisms")
 
 
 @dataclass

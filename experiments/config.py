@@ -20,7 +20,7 @@ def register_schema() -> None:
 def to_sim_config(cfg: DictConfig) -> SimConfig:
     """Convert a composed Hydra config (run keys only) to a validated ``SimConfig``."""
     data = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
-    data = {k: v for k, v in data.items() if k in ("world", "behaviour", "policy", "run")}
+    data = {k: v for k, v in data.items() if k in ("world", "behaviour", "policy", "run", "mechanisms")}
     return from_dict(SimConfig, data)
 
 

@@ -523,6 +523,97 @@ class Tee(io.TextIOBase):
         return len(text)
 
 
+# ------------------------------------------------------------------------------------------
+# Seed checks of system leadership (issue 8): the seeds' own figures against the model
+# ------------------------------------------------------------------------------------------
+
+# seed 002 Table 1.1 (L281-300): primary schools and primary NLEs in 11 rural LAs, Aug 2013.
+TABLE_1_1 = {"A": (236, 4), "B": (309, 8), "C": (130, 2), "D": (245, 4), "E": (80, 2), "F": (275, 6),
+             "G": (361, 2), "H": (129, 1), "I": (212, 3), "J": (254, 1), "K": (199, 4)}
+NLE_PRIMARY_SHARE = (0.53, 0.54)          # seed 002 Appendix 1 (465/878 in 2013, 504/941 in 2014)
+NLE_EXECUTIVE_SHARE_MIN = 1 / 3           # seed 002 L935-937: over a third of 200 NLEs in 2008
+CLIENT_GOOD_LEADERSHIP = 7 / 20           # seed 004 L524: 1 outstanding + 6 good of 20 clients
+DEPLOYMENT_YEARS = (1.0, 3.0)             # seed 004 L135: one to three years
+LLE_PUBLISHED = {2013: 1959, 2014: 1617}  # seed 002 Appendix 1 L8304-8315
+
+
+def primary_schools_per_primary_nle(result, rural_las: int = 11) -> pd.DataFrame:
+    """Primary schools per primary NLE at the end, for the ``rural_las`` most rural LAs."""
+    schools = result.schools[result.schools["phase"] == "primary"]
+    by_la = schools.groupby("local_authority").agg(
+        primaries=("school_id", "size"), nles=("system_leader_role", lambda r: (r == "NLE").sum()),
+        rural=("setting", lambda s: (s == "rural").mean()))
+    by_la["per_nle"] = by_la["primaries"] / by_la["nles"].where(by_la["nles"] > 0)
+    return by_la.sort_values("rural", ascending=False).head(rural_las)
+
+
+def nle_executive_share(result) -> float:
+    """Share of NLEs at the end who are also executive heads of another school."""
+    schools = result.schools
+    homes = set(schools["executive_home_school_id"].dropna().astype("int64"))
+    nles = schools[schools["system_leader_role"] == "NLE"]["school_id"]
+    return float(nles.isin(homes).mean()) if len(nles) else float("nan")
+
+
+def client_good_share(result) -> float:
+    """Share of deployments whose client was graded good or better when support started."""
+    started = result.events[result.events["event"] == "support_started"]
+    return float(started["grade"].between(1, 2).mean()) if len(started) else float("nan")
+
+
+def deployment_years(result) -> pd.Series:
+    """Length in years of every deployment that ended (completed, or ended early)."""
+    from sim.outcomes import support_spells
+    spells = support_spells(result.events).dropna(subset=["end_step"])
+    return (spells["end_step"] - spells["start_step"]) / 3.0
+
+
+def lle_by_year(result) -> pd.Series:
+    """LLEs in post at each year end, by calendar year."""
+    ts = result.timeseries
+    year_ends = ts[ts["step"] % 3 == 0]
+    if "calendar_year" in ts:
+        return year_ends.groupby("calendar_year")["lle_count"].sum().rename(index=lambda y: round(y, 1))
+    start = result.manifest["config"]["world"]["start_year"]
+    return year_ends.groupby("time_years")["lle_count"].sum().rename(index=lambda y: round(start + y, 1))
+
+
+def seed_checks(results: list) -> dict:
+    """Print the seeds' figures on system leadership against the model; return the figures."""
+    print("\nSeed checks: system leadership (seed 002, seed 004)")
+    table = [(name, s / n) for name, (s, n) in TABLE_1_1.items()]
+    lo, hi = min(v for _, v in table), max(v for _, v in table)
+    ratios = pd.concat([primary_schools_per_primary_nle(r)["per_nle"] for r in results])
+    none = int(ratios.isna().sum())
+    finite = ratios.dropna()
+    print(f"  primary schools per primary NLE, 11 most rural LAs: seed 002 Table 1.1 {lo:.0f}-{hi:.0f} "
+          f"(median {np.median([v for _, v in table]):.0f}); simulated {finite.min():.0f}-{finite.max():.0f} "
+          f"(median {finite.median():.0f}), {none} of {len(ratios)} LA-runs with no primary NLE")
+    share = np.mean([r.scalar_outcomes()["nle_primary_share"] for r in results])
+    miss = 100 * (share - NLE_PRIMARY_SHARE[1]) if share > NLE_PRIMARY_SHARE[1] else 100 * (share - NLE_PRIMARY_SHARE[0])
+    print(f"  NLEs leading primaries: seed 002 Appendix 1 53-54 %; simulated {100 * share:.1f} % "
+          f"({'within' if NLE_PRIMARY_SHARE[0] <= share <= NLE_PRIMARY_SHARE[1] else f'misses by {miss:+.1f} points'})")
+    executive = np.mean([nle_executive_share(r) for r in results])
+    print(f"  NLEs who are also executive heads: seed 002 L935-937 over 33 %; simulated {100 * executive:.1f} % "
+          f"({'met' if executive > NLE_EXECUTIVE_SHARE_MIN else f'misses by {100 * (executive - NLE_EXECUTIVE_SHARE_MIN):+.1f} points'})")
+    good = np.mean([client_good_share(r) for r in results])
+    print(f"  clients good or better when support started: seed 004 L524 7 of 20 (35 %) had good or "
+          f"outstanding leadership; simulated {100 * good:.1f} % ({100 * (good - CLIENT_GOOD_LEADERSHIP):+.1f} points)")
+    lengths = pd.concat([deployment_years(r) for r in results])
+    within = ((lengths >= DEPLOYMENT_YEARS[0]) & (lengths <= DEPLOYMENT_YEARS[1])).mean()
+    print(f"  deployment lengths (ended deployments): seed 004 L135 one to three years; simulated "
+          f"{100 * within:.0f} % within 1-3 years, {100 * (lengths < 1).mean():.0f} % under a year "
+          f"(ended early: client improved or supporter left), {100 * (lengths >= 3).mean():.0f} % of three years")
+    lle = pd.concat([lle_by_year(r) for r in results], axis=1).mean(axis=1)
+    print("  LLEs in post: published " + ", ".join(f"{y}: {v:,}" for y, v in LLE_PUBLISHED.items())
+          + " (seed 002 Appendix 1; nothing later at hand); simulated " + ", ".join(
+              f"{y}: {v:,.0f}" for k, (y, v) in enumerate(lle.items()) if k % 2 == 0)
+          + f"; the model holds the lle_quota ({100 * (lle.mean() / np.mean(list(LLE_PUBLISHED.values())) - 1):+.0f} % "
+            "against the published mean)")
+    return {"primary_per_nle": ratios, "nle_primary_share": share, "nle_executive_share": executive,
+            "client_good_share": good, "deployment_years": lengths, "lle_by_year": lle}
+
+
 def run_report(args: argparse.Namespace) -> None:
     """Fit (if asked) and print the report."""
     config = SimConfig()
@@ -530,6 +621,7 @@ def run_report(args: argparse.Namespace) -> None:
     if args.fit:
         config = fit(config, seeds, args.fit)
     figures = report(config, seeds)
+    seed_checks(figures["results"])
     hist = simulate(replace(config, world=replace(config.world, starting_grades="2010")), seeds[:1])
     ts = hist[0].timeseries
     by_year = ts.groupby("time_years")[["n_outstanding", "n_good", "n_schools"]].sum()

@@ -88,6 +88,10 @@ class SchoolSystemModel(mesa.Model):
         self.system_leadership = next(p for p in self.policies if isinstance(p, SystemLeadershipLevers))
         self.effects = PolicyEffects.neutral(n)
         alliances.seed_from_world(self)  # the real teaching schools of March 2018
+        if config.mechanisms.domain_heterogeneity:
+            leadership.domain_profiles(self)  # heads differ across the four practice domains
+        if config.mechanisms.starting_system_leaders and config.policy.system_leadership.enabled:
+            designation.initial_round(self)  # NLEs and LLEs in post at the start
         self.recorder = outcomes.TimeSeriesRecorder(self)
         self.recorder.record()  # step 0: the starting state
 

@@ -26,20 +26,25 @@ class CandidateSearch:
         if self.tree is None or not self.available.any():
             return None
         k = min(8, n)
-        while True:
-            distance, position = self.tree.query((x, y), k=k, distance_upper_bound=max_km)
-            distance, position = np.atleast_1d(distance), np.atleast_1d(position)
-            found = position < n
-            distance, position = distance[found], position[found]
-            ok = self.available[position] & (self.schools[position] != exclude)
-            if ok.any():
-                best = distance[ok].min()
-                ties = position[ok][distance[ok] == best]
-                chosen = int(ties.min())
-                return chosen, float(best)
+        distance, position = self.tree.query((x, y), k=k, distance_upper_bound=max_km)
+        distance, position = np.atleast_1d(distance), np.atleast_1d(position)
+        found = position < n
+        distance, position = distance[found], position[found]
+        ok = self.available[position] & (self.schools[position] != exclude)
+        if not ok.any():
             if k >= n or len(position) < k:  # every candidate within reach was looked at
                 return None
-            k = min(4 * k, n)
+            # the k nearest are all taken: look at every candidate within reach (bounded by the
+            # candidates within max_km, where widening k could grow to all candidates)
+            position = np.array(self.tree.query_ball_point((x, y), r=max_km), dtype=np.int64)
+            xy = self.tree.data[position]
+            distance = np.sqrt((xy[:, 0] - x) ** 2 + (xy[:, 1] - y) ** 2)
+            ok = self.available[position] & (self.schools[position] != exclude)
+            if not ok.any():
+                return None
+        best = distance[ok].min()
+        ties = position[ok][distance[ok] == best]
+        return int(ties.min()), float(best)
 
     def within(self, x: float, y: float, max_km: float, exclude: int = -1) -> tuple[np.ndarray, np.ndarray]:
         """Positions (sorted) and distances of available candidates within ``max_km``."""

@@ -20,6 +20,8 @@ from scipy import sparse
 from . import subgroups
 from .state import (ACTING, CONDITIONS, DOMAINS, EXECUTIVE, LEADER_KINDS, TERMS_PER_YEAR,
                     combined_condition)
+from .events import EVENT_NAMES
+from .need import schools_in_need
 from .system_leadership import LLE, NLE, ROLES
 from .world import GOVERNANCE, GRADES, MAINTAINED, PHASES, REGION_NAMES, SETTINGS, UNINSPECTED
 
@@ -30,8 +32,6 @@ EVENT_COLUMNS = ("step", "time_years", "calendar_year", "event", "school_id", "p
                  "fsm_band", "setting", "route", "reason", "grade", "previous_grade", "kind",
                  "vacancy_terms", "role", "supporter_school_id", "client_school_id", "distance_km",
                  "mode")
-EVENT_TYPES = ("head_appointed", "head_left", "leader_appointed", "leader_left", "inspection",
-               "short_inspection")
 APPOINTMENT_ROUTES = ("internal", "external", "acting", "executive")
 LEAVING_REASONS = ("retired", "left_early", "acting_ended", "executive_left",
                    "own_head_to_be_appointed", "academy_conversion")
@@ -58,6 +58,8 @@ class EventLog:
             supporter: int = MISSING, client: int = MISSING,
             distance_km: float = float("nan"), mode: str | None = None) -> None:
         """Record one event at the current step (``school``, ``supporter``, ``client`` are indices)."""
+        if event not in EVENT_NAMES:
+            raise ValueError(f"unknown event {event!r}: add it to sim/events.py and docs/RESULTS.md")
         self.rows.append((self.model.step_count, event, school, person, route, reason, grade,
                           previous_grade, kind, vacancy_terms, role, supporter, client, distance_km,
                           mode))
@@ -159,10 +161,9 @@ class TimeSeriesRecorder:
             self._record()
 
     def _record(self) -> None:
-        from .processes.brokerage import schools_in_need
         m, s, sl = self.model, self.model.state, self.model.sl
         need = schools_in_need(m)
-        ready = s.bench_present & (s.bench_readiness >= m.params.ready_threshold)
+        ready = s.ready_leaders(m.params.ready_threshold)
         stayed, at_risk = self._retention()
         t = self._sums({
             "n_schools": np.ones(s.n),
@@ -175,6 +176,7 @@ class TimeSeriesRecorder:
             "head_tenure": s.head_tenure, "senior_leaders": s.bench_present.sum(axis=1),
             "ready_leaders": ready.sum(axis=1),
             "nle_count": sl.role == NLE, "lle_count": sl.role == LLE, "schools_in_need": need,
+            "nle_executive_heads": (sl.role == NLE) & (sl.executive_led_count > 0),
             "deployments_active": sl.supporters_of(s.n),
             "federations_permanent": sl.executive_permanent,
             "teaching_schools": sl.teaching_school_since >= 0, "alliance_members": sl.alliance_of >= 0,
@@ -200,7 +202,7 @@ class TimeSeriesRecorder:
         cols["senior_leaders"] = t["senior_leaders"]
         cols["ready_leaders"] = t["ready_leaders"]
         # supply of system leaders against need, deployments and executive headships
-        for name in ("nle_count", "lle_count", "schools_in_need"):
+        for name in ("nle_count", "lle_count", "nle_executive_heads", "schools_in_need"):
             cols[name] = t[name]
         cols["supply_need_ratio"] = (cols["nle_count"] + cols["lle_count"]) / np.maximum(cols["schools_in_need"], 1)
         cols["schools_per_nle"] = np.where(cols["nle_count"] > 0, n / np.maximum(cols["nle_count"], 1), np.nan)
@@ -440,14 +442,13 @@ def schools_frame(model: "SchoolSystemModel") -> pd.DataFrame:
     in_alliance = model.sl.alliance_of >= 0
     frame["alliance_teaching_school_id"] = pd.arrays.IntegerArray(
         np.where(in_alliance, w.school_id[np.maximum(model.sl.alliance_of, 0)], 0), ~in_alliance)
-    from .processes.brokerage import schools_in_need
     frame["in_need"] = schools_in_need(model)
     frame["active_clients"] = model.sl.clients_of(s.n)
     frame["active_supporters"] = model.sl.supporters_of(s.n)
     frame["senior_posts"] = s.bench_posts
     frame["senior_leaders"] = s.bench_present.sum(axis=1)
     frame["bench_strength"] = s.bench_strength()
-    frame["ready_leaders"] = (s.bench_present & (s.bench_readiness >= model.params.ready_threshold)).sum(axis=1)
+    frame["ready_leaders"] = s.ready_leaders(model.params.ready_threshold).sum(axis=1)
     return frame
 
 
@@ -467,6 +468,8 @@ SCALAR_OUTCOMES = (
     "nle_count", "lle_count", "schools_in_need", "supply_need_ratio",
     "deployments_started_per_year", "executive_led_share", "improved_share_supported",
     "improved_share_not_supported", "support_cost_per_extra_improved_school_gbp",
+    "nle_primary_share", "nle_executive_share", "nle_designations_fsm_band_3_4_share",
+    "nle_dedesignations_per_year", "supporting_school_decline_share", "executive_home_decline_share",
 )  # the keys of scalar_outcomes(), in order; experiments check outcome names against it
 # outcomes where less is better (reports rank arms by them the other way round)
 LOWER_IS_BETTER = frozenset({

@@ -96,8 +96,12 @@ class BehaviourParams:
         0.35, "effect-size units", 0.2, 0.5,
         "assumption: disadvantage gap of about a third of a standard deviation")
     gap_conditions_effect: float = uncertain(
-        0.4, "effect-size units per condition unit", 0.0, 0.8,
-        "seed 000 L1458-1469, L1606-1609 (improving disadvantaged schools close gaps); size an assumption")
+        0.4, "effect-size units per condition unit", 0.0, 1.0,
+        "assumption: better conditions narrow the disadvantage gap (the seeds report no gap effect)")
+    head_domain_sd: float = uncertain(
+        0.18, "capacity units (sd across a head's four practice domains)", 0.0, 0.3,
+        "assumption: heads are stronger in some practice domains than others (seed 000 L73-79 "
+        "names four domains; seed 000 L1580-1582 the weakest area matters in challenging schools)")
     capacity_growth_per_term: float = uncertain(
         0.006, "capacity units per term", 0.0, 0.02,
         "seed 000 L951-961 (self-efficacy -> persistence -> capability); size an assumption")
@@ -121,10 +125,10 @@ class BehaviourParams:
 
     # --- careers (processes/careers.py) --------------------------------------------------
     head_exit_primary_per_year: float = uncertain(
-        0.037, "1/year", 0.02, 0.12,
+        0.0358, "1/year", 0.02, 0.12,
         "calibrated to NFER 2017: primary head retention 94% (2012) to 92% (2015)")
     head_exit_secondary_per_year: float = uncertain(
-        0.0651, "1/year", 0.03, 0.16,
+        0.064, "1/year", 0.03, 0.16,
         "calibrated to NFER 2017: secondary head retention 91% (2012) to 87% (2015)")
     exit_mult_inadequate: float = uncertain(
         2.5, "hazard ratio", 1.0, 4.0,
@@ -136,11 +140,15 @@ class BehaviourParams:
         0.12, "hazard ratio increment per FSM band above 1", 0.0, 0.3,
         "seed 003 L1438-1440 (disadvantaged schools struggle to retain staff); size an assumption")
     exit_mult_small_school: float = uncertain(
-        1.2, "hazard ratio", 1.0, 2.0,
-        "seed 001 L51, L199 (intensified role, sustainability in small primaries); assumption")
+        1.2, "hazard ratio", 1.0, 2.5,
+        "assumption: small schools' heads leave more (the seeds give no exit figure by size)")
     exit_mult_low_resilience: float = uncertain(
         0.8, "hazard ratio increment at zero resilience", 0.0, 1.5,
         "seed 000 L951-1016 (self-efficacy and persistence); assumption")
+    exit_mult_after_downgrade: float = uncertain(
+        1.5, "hazard ratio", 1.0, 2.5,
+        "NFER 2017: retention lowest 'especially the year after a downgrade' (direction); size an "
+        "assumption")
     retirement_age_start: float = uncertain(
         55.0, "years of age", 52.0, 60.0, "assumption: teachers' pension normal age 60-67")
     retirement_per_year_after_start: float = uncertain(
@@ -161,7 +169,8 @@ class BehaviourParams:
     attractiveness_rural: float = uncertain(
         0.7, "multiplier", 0.4, 1.0, "seed 002 L2415-2417 (recruiting heads of small rural schools problematic)")
     attractiveness_coastal: float = uncertain(
-        0.8, "multiplier", 0.5, 1.0, "seed 003 L798-802 (rural/coastal isolation)")
+        0.8, "multiplier", 0.4, 1.0,
+        "assumption: coastal headships are harder to fill (seed 003 L798-802 is about access to support)")
     attractiveness_small: float = uncertain(
         0.75, "multiplier", 0.4, 1.0, "seed 002 L2348-2358, L2415-2417 (small schools cannot recruit)")
     attractiveness_fsm_band4: float = uncertain(
@@ -171,36 +180,57 @@ class BehaviourParams:
     external_capacity_mean: float = uncertain(
         0.5, "capacity units", 0.35, 0.7, "assumption: capacity of appointees from outside the region's pipeline")
     new_head_capacity_per_readiness: float = uncertain(
-        0.665, "capacity units per readiness unit", 0.5, 1.0,
+        0.6818, "capacity units per readiness unit", 0.5, 1.0,
         "calibrated: holds the Aug 2018 grade mix (Ofsted); a first headship starts below readiness")
     acting_capacity_factor: float = uncertain(
         0.8, "multiplier on acting leader's readiness", 0.5, 1.0, "assumption")
+    acting_readiness_gain: float = uncertain(
+        0.05, "readiness units", 0.0, 0.15,
+        "assumption: acting up develops the deputy (seed 004 L495: a secondment developed the deputy)")
+    new_head_age_mean_years: float = uncertain(
+        44.0, "years of age", 40.0, 48.0, "assumption: mean age at a first headship")
+    new_head_age_sd_years: float = uncertain(
+        5.0, "years of age", 3.0, 8.0, "assumption: spread of age at a first headship")
 
     # --- system leadership (processes/designation.py, brokerage.py, support.py, structure.py)
     nle_application_per_year: float = uncertain(
-        0.5, "probability per year", 0.2, 1.0,
-        "seed 002 L3508-3512 (2 of 14 invited heads declined: could not spare the time); assumption")
+        0.5, "probability per year", 0.1, 1.0,
+        "assumption: share of eligible heads applying in a designation round")
     support_lag_terms: float = uncertain(
-        2.0, "terms", 1.0, 4.0,
-        "seed 003 L1152-1158 (programmes need at least two terms); seed 000 L1664-1683")
+        2.0, "terms", 0.0, 4.0,
+        "assumption: support acts after a lag (seed 003 L1152-1158 says programmes must last at least "
+        "two terms to work, a duration, not a lag)")
     support_condition_effect: float = uncertain(
-        0.08, "condition units at full intensity", 0.0, 0.2,
-        "seed 004 L419, L458-466 (support builds client capacity); size an assumption checked against "
-        "seed 004 L426 (+10 pp KS2 in NLE-supported primaries, 2007-8)")
+        0.08, "condition units at full intensity", 0.0, 0.25,
+        "seed 004 L419, L458-466 (support builds client capacity: direction); size an assumption")
+    exceptionally_good_margin: float = uncertain(
+        0.25, "effectiveness sd below the outstanding threshold", 0.1, 0.5,
+        "assumption: what 'exceptionally good' (seed 004 L646 relaxation for FSM >= 25 %) means")
+    improving_margin: float = uncertain(
+        0.2, "effectiveness sd over three years", 0.1, 0.4,
+        "assumption: a rise counting as 'continued improvement' (seed 004 L647)")
+    nle_bench_strength: float = uncertain(
+        0.5, "mean readiness of the senior team", 0.3, 0.7,
+        "seed 004 L648 (outstanding senior and middle leaders able to give intensive support); level "
+        "an assumption")
+    exploratory_engagement: float = uncertain(
+        0.8, "fraction of full effect", 0.5, 1.0,
+        "assumption: grade 1-2 clients engage in an exploratory way (seed 003 L1348-1353: category 2 "
+        "schools have space to engage)")
     support_capacity_gain_per_term: float = uncertain(
         0.02, "capacity units per term at full intensity", 0.0, 0.05,
         "seed 004 L462-466, L484 (coaching the client head and leaders); assumption")
     client_reach_out_probability: float = uncertain(
-        0.6, "probability", 0.3, 0.9,
-        "seed 003 L1348-1353: grade 3/4 schools either reach out or withdraw")
+        0.6, "probability", 0.2, 0.9,
+        "seed 003 L1348-1353: grade 3/4 schools either reach out or withdraw; the share an assumption")
     withdrawn_engagement: float = uncertain(
         0.3, "fraction of full effect", 0.0, 0.6, "seed 003 L1348-1353 (withdrawal); size an assumption")
     overload_exponent: float = uncertain(
         0.5, "exponent", 0.0, 1.0,
         "seed 003 L1235-1241 (initiative overload): effect per supporter / supporters^exponent")
     lle_effect_factor: float = uncertain(
-        0.6, "fraction of an NLE's effect", 0.3, 1.0,
-        "seed 004 L444 (credibility of a serving outstanding head in 18 of 20); assumption")
+        0.6, "fraction of an NLE's effect", 0.2, 1.0,
+        "assumption: an LLE's support does less than an NLE's (no seed compares them)")
     shallow_partnership_effect: float = uncertain(
         0.5, "fraction of full effect", 0.2, 1.0,
         "seed 002 L6654 (funding-led partnerships can be shallow); assumption")
@@ -224,9 +254,56 @@ class BehaviourParams:
         "seed 002 L831-837: almost two thirds of temporary executive headships became permanent")
     executive_review_terms: float = uncertain(
         3.0, "terms", 2.0, 6.0, "assumption: a temporary arrangement is reviewed after a year")
+    executive_min_headship_years: float = uncertain(
+        2.0, "years", 1.0, 5.0,
+        "seed 002 L8105-8111 (potential system leader: head 2+ years of a good or outstanding school)")
+    cannot_recruit_terms: float = uncertain(
+        2.0, "terms with an acting head", 1.0, 4.0,
+        "assumption: how long before a school is seen as unable to recruit (seed 002 L6360-6364)")
     federation_coordination_cost: float = uncertain(
         0.1, "fraction of the executive head's capacity", 0.0, 0.3,
-        "seed 001 L307 (federation coordination costs); size an assumption")
+        "seed 001 L307 (Dutch federations: balancing the needs of all schools is a challenge); size an "
+        "assumption")
+    home_capacity_loss: float = uncertain(
+        0.15, "condition units at full intensity with no senior team to cover", 0.0, 0.4,
+        "seed 002 L2724-2728 (two thirds of system leaders: pressure on capacity), L6338-6344 (home "
+        "capacity a prerequisite), L6360-6376 ('two schools at risk'); size an assumption")
+    executive_time_share: float = uncertain(
+        0.5, "share of a full-time head", 0.2, 0.8,
+        "assumption: an executive head's time away from the home school (seed 002 L6346-6352: the "
+        "executive head runs the federation, heads of school run the schools)")
+    travel_decay_km: float = uncertain(
+        25.0, "km (support dose falls by 1/e per this distance)", 5.0, 100.0,
+        "seed 003 L1354-1356 (remote schools: support 'time consuming and costly to attend'), seed 004 "
+        "L440 (geographical proximity); size an assumption")
+    supporter_willingness: float = uncertain(
+        0.3, "probability per term that an available system leader takes a new client", 0.1, 1.0,
+        "seed 002 L2724-2728 (time commitment puts pressure on capacity); seed 002 L3508-3512 (2 of "
+        "14 system leaders could not spare the time for an interview); level an assumption")
+    nle_min_senior_leaders: float = uncertain(
+        2.0, "senior leaders in post", 1.0, 4.0,
+        "seed 004 L648 (senior and middle leaders with capacity for intensive support); seed 002 "
+        "L6338-6344; count an assumption")
+    secondary_application_ratio: float = uncertain(
+        4.0, "odds of a secondary head applying relative to a primary head", 1.0, 8.0,
+        "seed 002 L772 (56 % of primary and 77 % of secondary heads in a system-leadership role); "
+        "calibrated to about 53-54 % primary NLEs (seed 002 Appendix 1)")
+    trust_engagement: float = uncertain(
+        0.8, "multiplier on engagement of a client in a trust", 0.4, 1.0,
+        "seed 003 L1343-1346 (trusts may prefer their own CPD, a barrier to external support); size "
+        "an assumption")
+    remote_engagement: float = uncertain(
+        0.8, "multiplier on engagement of a rural or coastal client", 0.4, 1.0,
+        "seed 003 L1354-1356, L798-802 (rural/coastal schools cut off from support); size an "
+        "assumption")
+    cover_cost_engagement: float = uncertain(
+        0.8, "multiplier on engagement of a client with at most one senior leader", 0.4, 1.0,
+        "seed 003 L1281-1286 (limited staff capacity and cover costs hinder release for support); "
+        "size an assumption")
+    weak_leadership_engagement: float = uncertain(
+        0.5, "engagement lost per unit of client head capacity below 0.5", 0.0, 1.0,
+        "seed 003 L1361-1362 (system leaders: school leadership quality a barrier to progress), "
+        "L1324-1326 (poor SLT-staff relations); size an assumption")
     alliance_readiness_gain: float = uncertain(
         0.004, "readiness units per term", 0.0, 0.015,
         "seed 001 L230 (leaders grown through partnerships of schools); seed 002 L5951-5957; size an "
@@ -322,7 +399,8 @@ class SystemLeadershipConfig:
     lle_quota: int = bounded(2_000, 0, 20_000, "LLEs nationally (assumption); scaled to the world")
     fsm_relaxation: bool = bounded(True, doc="seed 004 L646: FSM >= 25% schools may qualify when "
                                    "'exceptionally good' rather than outstanding")
-    min_headship_years: float = bounded(3.0, 0.0, 10.0, "years (seed 004 L646-652)")
+    min_headship_years: float = bounded(3.0, 0.0, 10.0, "years (DfE NLE guide and LA LLE guidance in "
+                                        "england_reference.md; not in seed 004 Annex B)")
     max_clients_per_nle: int = bounded(2, 1, 4, "clients (seed 002 L1023: one or two schools)")
     max_distance_km: float = bounded(50.0, 1.0, 500.0, "km between supporter and client")
     phase_match: bool = bounded(True, doc="supporters only support schools of their own phase")
@@ -427,6 +505,34 @@ class RunConfig:
 
 
 @dataclass
+class MechanismSwitches:
+    """Switches of the system-leadership mechanisms of issue 8; each ``false`` removes one for the
+    ablation experiment (``experiment=mechanisms``). ``docs/ODD.md`` section 6.8 says what each does."""
+
+    home_capacity_at_risk: bool = bounded(True, doc="time away lowers the level of the home school's "
+                                          "conditions, buffered by its senior team")
+    executive_home_cost: bool = bounded(True, doc="an executive head's home school bears the same "
+                                        "cost for the time given to the other school")
+    status_review: bool = bounded(True, doc="at each inspection NLEs must still be outstanding "
+                                  "(or exceptionally good with FSM >= 25 %), LLEs good")
+    travel_cost: bool = bounded(True, doc="the dose of support falls with the supporter's distance")
+    deployment_limits: bool = bounded(True, doc="a supporter needs willingness and a senior team "
+                                      "to cover, and NLEs a senior team of at least two")
+    cva_ranking: bool = bounded(True, doc="NLE applicants ranked by contextual value added rather "
+                                "than raw effectiveness")
+    phase_mix: bool = bounded(True, doc="secondary heads apply more often than primary heads")
+    client_readiness: bool = bounded(True, doc="cover cost, trust membership, remoteness and weak "
+                                     "leadership lower a client's engagement")
+    nle_executive_headship: bool = bounded(True, doc="a school that needs an executive head is "
+                                           "offered first to an NLE already supporting it")
+    domain_heterogeneity: bool = bounded(True, doc="heads' capacity differs across the four "
+                                         "practice domains (sd head_domain_sd), so schools' four "
+                                         "conditions differ and the weakest-condition rule acts")
+    starting_system_leaders: bool = bounded(True, doc="designate NLEs, LLEs and teaching schools at "
+                                            "step 0 with the model's criteria, up to the quotas")
+
+
+@dataclass
 class SimConfig:
     """A complete, resolved configuration of one run."""
 
@@ -434,6 +540,7 @@ class SimConfig:
     behaviour: BehaviourParams = field(default_factory=BehaviourParams)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    mechanisms: MechanismSwitches = field(default_factory=MechanismSwitches)
 
 
 # --------------------------------------------------------------------------------------------

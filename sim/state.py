@@ -80,6 +80,11 @@ class SchoolState:
         """(n, K) bool: the post is filled."""
         return self.bench_person >= 0
 
+    def ready_leaders(self, ready_threshold: float) -> np.ndarray:
+        """(n, K) bool: senior leaders in post whose readiness for headship reaches the threshold
+        (the one definition of a "ready" leader)."""
+        return self.bench_present & (self.bench_readiness >= ready_threshold)
+
     def bench_strength(self) -> np.ndarray:
         """Mean readiness of the senior leaders in post (0 where there are none)."""
         return mean_readiness(self.bench_person, self.bench_readiness)

@@ -70,7 +70,7 @@ def membership(model: "SchoolSystemModel") -> tuple[list[str], np.ndarray]:
     Units: the named subgroups, the regions present, then the local authorities present
     (``la:<name>``).
     """
-    from .processes.brokerage import schools_in_need
+    from .need import schools_in_need
     from .state import SUBSTANTIVE
     w = model.world
     n_la = len(w.la_names)

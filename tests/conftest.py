@@ -24,13 +24,14 @@ def make_config(*, source: str = "toy", toy_schools: int = 12, region: str | Non
                 years: int = 2, seed: int = 0, world_seed: int = 0,
                 check_invariants: bool = True, system_leadership: bool | None = None,
                 behaviour: dict | None = None, policy: dict | None = None,
-                inspection: dict | None = None) -> SimConfig:
+                inspection: dict | None = None, mechanisms: dict | None = None) -> SimConfig:
     """A small, quiet configuration.
 
     ``source`` is ``toy`` (``toy_schools`` schools) or ``synthetic`` (use ``region`` to keep one
     region). ``system_leadership=None`` keeps the default of the current code base; process
     unit tests switch it off so they test one process at a time. ``policy`` maps lever names
-    (``recruitment_incentive``, ``development_programme``) to field overrides.
+    (``recruitment_incentive``, ``development_programme``) to field overrides; ``mechanisms``
+    overrides the issue-8 mechanism switches.
     """
     base = SimConfig()
     world = replace(base.world, source=source, toy_schools=toy_schools, region=region,
@@ -45,7 +46,8 @@ def make_config(*, source: str = "toy", toy_schools: int = 12, region: str | Non
         pol = replace(pol, inspection=replace(pol.inspection, **inspection))
     for lever, overrides in (policy or {}).items():
         pol = replace(pol, **{lever: replace(getattr(pol, lever), **overrides)})
-    return replace(base, world=world, run=run, behaviour=beh, policy=pol)
+    mech = replace(base.mechanisms, **(mechanisms or {}))
+    return replace(base, world=world, run=run, behaviour=beh, policy=pol, mechanisms=mech)
 
 
 def hand_world(n: int = 4, *, phase=0, pupils=300, fsm_share=0.05, setting=0, coastal=False,

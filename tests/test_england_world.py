@@ -233,7 +233,7 @@ def _region_runs(seeds, **policy):
 @pytest.mark.slow
 def test_sponsored_conversion_lowers_the_share_inadequate():
     from scipy.stats import ttest_rel
-    seeds = range(4)
+    seeds = range(8)  # 4 were too few once the issue-8 mechanisms add their own draws (p 0.08)
     on = [r["share_inadequate"] for r in _region_runs(seeds)]
     off = [r["share_inadequate"] for r in _region_runs(seeds, sponsored_academies={"enabled": False})]
     # paired by seed (common random numbers): fewer inadequate schools with conversion
@@ -270,4 +270,6 @@ def test_without_the_secondary_headwind_the_phase_gap_closes():
         return float(share["primary"] - share["secondary"])
 
     with_headwind, without = gap(0.07), gap(0.0)
-    assert with_headwind > without + 0.02, (with_headwind, without)  # about 4 points apart
+    # about 4 points apart before the issue-8 mechanisms; with them about 1.8 (seeds 1-3: 9.7 vs
+    # 7.9, 8.8 vs 7.0, 11.5 vs 9.6), as home-school costs now also fall on secondary NLEs' schools
+    assert with_headwind > without + 0.01, (with_headwind, without)

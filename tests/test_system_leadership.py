@@ -14,7 +14,7 @@ process reads, call that process's ``step(model)`` and compare with the document
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -25,6 +25,7 @@ from conftest import empty_bench, make_config, make_model, set_params
 from sim.invariants import check_invariants
 from sim.model import SchoolSystemModel
 from sim.outcomes import geography_rows, support_outcomes
+from sim.parameters import MechanismSwitches
 from sim.policies import PolicyEffects
 from sim.policies.system_leadership import national_quota
 from sim.policies.targeting import supply_need_ratio_by_la
@@ -36,6 +37,7 @@ from sim.system_leadership import LLE, NLE, NO_ROLE, Deployment
 from sim.world import PRIMARY, SECONDARY, World, build_world
 
 GRANT = 20_000.0
+MECHANISMS_OFF = {f.name: False for f in fields(MechanismSwitches)}
 ENGLAND = 20_219
 
 
@@ -62,10 +64,17 @@ def sl_world(x, *, y=0.0, phase=PRIMARY, grade=1, fsm=0.05, la=0, pupils=300, se
 
 
 def sl_model(world: World, *, seed: int = 0, behaviour: dict | None = None,
-             inspection: dict | None = None, **sl_overrides) -> SchoolSystemModel:
-    """A model on ``world`` with system leadership on and these ``policy.system_leadership`` fields."""
+             inspection: dict | None = None, mechanisms: dict | None = None,
+             **sl_overrides) -> SchoolSystemModel:
+    """A model on ``world`` with system leadership on and these ``policy.system_leadership`` fields.
+
+    The issue-8 mechanisms (``config.mechanisms``) are off unless ``mechanisms`` switches them on,
+    so each test exercises the rules it names and starts from the roles it sets.
+    """
+    mechanisms = {**MECHANISMS_OFF, **(mechanisms or {})}
     return make_model(world, seed=seed, system_leadership=True, behaviour=behaviour,
-                      inspection=inspection, policy={"system_leadership": sl_overrides})
+                      inspection=inspection, mechanisms=mechanisms,
+                      policy={"system_leadership": sl_overrides})
 
 
 def set_bench(model, school: int, readiness: list[float]) -> None:
@@ -235,7 +244,7 @@ def test_fsm_relaxation_lets_exceptionally_good_high_fsm_school_qualify(relaxati
     model = sl_model(world, nle_quota=10_000, lle_quota=0, fsm_relaxation=relaxation)
     set_params(model, nle_application_per_year=1.0)
     assert national_quota(model, 10_000, ()) == 4
-    cut = model.params.threshold_outstanding - designation.EXCEPTIONALLY_GOOD_MARGIN
+    cut = model.params.threshold_outstanding - model.params.exceptionally_good_margin
     assert 0.1 < cut <= 0.3 < model.params.threshold_outstanding
     for school, eff in enumerate([0.3, 0.1, 0.3, 1.0]):
         make_strong(model, school, effectiveness=eff)
@@ -780,7 +789,7 @@ def test_national_quota_follows_the_historical_schedule_by_calendar_year():
 def test_schedule_sets_the_quota_used_by_designation_rounds():
     # 8 schools: a national figure of 20,219 NLEs is 8 places; 0 until 2012, 8 from 2013
     world = sl_world(np.arange(8) * 2.0, grade=1)
-    config = make_config(system_leadership=True, policy={"system_leadership": {
+    config = make_config(system_leadership=True, mechanisms=MECHANISMS_OFF, policy={"system_leadership": {
         "nle_quota_by_year": [[2010, 0], [2012, 0], [2013, ENGLAND]], "lle_quota": 0}})
     world.start_year = 2010.0
     model = SchoolSystemModel(config, seed=0, world=world)

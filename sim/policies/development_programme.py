@@ -47,8 +47,8 @@ class DevelopmentProgramme(Policy):
         s, c = model.state, self.config
         cost = np.zeros(s.n)
         if model.step_count % TERMS_PER_YEAR == 1 and self.places_per_year > 0:
-            eligible = (s.bench_present & (s.bench_programme_terms == 0)
-                        & (s.bench_readiness < model.params.ready_threshold) & self.targeted[:, None])
+            eligible = (s.bench_present & ~s.ready_leaders(model.params.ready_threshold)
+                        & (s.bench_programme_terms == 0) & self.targeted[:, None])
             schools, posts = np.nonzero(eligible)
             take = min(self.places_per_year, len(schools))
             chosen = model.rng.choice(len(schools), size=take, replace=False) if take else []

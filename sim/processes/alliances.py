@@ -19,7 +19,6 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..state import SUBSTANTIVE, TERMS_PER_YEAR
-from .designation import NLE_BENCH_STRENGTH
 
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
@@ -66,7 +65,7 @@ def step(model: "SchoolSystemModel") -> None:
         return
     quota = model.system_leadership.teaching_school_quota(model)
     places = quota - int((sl.teaching_school_since >= 0).sum())
-    eligible = ((s.grade == 1) & (s.bench_strength() >= NLE_BENCH_STRENGTH)
+    eligible = ((s.grade == 1) & (s.bench_strength() >= model.params.nle_bench_strength)
                 & (s.head_experience >= cfg.min_headship_years) & (s.leader_kind == SUBSTANTIVE)
                 & (sl.alliance_of < 0) & (sl.executive_of < 0))
     if places <= 0 or not eligible.any():

@@ -1,6 +1,6 @@
 """Brokerage: brokers find schools in need and match them to available system leaders.
 
-Need (seed 004 L432-438: low achievement, new headteachers, Ofsted categories): a school graded
+Need (``sim/need.py``; seed 004 L432-438: low achievement, new headteachers, Ofsted categories): a school graded
 requires improvement or inadequate; a new head (first year) in a school below good; or a
 high-disadvantage school (FSM band 4) with results below the good threshold. Brokers seek
 support for those not already supported or led by an executive head.
@@ -11,6 +11,15 @@ distance (geographical proximity, seed 004 L440) and, when required, of the same
 targeting rule orders clients and picks supporters (``policies/targeting.py``). Each
 deployment costs the deployment grant and the yearly budget (``policies/system_leadership.py``;
 a budget year is the run's year, terms 1-3, 4-6...) is never overspent.
+
+Mechanisms of issue 8 (``config.mechanisms``): ``deployment_limits`` makes supply depend on more
+than the budget: a system leader takes a new client in a term only if willing
+(``supporter_willingness``: seed 002 L2724-2728, the time commitment presses on capacity) and if
+the home school has a ready senior leader to cover (seed 002 L6338-6344). ``client_readiness``
+lowers the client's engagement for the barriers of seed 003 L1277-1362: cover costs where the
+senior team is one person or none (``cover_cost_engagement``), membership of a trust that prefers
+its own support (``trust_engagement``, from the ``academy`` field), rural or coastal remoteness
+(``remote_engagement``) and weak leadership (``weak_leadership_engagement``).
 """
 
 from __future__ import annotations
@@ -20,22 +29,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..nearest import CandidateSearch
+from ..need import schools_in_need  # noqa: F401  (re-exported: brokers' definition of need)
 from ..state import ACTING, TERMS_PER_YEAR
 from ..system_leadership import MODES, NLE, NO_ROLE, ROLES, SECONDARY_SECONDMENT_SHARE, Deployment
-from ..world import SECONDARY, good_or_better
+from ..world import RURAL, SECONDARY, good_or_better
 
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
 
-
-
-def schools_in_need(model: "SchoolSystemModel") -> np.ndarray:
-    """(n,) bool: schools in need of support, whether or not they already have it."""
-    p, s = model.params, model.state
-    weak = s.grade >= 3
-    new_head_below_good = (s.head_tenure < 1.0) & (s.grade >= 3)
-    disadvantaged_low = (model.fsm_band == 4) & (s.effectiveness < p.threshold_good)
-    return weak | new_head_below_good | disadvantaged_low
 
 
 def unmet_need(model: "SchoolSystemModel") -> np.ndarray:
@@ -52,9 +53,30 @@ def client_room(model: "SchoolSystemModel") -> np.ndarray:
 
 
 def available_supply(model: "SchoolSystemModel", room: np.ndarray | None = None) -> np.ndarray:
-    """(n,) bool: system leaders of good or better schools with room for another client."""
+    """(n,) bool: system leaders of good or better schools with room for another client (and,
+    under ``deployment_limits``, a ready senior leader at home to cover)."""
     room = client_room(model) if room is None else room
-    return (model.sl.role > NO_ROLE) & (room > 0) & good_or_better(model.state.grade)
+    supply = (model.sl.role > NO_ROLE) & (room > 0) & good_or_better(model.state.grade)
+    if model.config.mechanisms.deployment_limits:
+        supply &= model.state.ready_leaders(model.params.ready_threshold).any(axis=1)
+    return supply
+
+
+def client_engagement_factor(model: "SchoolSystemModel", client: int) -> float:
+    """Multiplier on a new client's engagement for the readiness barriers of seed 003
+    L1277-1362 (1 without the ``client_readiness`` mechanism)."""
+    if not model.config.mechanisms.client_readiness:
+        return 1.0
+    p, s, w = model.params, model.state, model.world
+    factor = 1.0
+    if (s.bench_person[client] >= 0).sum() <= 1:
+        factor *= p.cover_cost_engagement
+    if w.academy[client]:
+        factor *= p.trust_engagement
+    if w.setting[client] == RURAL or w.coastal[client]:
+        factor *= p.remote_engagement
+    shortfall = max(0.0, 0.5 - float(s.head_capacity[client].mean()))
+    return factor * max(0.0, 1.0 - p.weak_leadership_engagement * shortfall)
 
 
 def step(model: "SchoolSystemModel") -> None:
@@ -66,6 +88,9 @@ def step(model: "SchoolSystemModel") -> None:
     need = unmet_need(model)
     room_by_school = client_room(model)
     supply = available_supply(model, room_by_school)
+    willing = model.rng.random(s.n) < model.params.supporter_willingness  # drawn always: common numbers
+    if model.config.mechanisms.deployment_limits:
+        supply &= willing
     levers = model.system_leadership
     clients, pick_nearest = levers.order_clients(model, need, supply)
     supporters = np.nonzero(supply)[0]
@@ -109,11 +134,20 @@ def step(model: "SchoolSystemModel") -> None:
     model.effects.spend("deployment_grants", grants)
 
 
+def planned_length_terms(support_years: float, rng: np.random.Generator) -> int:
+    """Planned length of a deployment: whole terms drawn evenly over ``support_years`` +- 1 year,
+    kept within one to three years when ``support_years`` is (seed 004 L135: "between one and
+    three years")."""
+    low = max(min(support_years, 1.0), support_years - 1.0)
+    high = min(max(support_years, 3.0), support_years + 1.0)
+    return int(rng.integers(round(low * TERMS_PER_YEAR), round(high * TERMS_PER_YEAR) + 1))
+
+
 def _start(model: "SchoolSystemModel", supporter: int, client: int, distance_km: float) -> None:
     """Start a deployment: choose its mode, draw the client's engagement, pay the grant."""
     cfg, p, s, sl, rng = (model.config.policy.system_leadership, model.params, model.state,
                           model.sl, model.rng)
-    ready_in_home = ((s.bench_person[supporter] >= 0) & (s.bench_readiness[supporter] >= p.ready_threshold)).sum()
+    ready_in_home = ((s.bench_person[supporter] >= 0) & (s.bench_readiness[supporter] >= p.ready_threshold)).sum()  # one row of SchoolState.ready_leaders
     if s.leader_kind[client] == ACTING:
         mode = "interim_headship"
     elif (ready_in_home >= 2 and model.world.phase[client] == SECONDARY
@@ -124,8 +158,9 @@ def _start(model: "SchoolSystemModel", supporter: int, client: int, distance_km:
     if s.grade[client] >= 3:
         engagement = 1.0 if rng.random() < p.client_reach_out_probability else p.withdrawn_engagement
     else:
-        engagement = 0.8  # assumption: grade 1-2 schools engage in an exploratory way
-    start, length = model.step_count + 1, int(round(cfg.support_years * TERMS_PER_YEAR))
+        engagement = p.exploratory_engagement
+    engagement *= client_engagement_factor(model, client)
+    start, length = model.step_count + 1, planned_length_terms(cfg.support_years, rng)
     deployment = Deployment(supporter=supporter, client=client, role=int(sl.role[supporter]), mode=mode,
                             intensity=MODES[mode], start_step=start, end_step=start + length,
                             distance_km=distance_km, engagement=engagement,

@@ -4,7 +4,7 @@ Heads retire with a hazard that starts at ``retirement_age_start`` and is certai
 ``retirement_age_certain``. Early exit (resignation, moving out of headship) has a yearly
 hazard by phase, calibrated to NFER (2017) retention, multiplied by the drivers NFER found:
 an inadequate or requires-improvement grade (more so in the year after a downgrade),
-disadvantage, small schools' workload (seed 001 L51, L199) and low resilience; policies
+disadvantage, small schools' workload (an assumption) and low resilience; policies
 (retention incentives, system-leadership roles) multiply it further. Acting heads do not exit
 by hazard: they hold the post until succession replaces them; a school led by an executive head
 loses its leader when that head leaves their home school.
@@ -22,8 +22,6 @@ from ..world import SECONDARY
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
 
-DOWNGRADE_EXTRA_HAZARD = 1.5   # assumption: "especially the year after a downgrade" (NFER 2017)
-
 
 def early_exit_hazard(model: "SchoolSystemModel") -> np.ndarray:
     """Yearly early-exit hazard of each school's head."""
@@ -31,7 +29,7 @@ def early_exit_hazard(model: "SchoolSystemModel") -> np.ndarray:
     base = np.where(w.phase == SECONDARY, p.head_exit_secondary_per_year, p.head_exit_primary_per_year)
     grade_mult = np.select([s.grade == 4, s.grade == 3],
                            [p.exit_mult_inadequate, p.exit_mult_requires_improvement], 1.0)
-    downgraded = np.where(s.terms_since_downgrade < TERMS_PER_YEAR, DOWNGRADE_EXTRA_HAZARD, 1.0)
+    downgraded = np.where(s.terms_since_downgrade < TERMS_PER_YEAR, p.exit_mult_after_downgrade, 1.0)
     disadvantage = 1.0 + p.exit_mult_per_fsm_band * (model.fsm_band - 1)
     small = np.where(model.small, p.exit_mult_small_school, 1.0)
     resilience = 1.0 + p.exit_mult_low_resilience * (1.0 - s.head_resilience)

@@ -24,6 +24,29 @@ if TYPE_CHECKING:
     from ..model import SchoolSystemModel
 
 
+def domain_profiles(model: "SchoolSystemModel") -> None:
+    """Give each starting head a profile across the four practice domains (``head_domain_sd``)
+    and each school the conditions that profile sustains, keeping the combined level (and so
+    effectiveness and the grade) where the starting state put it.
+
+    A zero-mean profile ``q`` moves the conditions by ``M @ q`` (times the senior team's
+    amplification); in FSM band 3-4 schools the weakest-condition rule would then lower the
+    combined level, so conditions and capacity are raised evenly by what that rule takes off
+    (rows of ``M`` sum to one, so an even shift of capacity is an even shift of conditions).
+    """
+    p, s, rng = model.params, model.state, model.rng
+    q = rng.normal(0.0, p.head_domain_sd, (s.n, 4))
+    q -= q.mean(axis=1, keepdims=True)
+    gain = 1.0 + p.distributed_leadership_weight * s.bench_strength()
+    shift = (q @ PRACTICE_TO_CONDITION.T) * gain[:, None]
+    shift -= shift.mean(axis=1, keepdims=True)
+    weight = np.where(model.fsm_band >= 3, p.weakest_condition_weight, 0.0)
+    lift = weight * -shift.min(axis=1)
+    s.conditions[:] = np.clip(s.conditions + shift + lift[:, None], 0.0, 1.0)
+    capacity_shift = q - (q @ PRACTICE_TO_CONDITION.T).mean(axis=1, keepdims=True) + (lift / gain)[:, None]
+    s.head_capacity[:] = np.clip(s.head_capacity + capacity_shift, 0.05, 1.0)
+
+
 def change_effort(model: "SchoolSystemModel") -> np.ndarray:
     """Relative change effort of each school's leader this term (1 = a settled substantive head)."""
     p, s = model.params, model.state

@@ -8,7 +8,10 @@ distance (a "potential system leader", seed 002 L8105-8111), leading at most one
 The arrangement starts temporary; at review about two thirds become permanent federations
 (seed 002 L831-837), the rest end and the school recruits its own head. A head of school runs the
 site day to day; the school's leadership is its executive head's capacity less a coordination
-cost (seed 001 L307), and federation widens routes for deputies (seed 001 L322).
+cost (seed 001 L307), and federation widens routes for deputies (seed 001 L322). With the
+``executive_home_cost`` mechanism the home school loses conditions for the time its head gives
+the other school (``executive_time_share``), less what its senior team covers (seed 002
+L6360-6376: the home school "left without clear leadership ... putting two schools at risk").
 """
 
 from __future__ import annotations
@@ -18,16 +21,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..state import ACTING, SUBSTANTIVE
+from ..system_leadership import NLE
 from ..nearest import CandidateSearch
 from ..world import good_or_better
 from .succession import install_acting
+from .support import home_capacity_shift
 
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
 
-MIN_EXECUTIVE_EXPERIENCE_YEARS = 2.0  # seed 002 L8105-8111: head 2+ years, good or outstanding
 MAX_SCHOOLS_LED = 2                   # home plus one (seed 002 Table 3.1: mode 2 schools)
-CANNOT_RECRUIT_TERMS = 2              # assumption: two terms with an acting head
 
 
 def apply(model: "SchoolSystemModel") -> None:
@@ -38,6 +41,8 @@ def apply(model: "SchoolSystemModel") -> None:
         return
     home = sl.executive_of[led]
     s.head_capacity[led] = s.head_capacity[home] * (1.0 - p.federation_coordination_cost)
+    if model.config.mechanisms.executive_home_cost:  # seed 002 L6360-6376: "two schools at risk"
+        home_capacity_shift(model, home, np.full(len(home), p.executive_time_share))
     bonus = np.zeros(s.n)
     bonus[led] = p.federation_readiness_gain
     bonus[home] = p.federation_readiness_gain
@@ -62,8 +67,8 @@ def step(model: "SchoolSystemModel") -> None:
             just_ended[school] = True
     if not (cfg.enabled and cfg.executive_headship):
         return
-    cannot_recruit = (s.leader_kind == ACTING) & (s.vacancy_terms >= CANNOT_RECRUIT_TERMS) & (
-        model.small | (w.setting > 0))
+    cannot_recruit = (s.leader_kind == ACTING) & (s.vacancy_terms >= p.cannot_recruit_terms) & (
+        model.small | w.rural)
     failing = (s.leader_kind == ACTING) & (s.grade == 4)
     chance = min(1.0, p.executive_formation_per_term * cfg.federation_incentive)
     approached = (cannot_recruit | failing) & ~just_ended & (rng.random(s.n) < chance)
@@ -71,7 +76,7 @@ def step(model: "SchoolSystemModel") -> None:
     if len(candidates) == 0:
         return
     strong = (good_or_better(s.grade) & (s.leader_kind == SUBSTANTIVE) & (sl.executive_of < 0)
-              & (s.head_experience >= MIN_EXECUTIVE_EXPERIENCE_YEARS)
+              & (s.head_experience >= p.executive_min_headship_years)
               & (sl.executive_led_count < MAX_SCHOOLS_LED - 1))
     searches = {}
     for phase in np.unique(w.phase[candidates]):
@@ -79,9 +84,28 @@ def step(model: "SchoolSystemModel") -> None:
         searches[phase] = CandidateSearch(homes, w.x_km[homes], w.y_km[homes])
     for school in candidates:
         search = searches[w.phase[school]]
-        found = search.nearest(w.x_km[school], w.y_km[school], cfg.max_distance_km, exclude=int(school))
+        found = _supporting_nle(model, int(school), search) or search.nearest(
+            w.x_km[school], w.y_km[school], cfg.max_distance_km, exclude=int(school))
         if found is None:
             continue
         position, distance = found
         model.start_executive_headship(int(school), int(search.schools[position]), distance)
         search.available[position] = False  # a head takes on one other school at most
+
+
+def _supporting_nle(model: "SchoolSystemModel", school: int, search: CandidateSearch) -> tuple[int, float] | None:
+    """Under ``nle_executive_headship``: (position, distance) of an NLE already supporting
+    ``school`` who could become its executive head, else None.
+
+    The NLE deployment modes include acting or executive headship of the client (National
+    College NLE FAQ), and over a third of NLEs were also executive heads (seed 002 L935-937).
+    """
+    if not model.config.mechanisms.nle_executive_headship:
+        return None
+    for d in model.sl.deployments.of_client(school):
+        if d.role != NLE:
+            continue
+        position = np.nonzero(search.schools == d.supporter)[0]
+        if len(position) and search.available[position[0]]:
+            return int(position[0]), float(d.distance_km)
+    return None

@@ -28,9 +28,6 @@ from ..world import REGION_NAMES, RURAL, TOWN
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
 
-NEW_HEAD_AGE_MEAN, NEW_HEAD_AGE_SD = 44.0, 5.0  # assumption: age at first headship
-ACTING_READINESS_GAIN = 0.05  # assumption: acting up develops the deputy (seed 004 L495)
-
 
 def attractiveness(model: "SchoolSystemModel") -> np.ndarray:
     """Relative appeal of each school's headship to external candidates (1 = easiest)."""
@@ -52,7 +49,7 @@ def step(model: "SchoolSystemModel") -> None:
     searching = no_head | (s.leader_kind == ACTING)
     if not searching.any():
         return
-    ready = s.bench_present & (s.bench_readiness >= p.ready_threshold)
+    ready = s.ready_leaders(p.ready_threshold)
     region = model.world.region
     regions = len(REGION_NAMES)
     ready_by_region = np.bincount(region, weights=ready.sum(axis=1), minlength=regions)
@@ -148,14 +145,14 @@ def _appoint_external(model: "SchoolSystemModel", school: int, ready: np.ndarray
 def _make_substantive(model: "SchoolSystemModel", school: int, person: int, readiness: float,
                       route: str, experience: float) -> None:
     """Install a substantive head, ending any acting arrangement first."""
-    s, rng = model.state, model.rng
+    s, rng, p = model.state, model.rng, model.params
     if model.heads[school] is not None and model.heads[school].person_id != person:
         model.end_acting_headship(school)
     elif model.heads[school] is not None:  # the acting head is confirmed in post
         model.remove_head(school, reason="acting_ended")
-    capacity = np.clip(rng.normal(readiness * model.params.new_head_capacity_per_readiness, 0.08, 4),
-                       0.05, 1.0)
-    age = float(np.clip(rng.normal(NEW_HEAD_AGE_MEAN, NEW_HEAD_AGE_SD), 30, 60))
+    spread = p.head_domain_sd if model.config.mechanisms.domain_heterogeneity else 0.08
+    capacity = np.clip(rng.normal(readiness * p.new_head_capacity_per_readiness, spread, 4), 0.05, 1.0)
+    age = float(np.clip(rng.normal(p.new_head_age_mean_years, p.new_head_age_sd_years), 30, 60))
     model.install_head(school, person, route, capacity, age, experience,
                        resilience=float(rng.beta(4, 2)), kind=SUBSTANTIVE)
     s.vacancy_terms[school] = 0
@@ -181,8 +178,8 @@ def install_acting(model: "SchoolSystemModel", school: int, ready: np.ndarray | 
         readiness = float(np.clip(rng.normal(p.external_capacity_mean, 0.08), 0.2, 1.0))
         person = int(model.new_person_ids(1)[0])
         internal_readiness = 0.0
-    capacity = np.full(4, min(1.0, readiness + ACTING_READINESS_GAIN) * p.acting_capacity_factor)
-    age = float(np.clip(rng.normal(NEW_HEAD_AGE_MEAN, NEW_HEAD_AGE_SD), 30, 62))
+    capacity = np.full(4, min(1.0, readiness + p.acting_readiness_gain) * p.acting_capacity_factor)
+    age = float(np.clip(rng.normal(p.new_head_age_mean_years, p.new_head_age_sd_years), 30, 62))
     model.install_head(school, person, "acting", capacity, age, 0.0,
                        resilience=float(rng.beta(4, 2)), kind=ACTING)
     s.vacancy_terms[school] = 1

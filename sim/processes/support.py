@@ -10,6 +10,13 @@ change effort unless the senior team can cover (seed 002 L2724-2728, L6338-6344,
 while its staff gain readiness through the work (seed 004 L495, L507-510; seed 002 L5951-5957);
 NLE work lowers the NLE's own exit hazard (seed 004 L506). Deployments end at their planned
 end, or early when the client's grade reaches good or better at an inspection.
+
+Mechanisms of issue 8 (``config.mechanisms``): ``home_capacity_at_risk`` also lowers the level of
+conditions the home school can sustain, by ``home_capacity_loss`` times the time away, less what
+the senior team covers (its mean readiness): seed 002 L2724-2728, L6338-6344, L6360-6376
+("two schools at risk"); :func:`home_capacity_shift` is shared with executive headships.
+``travel_cost`` scales the dose by ``exp(-distance / travel_decay_km)`` (seed 003 L1354-1356:
+support far away is "time consuming and costly to attend"; seed 004 L440).
 """
 
 from __future__ import annotations
@@ -24,6 +31,21 @@ from ..world import good_or_better
 
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
+
+
+def home_capacity_shift(model: "SchoolSystemModel", home: np.ndarray, time_away: np.ndarray) -> None:
+    """Lower the conditions the ``home`` schools can sustain for their heads' ``time_away``
+    (share of a full-time head), less the part a ready senior team covers."""
+    s, p = model.state, model.params
+    uncovered = 1.0 - s.bench_strength()[home]
+    np.add.at(model.effects.condition_target_shift, home, -p.home_capacity_loss * time_away * uncovered)
+
+
+def travel_factor(model: "SchoolSystemModel", distance_km: np.ndarray) -> np.ndarray:
+    """Share of the support dose left after travel (1 without the ``travel_cost`` mechanism)."""
+    if not model.config.mechanisms.travel_cost:
+        return np.ones(len(distance_km))
+    return np.exp(-np.asarray(distance_km, dtype=float) / model.params.travel_decay_km)
 
 
 def step(model: "SchoolSystemModel") -> None:
@@ -42,7 +64,7 @@ def step(model: "SchoolSystemModel") -> None:
               * np.where(role == LLE, p.lle_effect_factor, 1.0)
               * np.where(np.array([d.shallow for d in active]), p.shallow_partnership_effect, 1.0))
     past_lag = np.array([model.step_count - d.start_step + 1 for d in active]) > p.support_lag_terms
-    weight = weight * past_lag
+    weight = weight * past_lag * travel_factor(model, np.array([d.distance_km for d in active]))
 
     n_supporters = np.bincount(client, minlength=s.n)
     overload = np.maximum(n_supporters[client], 1) ** p.overload_exponent
@@ -56,6 +78,8 @@ def step(model: "SchoolSystemModel") -> None:
     strain = np.ones(s.n)
     np.multiply.at(strain, supporter, 1.0 - p.home_strain * intensity * (1.0 - cover))
     fx.leadership_effort_multiplier *= strain
+    if model.config.mechanisms.home_capacity_at_risk:
+        home_capacity_shift(model, supporter, intensity)
     staff_gain = np.zeros(s.n)
     np.add.at(staff_gain, supporter, p.secondment_readiness_gain
               * np.where(np.array([d.mode for d in active]) == "secondment", 2.0, 1.0))
