@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
@@ -34,11 +35,17 @@ class Results:
         write_results(self, out_dir, overwrite=overwrite, figures=figures)
 
 
-def run(config: SimConfig, seed: int | None = None, progress: bool | None = None) -> Results:
+def run(config: SimConfig, seed: int | None = None, progress: bool | None = None,
+        on_step: Callable[[int, int], None] | None = None) -> Results:
     """Run ``config`` for ``config.run.years`` years with ``seed`` (default ``config.run.seed``).
 
     Validates the whole configuration first, so a bad value fails before any work. Returns the
     results in memory; nothing is written (``Results.write`` does that).
+
+    ``on_step(done, total)``, if given, is called after the world is built (``done=0``) and after
+    every simulated term, for progress displays (the explorer). To cancel a run, raise from it:
+    the exception propagates and nothing is returned. It only observes; results do not depend
+    on it.
     """
     validate(config)
     seed = config.run.seed if seed is None else int(seed)
@@ -56,13 +63,16 @@ def run(config: SimConfig, seed: int | None = None, progress: bool | None = None
     start = time.perf_counter()
     steps = config.run.years * TERMS_PER_YEAR
     show = config.run.progress if progress is None else progress
+    terms = range(steps)
     if show:
         from tqdm import tqdm
-        for _ in tqdm(range(steps), desc=f"{world.name} seed {seed}", unit="term", leave=False):
-            model.step()
-    else:
-        for _ in range(steps):
-            model.step()
+        terms = tqdm(terms, desc=f"{world.name} seed {seed}", unit="term", leave=False)
+    if on_step is not None:
+        on_step(0, steps)
+    for done in terms:
+        model.step()
+        if on_step is not None:
+            on_step(done + 1, steps)
     timings["simulate_s"] = time.perf_counter() - start
 
     start = time.perf_counter()

@@ -1,0 +1,220 @@
+"""A scenario as the explorer's form holds it, turned into a checked ``SimConfig``.
+
+The form shows a handful of levers; their labels, units, defaults and allowed values are read
+from the configuration dataclasses' declarations in ``sim/parameters.py`` (never retyped here).
+A scenario becomes a configuration the way the command line makes one: the world preset is
+composed by Hydra from ``conf/`` and each form value is applied as a dotted override by
+``experiments.spec.with_overrides``, which runs the same checks and gives the same messages as
+``python -m experiments.run``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from experiments.config import CONF_DIR, to_sim_config
+from experiments.spec import with_overrides
+from sim.parameters import ConfigError, SimConfig
+
+# The levers on the form, as dotted SimConfig paths, with a short label. Everything else about
+# each one (unit, default, range, choices, documentation) comes from its declaration.
+LEVERS: tuple[tuple[str, str], ...] = (
+    ("policy.system_leadership.enabled", "System leadership (NLEs, LLEs, brokerage)"),
+    ("policy.system_leadership.targeting", "Targeting rule"),
+    ("policy.system_leadership.budget_gbp_per_year", "Budget"),
+    ("policy.system_leadership.deployment_grant_gbp", "Deployment grant"),
+    ("policy.system_leadership.nle_quota", "NLE quota"),
+    ("policy.recruitment_incentive.enabled", "Recruitment incentive"),
+    ("policy.recruitment_incentive.recruitment_multiplier", "Recruitment boost"),
+    ("policy.recruitment_incentive.premium_gbp_per_year", "Recruitment premium"),
+    ("policy.development_programme.enabled", "Development programme"),
+    ("policy.development_programme.places_per_year", "Programme places"),
+    ("policy.inspection.outstanding_exempt", "Outstanding exemption"),
+)
+RUN_SETTINGS: tuple[tuple[str, str], ...] = (
+    ("run.years", "Years"),
+    ("run.seed", "First seed"),
+)
+MAX_SEEDS = 20  # seeds per scenario in the explorer (sweeps are for more)
+ALL = "(all)"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One form field: a declared configuration field with what the form shows beside it."""
+
+    path: str
+    label: str
+    default: Any
+    unit: str
+    doc: str
+    choices: tuple | None
+    low: float | None
+    high: float | None
+
+    @property
+    def kind(self) -> str:
+        """``bool``, ``choice`` or ``number``: which input the form draws."""
+        if isinstance(self.default, bool):
+            return "bool"
+        if self.choices:
+            return "choice"
+        return "number"
+
+    @property
+    def note(self) -> str:
+        """Unit, documented default and range, as shown beside the input."""
+        default = self.default
+        if isinstance(default, bool):
+            shown = "on" if default else "off"
+        elif isinstance(default, float) and default >= 1e4:
+            shown = f"{default:,.0f}"
+        else:
+            shown = f"{default:,}" if isinstance(default, (int, float)) else str(default)
+        parts = [f"default {shown}"]
+        if self.unit:
+            parts.append(self.unit)
+        if self.kind == "number" and self.low is not None and self.high is not None:
+            parts.append(f"range {self.low:g} to {self.high:g}")
+        return "; ".join(parts)
+
+
+def declared_field(path: str) -> tuple[dataclasses.Field, type]:
+    """The dataclass field at a dotted ``SimConfig`` path and the class declaring it."""
+    cls: type = SimConfig
+    *parents, leaf = path.split(".")
+    for name in parents:
+        f = {f.name: f for f in dataclasses.fields(cls)}[name]
+        cls = type(f.default_factory())  # type: ignore[misc]
+    return {f.name: f for f in dataclasses.fields(cls)}[leaf], cls
+
+
+def setting(path: str, label: str) -> Setting:
+    """Describe the field at ``path`` from its declaration in ``sim/parameters.py``."""
+    f, cls = declared_field(path)
+    meta = f.metadata
+    doc = meta.get("doc", "")
+    return Setting(path=path, label=label, default=f.default, unit=meta.get("unit", ""),
+                   doc=doc, choices=meta.get("choices"), low=meta.get("low"),
+                   high=meta.get("high"))
+
+
+def lever_settings() -> list[Setting]:
+    """The levers on the form."""
+    return [setting(path, label) for path, label in LEVERS]
+
+
+def run_settings() -> list[Setting]:
+    """Years and seed."""
+    return [setting(path, label) for path, label in RUN_SETTINGS]
+
+
+def world_presets() -> list[str]:
+    """World presets in ``conf/world`` that need no further input (``gias`` needs a file)."""
+    names = []
+    for path in sorted(Path(CONF_DIR, "world").glob("*.yaml")):
+        if "???" not in path.read_text():
+            names.append(path.stem)
+    # the small worlds first: the form opens on the one that runs in a moment
+    return sorted(names, key=lambda name: (name != "toy", name))
+
+
+_hydra_lock = threading.Lock()  # Hydra's global state is not thread-safe
+_base_cache: dict[str, SimConfig] = {}
+
+
+def base_config(world: str) -> SimConfig:
+    """The command line's configuration for ``world=<preset>`` (composed from ``conf/``)."""
+    with _hydra_lock:
+        if world not in _base_cache:
+            from hydra import compose, initialize_config_dir
+            if world not in world_presets():
+                raise ConfigError(f"world={world!r} is not one of: {', '.join(world_presets())}")
+            with initialize_config_dir(config_dir=CONF_DIR, version_base=None):
+                _base_cache[world] = to_sim_config(compose("config", overrides=[f"world={world}"]))
+        return _base_cache[world]
+
+
+def parse_value(text: Any) -> Any:
+    """A typed form value: a number if the text is one, else the text as typed.
+
+    Like a command-line override, text that is not a number stays text, so validation refuses
+    it with the command line's message.
+    """
+    if not isinstance(text, str):
+        return text
+    stripped = text.strip().replace(",", "").replace("_", "")
+    for kind in (int, float):
+        try:
+            return kind(stripped)
+        except ValueError:
+            pass
+    return text
+
+
+@dataclass
+class Scenario:
+    """What the form holds: a world preset, its part, run length, seeds and lever values.
+
+    ``values`` maps dotted ``SimConfig`` paths to typed values or the text typed into the
+    form; only values that differ from the preset are recorded as overrides.
+    """
+
+    world: str = "toy"
+    region: str | None = None
+    local_authority: str | None = None
+    n_seeds: int = 1
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def overrides(self) -> dict[str, Any]:
+        """Dotted overrides applied to the world preset, as a command line would give them."""
+        out = {path: parse_value(value) for path, value in self.values.items()}
+        if self.region not in (None, "", ALL):
+            out["world.region"] = self.region
+        if self.local_authority not in (None, "", ALL):
+            out["world.local_authority"] = self.local_authority
+        return out
+
+    def config(self) -> SimConfig:
+        """The checked configuration; a bad value raises ``ConfigError`` naming the field."""
+        n_seeds = parse_value(self.n_seeds)
+        if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or not 1 <= n_seeds <= MAX_SEEDS:
+            raise ConfigError(f"seeds={self.n_seeds!r} must be a whole number from 1 to {MAX_SEEDS}")
+        config = with_overrides(base_config(self.world), self.overrides())
+        # the explorer keeps results in memory and shows its own progress bar
+        return dataclasses.replace(config, run=dataclasses.replace(config.run, progress=False))
+
+    def seeds(self) -> list[int]:
+        """Run seeds: the first seed and the ones after it."""
+        first = self.config().run.seed
+        return list(range(first, first + int(parse_value(self.n_seeds))))
+
+    def describe(self) -> str:
+        """A one-line description for titles."""
+        where = self.local_authority or self.region
+        where = f" ({where})" if where not in (None, "", ALL) else ""
+        changed = [f"{path.split('.')[-2].replace('_', ' ')} {path.split('.')[-1].replace('_', ' ')}"
+                   f"={value}" for path, value in self.values.items()
+                   if path.startswith("policy.")]
+        return f"{self.world}{where}" + (f"; {', '.join(changed)}" if changed else "")
+
+
+def local_authorities(world: str, region: str | None) -> list[str]:
+    """Local authorities of a world preset (optionally one region), for the form's list."""
+    from sim.world import build_world
+    config = base_config(world).world
+    if region not in (None, "", ALL):
+        config = dataclasses.replace(config, region=region)
+    built = build_world(config)
+    import numpy as np
+    return sorted({built.la_names[i] for i in np.unique(built.local_authority)})
+
+
+def regions() -> list[str]:
+    """The nine regions (one vocabulary: ``sim.world.REGION_NAMES``)."""
+    from sim.world import REGION_NAMES
+    return list(REGION_NAMES)
