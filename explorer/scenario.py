@@ -1,16 +1,18 @@
 """A scenario as the explorer's form holds it, turned into a checked ``SimConfig``.
 
-The form shows a handful of levers; their labels, units, defaults and allowed values are read
-from the configuration dataclasses' declarations in ``sim/parameters.py`` (never retyped here).
-A scenario becomes a configuration the way the command line makes one: the world preset is
-composed by Hydra from ``conf/`` and each form value is applied as a dotted override by
-``experiments.spec.with_overrides``, which runs the same checks and gives the same messages as
-``python -m experiments.run``.
+The form shows a handful of levers; their units, defaults and allowed values are read from the
+configuration dataclasses' declarations in ``sim/parameters.py`` (never retyped here). A
+scenario becomes a configuration the way the command line makes one: Hydra composes the world
+preset with each form value given as the text of a command-line override (``path=text``), and
+``experiments.config.to_sim_config`` checks the result, so a bad value is refused with the
+message ``python -m experiments.run`` gives. The region and local authority, picked from lists,
+are applied by ``experiments.spec.with_overrides`` (the same checks).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,27 +126,46 @@ def world_presets() -> list[str]:
 
 
 _hydra_lock = threading.Lock()  # Hydra's global state is not thread-safe
-_base_cache: dict[str, SimConfig] = {}
 
 
-def base_config(world: str) -> SimConfig:
-    """The command line's configuration for ``world=<preset>`` (composed from ``conf/``)."""
+def compose_config(world: str, overrides: list[str]) -> SimConfig:
+    """The configuration ``python -m experiments.run world=<world> <overrides>`` would run.
+
+    Composed by Hydra from ``conf/`` against the typed schema, then converted and checked by
+    ``experiments.config.to_sim_config``: the command line's own steps, so a bad value gets the
+    command line's message. Hydra's errors (a value of the wrong type, an unknown key) become
+    a ``ConfigError`` with the lines Hydra prints.
+    """
+    return _composed(world, tuple(overrides))
+
+
+@functools.lru_cache(maxsize=256)
+def _composed(world: str, overrides: tuple[str, ...]) -> SimConfig:
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    if world not in world_presets():
+        raise ConfigError(f"world={world!r} is not one of: {', '.join(world_presets())}")
     with _hydra_lock:
-        if world not in _base_cache:
-            from hydra import compose, initialize_config_dir
-            if world not in world_presets():
-                raise ConfigError(f"world={world!r} is not one of: {', '.join(world_presets())}")
+        try:
             with initialize_config_dir(config_dir=CONF_DIR, version_base=None):
-                _base_cache[world] = to_sim_config(compose("config", overrides=[f"world={world}"]))
-        return _base_cache[world]
+                cfg = compose("config", overrides=[f"world={world}", *overrides])
+        except HydraException as error:
+            lines = [str(error).strip()]
+            if error.__cause__ is not None:
+                lines.append(str(error.__cause__).strip().splitlines()[0])
+            raise ConfigError("\n".join(lines)) from None
+    return to_sim_config(cfg)
+
+
+def override_text(path: str, value: Any) -> str:
+    """A form value as a command-line override: ``path=text`` (switches give true / false)."""
+    if isinstance(value, bool):
+        return f"{path}={'true' if value else 'false'}"
+    return f"{path}={str(value).strip()}"
 
 
 def parse_value(text: Any) -> Any:
-    """A typed form value: a number if the text is one, else the text as typed.
-
-    Like a command-line override, text that is not a number stays text, so validation refuses
-    it with the command line's message.
-    """
+    """A number if the text is one (thousands separators allowed), else the text as typed."""
     if not isinstance(text, str):
         return text
     stripped = text.strip().replace(",", "").replace("_", "")
@@ -170,9 +191,13 @@ class Scenario:
     n_seeds: int = 1
     values: dict[str, Any] = field(default_factory=dict)
 
-    def overrides(self) -> dict[str, Any]:
-        """Dotted overrides applied to the world preset, as a command line would give them."""
-        out = {path: parse_value(value) for path, value in self.values.items()}
+    def overrides(self) -> list[str]:
+        """The form's values as command-line overrides (``path=text``)."""
+        return [override_text(path, value) for path, value in self.values.items()]
+
+    def area(self) -> dict[str, str]:
+        """The region and local authority picked from the form's lists, as dotted paths."""
+        out = {}
         if self.region not in (None, "", ALL):
             out["world.region"] = self.region
         if self.local_authority not in (None, "", ALL):
@@ -180,11 +205,13 @@ class Scenario:
         return out
 
     def config(self) -> SimConfig:
-        """The checked configuration; a bad value raises ``ConfigError`` naming the field."""
+        """The checked configuration; a bad value raises ``ConfigError`` with the command
+        line's message."""
         n_seeds = parse_value(self.n_seeds)
         if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or not 1 <= n_seeds <= MAX_SEEDS:
             raise ConfigError(f"seeds={self.n_seeds!r} must be a whole number from 1 to {MAX_SEEDS}")
-        config = with_overrides(base_config(self.world), self.overrides())
+        # names picked from lists may hold commas or quotes: set them as values, not as text
+        config = with_overrides(compose_config(self.world, self.overrides()), self.area())
         # the explorer keeps results in memory and shows its own progress bar
         return dataclasses.replace(config, run=dataclasses.replace(config.run, progress=False))
 
@@ -206,7 +233,7 @@ class Scenario:
 def local_authorities(world: str, region: str | None) -> list[str]:
     """Local authorities of a world preset (optionally one region), for the form's list."""
     from sim.world import build_world
-    config = base_config(world).world
+    config = compose_config(world, []).world
     if region not in (None, "", ALL):
         config = dataclasses.replace(config, region=region)
     built = build_world(config)
