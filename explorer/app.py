@@ -138,13 +138,14 @@ def ScenarioForm(slot: str):
                       on_value=lambda v: _set(slot, world=v, region=None, local_authority=None))
         solara.Text("Presets from conf/world: toy = 12 schools, north_east about 1,000, "
                     "england about 20,000.", classes=["explorer-note"])
-        if s.world != "toy":
-            solara.Select(label="Region", value=s.region or ALL, values=[ALL, *regions()],
-                          on_value=lambda v: _set(slot, region=None if v == ALL else v,
-                                                  local_authority=None))
-            solara.Select(label="Local authority", value=s.local_authority or ALL,
-                          values=[ALL, *las],
-                          on_value=lambda v: _set(slot, local_authority=None if v == ALL else v))
+        # always drawn (disabled for the toy world) so the form keeps its layout
+        solara.Select(label="Region", value=s.region or ALL, values=[ALL, *regions()],
+                      disabled=s.world == "toy",
+                      on_value=lambda v: _set(slot, region=None if v == ALL else v,
+                                              local_authority=None))
+        solara.Select(label="Local authority", value=s.local_authority or ALL,
+                      values=[ALL, *las], disabled=s.world == "toy",
+                      on_value=lambda v: _set(slot, local_authority=None if v == ALL else v))
         solara.Text("Run", classes=["explorer-section"])
         for item in run_settings():
             SettingInput(slot, item)
@@ -183,7 +184,7 @@ def start(slot: str) -> None:
     """Start a run of the slot's scenario (the previous results stay on show)."""
     s = scenario[slot].value
     config = s.config()
-    new = RunJob(config, s.seeds(), label=f"{slot}: {s.describe()}").start()
+    new = RunJob(config, s.seeds(), label=s.describe()).start()
     job[slot].value = new
 
 
@@ -195,12 +196,13 @@ def JobWatcher(slot: str):
     def watch(cancel: threading.Event):
         seen = 0
         while current is not None and not cancel.is_set():
+            running = current.running  # read before the results, so the last seed is not missed
             results = current.results
             if len(results) != seen:
                 seen = len(results)
                 shown[slot].value = Shown(current.label, tuple(results), "run")
             tick[slot].value += 1
-            if not current.running:
+            if not running:
                 break
             time.sleep(POLL_SECONDS)
 
@@ -212,7 +214,7 @@ def RunControls(slot: str):
     """Run and cancel buttons, progress bar and status line."""
     tick[slot].value  # re-render on every poll
     s = scenario[slot].value
-    error = check(s)
+    error = solara.use_memo(lambda: check(s), [s])  # composing takes ~0.1 s: once per change
     current = job[slot].value
     with solara.Row(style={"align-items": "center"}):
         solara.Button(f"Run scenario {slot}", color="primary", disabled=error is not None,

@@ -16,6 +16,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from sim.figures import active_links
 from sim.run import Results
@@ -82,6 +83,7 @@ def time_series(scenarios: dict[str, Sequence[Results]]) -> Figure:
             ax.set_ylabel(unit, fontsize=9)
             ax.grid(alpha=0.3)
             ax.tick_params(labelsize=8)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in axes[3:]:
         ax.set_xlabel("year", fontsize=9)
     axes[0].legend(fontsize=8, loc="best")
@@ -108,14 +110,14 @@ def school_map(results: Results, region: str | None = None, ax=None,
                title: str | None = None) -> Figure:
     """Schools coloured by their last Ofsted grade, NLEs and LLEs, and active support links at
     the end of the run; ``region`` zooms to one region."""
-    fig = ax.figure if ax is not None else Figure(figsize=(7, 7.2), layout="constrained")
+    fig = ax.figure if ax is not None else Figure(figsize=(9, 7), layout="constrained")
     ax = ax if ax is not None else fig.add_subplot()
     schools = results.schools
     if region:
         schools = schools[schools["region"] == region]
     has_boundaries = _boundaries(ax, "region" if not region else "local_authority") \
         if results.manifest.get("n_schools", 0) > 500 else False
-    size = float(np.clip(3000 / max(len(schools), 1), 2, 40))
+    size = float(np.clip(8000 / max(len(schools), 1), 2, 60))
     for grade in (0, 4, 3, 2, 1):
         rows = schools[schools["grade"] == grade]
         if len(rows):
@@ -152,7 +154,8 @@ def school_map(results: Results, region: str | None = None, ax=None,
     handles += [Line2D([], [], marker="*", linestyle="", color="#08306b", markersize=10, label="NLE"),
                 Line2D([], [], marker="^", linestyle="", color="#1f78b4", label="LLE"),
                 Line2D([], [], color="#6a3d9a", label="support link")]
-    ax.legend(handles=handles, fontsize=8, loc="upper left", framealpha=0.85)
+    ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1),
+              frameon=False)
     n_nle = int((schools["system_leader_role"] == "NLE").sum())
     n_lle = int((schools["system_leader_role"] == "LLE").sum())
     ax.set_title(title or f"{region or 'All schools'} at the end: {len(schools):,} schools, "

@@ -73,16 +73,21 @@ class Setting:
         default = self.default
         if isinstance(default, bool):
             shown = "on" if default else "off"
-        elif isinstance(default, float) and default >= 1e4:
-            shown = f"{default:,.0f}"
         else:
-            shown = f"{default:,}" if isinstance(default, (int, float)) else str(default)
+            shown = number_text(default) if isinstance(default, (int, float)) else str(default)
         parts = [f"default {shown}"]
         if self.unit:
             parts.append(self.unit)
         if self.kind == "number" and self.low is not None and self.high is not None:
-            parts.append(f"range {self.low:g} to {self.high:g}")
+            parts.append(f"range {number_text(self.low)} to {number_text(self.high)}")
         return "; ".join(parts)
+
+
+def number_text(value: float) -> str:
+    """A number for reading: thousands separated, no trailing .0 (20,000,000; 0.33)."""
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,g}"
 
 
 def declared_field(path: str) -> tuple[dataclasses.Field, type]:
@@ -224,9 +229,8 @@ class Scenario:
         """A one-line description for titles."""
         where = self.local_authority or self.region
         where = f" ({where})" if where not in (None, "", ALL) else ""
-        changed = [f"{path.split('.')[-2].replace('_', ' ')} {path.split('.')[-1].replace('_', ' ')}"
-                   f"={value}" for path, value in self.values.items()
-                   if path.startswith("policy.")]
+        changed = [override_text(path.removeprefix("policy."), value)
+                   for path, value in self.values.items() if path.startswith("policy.")]
         return f"{self.world}{where}" + (f"; {', '.join(changed)}" if changed else "")
 
 

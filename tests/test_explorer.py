@@ -21,8 +21,8 @@ from experiments.config import to_sim_config
 from explorer import charts
 from explorer.jobs import RunJob
 from explorer.saved import find_finished, folder_kind, load_run, load_sweep
-from explorer.scenario import (LEVERS, Scenario, declared_field, lever_settings, parse_value,
-                               world_presets)
+from explorer.scenario import (LEVERS, Scenario, declared_field, lever_settings, number_text,
+                               parse_value, world_presets)
 from sim.parameters import ConfigError, to_dict
 from sim.run import run
 from sim.state import TERMS_PER_YEAR
@@ -44,7 +44,8 @@ def test_levers_show_their_declared_unit_default_and_range():
         if item.unit:
             assert item.unit in item.note
         if item.kind == "number":
-            assert f"range {f.metadata['low']:g} to {f.metadata['high']:g}" in item.note
+            assert f"range {number_text(f.metadata['low'])} to {number_text(f.metadata['high'])}" \
+                in item.note
     kinds = {item.path: item.kind for item in lever_settings()}
     assert kinds["policy.system_leadership.targeting"] == "choice"
     assert kinds["policy.inspection.outstanding_exempt"] == "bool"
@@ -103,6 +104,7 @@ def test_world_presets_and_seeds():
     assert Scenario(values={"run.seed": "4"}, n_seeds="3").seeds() == [4, 5, 6]
     with pytest.raises(ConfigError, match="seeds"):
         Scenario(n_seeds="0").config()
+    assert number_text(1e10) == "10,000,000,000" and number_text(0.33) == "0.33"
     assert parse_value("20,000") == 20000 and parse_value("0.5") == 0.5 and parse_value("x") == "x"
 
 
