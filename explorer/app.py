@@ -34,9 +34,13 @@ SLOTS = ("A", "B")
 POLL_SECONDS = 0.2  # how often the page reads a running job's progress
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Shown:
-    """Results on show in a slot: one ``Results`` per seed, and where they came from."""
+    """Results on show in a slot: one ``Results`` per seed, and where they came from.
+
+    Compared by identity (``eq=False``): Solara compares a reactive variable's old and new
+    values, and comparing the tables inside would be slow and ambiguous.
+    """
 
     label: str
     runs: tuple
@@ -63,6 +67,11 @@ CSS = """
 # --------------------------------------------------------------------------------------------
 # Figures
 # --------------------------------------------------------------------------------------------
+
+def readable(table):
+    """A table of outcomes with four significant figures, for reading."""
+    return table.map(lambda v: "" if v != v else f"{v:.4g}").reset_index()
+
 
 def warm_up() -> None:
     """Draw one small figure so the first real one does not pay for matplotlib's font set-up."""
@@ -264,7 +273,7 @@ def ResultsView(slot: str):
         with solara.lab.Tab("Supply and need"):
             Chart(lambda: charts.supply_need(runs), [on_show], "supply")
         with solara.lab.Tab("Outcomes"):
-            solara.DataFrame(table.reset_index(), items_per_page=25)
+            solara.DataFrame(readable(table), items_per_page=25)
 
 
 @solara.component
@@ -304,7 +313,8 @@ def CompareTab():
     Chart(lambda: charts.difference_by_area(list(a.runs), list(b.runs)), [a, b], "difference")
     if len(table) and {"A", "B"} <= set(table.columns):
         table = table.assign(**{"B minus A": table["B"] - table["A"]})
-    solara.DataFrame(table.reset_index(), items_per_page=25)
+    solara.Markdown("**Headline outcomes at the end** (mean of seeds; see docs/RESULTS.md)")
+    solara.DataFrame(readable(table), items_per_page=25)
 
 
 # --------------------------------------------------------------------------------------------

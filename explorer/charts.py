@@ -218,8 +218,9 @@ def difference_by_area(a: Sequence[Results], b: Sequence[Results], labels=("A", 
     left, right = fig.subplots(1, 2, width_ratios=(1, 1.1))
     regions = (area_table(b, "region")["good_or_outstanding_pct"]
                - area_table(a, "region")["good_or_outstanding_pct"]).dropna().sort_values()
-    left.barh(regions.index, regions.to_numpy(),
+    left.barh(regions.index, regions.to_numpy(), height=0.6,
               color=np.where(regions.to_numpy() >= 0, "#1a9850", "#d73027"))
+    left.set_ylim(-0.8, max(len(regions), 2) - 0.2)
     left.axvline(0, color="black", linewidth=0.8)
     left.set_xlabel(f"percentage points ({labels[1]} minus {labels[0]})", fontsize=9)
     left.set_title("Good or outstanding at the end, by region", fontsize=11)

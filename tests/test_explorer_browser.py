@@ -144,6 +144,7 @@ def test_run_toy_world_then_compare_and_open_saved_work(page, tmp_path):
     type_into(page, "Seeds", "3")
     page.get_by_role("button", name="Run scenario A").click()
     page.locator(".explorer-status-A", has_text="done: 3 seeds").wait_for()
+    page.get_by_text("toy (3 seeds)").wait_for()  # every seed reaches the page
     width, height = image_size(page, ".explorer-map")
     assert width > 300 and height > 300
     shot(page, "02_map")
