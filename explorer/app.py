@@ -28,7 +28,7 @@ from . import charts
 from .jobs import RunJob
 from .saved import SavedSweep, find_finished, folder_kind, load_run, load_sweep
 from .scenario import (ALL, MAX_SEEDS, Scenario, Setting, lever_settings, local_authorities,
-                       regions, run_settings, world_presets)
+                       regions, run_settings, world_description, world_presets)
 
 SLOTS = ("A", "B")
 POLL_SECONDS = 0.2  # how often the page reads a running job's progress
@@ -145,8 +145,7 @@ def ScenarioForm(slot: str):
         solara.Text("World", classes=["explorer-section"])
         solara.Select(label="World", value=s.world, values=world_presets(),
                       on_value=lambda v: _set(slot, world=v, region=None, local_authority=None))
-        solara.Text("Presets from conf/world: toy = 12 schools, north_east about 1,000, "
-                    "england about 20,000.", classes=["explorer-note"])
+        solara.Text(world_description(s.world), classes=["explorer-note"])
         # always drawn (disabled for the toy world) so the form keeps its layout
         solara.Select(label="Region", value=s.region or ALL, values=[ALL, *regions()],
                       disabled=s.world == "toy",

@@ -39,15 +39,16 @@ SERIES = {
 
 
 def national_series(results: Results) -> pd.DataFrame:
-    """One row per term of the national totals of :data:`SERIES` for one run."""
+    """One row per term of the national totals of :data:`SERIES` for one run, with its
+    calendar year (``calendar_year`` in results of this version; years from the start in
+    older results)."""
     ts = results.timeseries
-    sums = ts.groupby("time_years")[["n_outstanding", "n_good", "n_schools", "acting_heads",
-                                     "vacancies_opened", "nle_count", "lle_count",
-                                     "deployments_active"]].sum()
+    year = "calendar_year" if "calendar_year" in ts.columns else "time_years"
+    sums = ts.groupby(year)[["n_outstanding", "n_good", "n_schools", "acting_heads",
+                             "vacancies_opened", "nle_count", "lle_count",
+                             "deployments_active"]].sum()
     sums["good_or_outstanding_pct"] = 100 * (sums["n_outstanding"] + sums["n_good"]) / sums["n_schools"]
-    start_year = results.manifest.get("config", {}).get("world", {}).get("start_year")
-    frame = sums[list(SERIES)].reset_index()
-    frame["year"] = frame["time_years"] + (start_year or 0)
+    frame = sums[list(SERIES)].reset_index().rename(columns={year: "year"})
     return frame
 
 
@@ -93,17 +94,41 @@ def time_series(scenarios: dict[str, Sequence[Results]]) -> Figure:
     return fig
 
 
-def _boundaries(ax, level: str) -> bool:
-    """Draw real boundaries if ``sim.maps`` is available (the real England world)."""
+def real_world(results: Results) -> dict | None:
+    """The world settings if the schools sit at their real places (``source=england``)."""
+    world = results.manifest.get("config", {}).get("world", {})
+    return world if world.get("source") == "england" else None
+
+
+def _maps():
+    """``sim.maps`` (real boundaries), or None in a version without it."""
     try:
-        from sim.maps import draw_boundaries
+        from sim import maps
     except ImportError:
+        return None
+    return maps
+
+
+def _boundaries(ax, results: Results, levels: tuple[tuple[str, dict], ...]) -> bool:
+    """Outline real boundaries under the schools when the world is the real England."""
+    world, maps = real_world(results), _maps()
+    if world is None or maps is None:
         return False
     try:
-        draw_boundaries(ax, level)
-    except (OSError, ValueError, KeyError):  # boundary files missing or another world
+        for level, style in levels:
+            maps.draw_boundaries(ax, level, data_dir=world.get("data_dir"), **style)
+    except (OSError, ValueError) as error:  # boundary files missing: points only
+        ax.text(0.01, 0.01, f"no boundaries: {error}", transform=ax.transAxes, fontsize=7)
         return False
     return True
+
+
+def _zoom_to(ax, schools: pd.DataFrame) -> None:
+    """Axis limits around the schools (a region or authority fills the panel)."""
+    if len(schools):
+        pad = 0.04 * max(np.ptp(schools["x_km"]), np.ptp(schools["y_km"]), 1.0)
+        ax.set_xlim(schools["x_km"].min() - pad, schools["x_km"].max() + pad)
+        ax.set_ylim(schools["y_km"].min() - pad, schools["y_km"].max() + pad)
 
 
 def school_map(results: Results, region: str | None = None, ax=None,
@@ -115,9 +140,10 @@ def school_map(results: Results, region: str | None = None, ax=None,
     schools = results.schools
     if region:
         schools = schools[schools["region"] == region]
-    has_boundaries = _boundaries(ax, "region" if not region else "local_authority") \
-        if results.manifest.get("n_schools", 0) > 500 else False
-    size = float(np.clip(8000 / max(len(schools), 1), 2, 60))
+    has_boundaries = _boundaries(ax, results, (
+        ("local_authority", {"colors": "0.7", "linewidths": 0.4}),
+        ("region", {"colors": "0.3", "linewidths": 0.8})))
+    size = float(np.clip(12000 / max(len(schools), 1), 2, 60))
     for grade in (0, 4, 3, 2, 1):
         rows = schools[schools["grade"] == grade]
         if len(rows):
@@ -125,6 +151,7 @@ def school_map(results: Results, region: str | None = None, ax=None,
                        linewidths=0, rasterized=True)
     xy = results.schools.set_index("school_id")[["x_km", "y_km"]]
     links = active_links(results.events)
+    n_links = 0
     if len(links):
         a = xy.reindex(links["supporter_school_id"].astype("int64")).to_numpy()
         b = xy.reindex(links["client_school_id"].astype("int64")).to_numpy()
@@ -134,15 +161,13 @@ def school_map(results: Results, region: str | None = None, ax=None,
             inside = set(schools["school_id"])
             keep_region = links[keep]["client_school_id"].astype("int64").isin(inside).to_numpy()
             segments = segments[keep_region]
+        n_links = len(segments)
         ax.add_collection(LineCollection(segments, colors="#6a3d9a", linewidths=0.8, alpha=0.7))
     for role, marker, colour, scale in (("LLE", "^", "#1f78b4", 2.0), ("NLE", "*", "#08306b", 5.0)):
         leaders = schools[schools["system_leader_role"] == role]
         ax.scatter(leaders["x_km"], leaders["y_km"], s=size * scale, marker=marker, color=colour,
                    edgecolors="white", linewidths=0.3)
-    if len(schools):
-        pad = 0.04 * max(np.ptp(schools["x_km"]), np.ptp(schools["y_km"]), 1.0)
-        ax.set_xlim(schools["x_km"].min() - pad, schools["x_km"].max() + pad)
-        ax.set_ylim(schools["y_km"].min() - pad, schools["y_km"].max() + pad)
+    _zoom_to(ax, schools)
     ax.set_aspect("equal")
     ax.set_xlabel("easting (km)", fontsize=9)
     ax.set_ylabel("northing (km)", fontsize=9)
@@ -159,7 +184,7 @@ def school_map(results: Results, region: str | None = None, ax=None,
     n_nle = int((schools["system_leader_role"] == "NLE").sum())
     n_lle = int((schools["system_leader_role"] == "LLE").sum())
     ax.set_title(title or f"{region or 'All schools'} at the end: {len(schools):,} schools, "
-                 f"{n_nle} NLEs, {n_lle} LLEs, {len(links)} support links", fontsize=10)
+                 f"{n_nle} NLEs, {n_lle} LLEs, {n_links} support links", fontsize=10)
     return fig
 
 
@@ -229,19 +254,28 @@ def difference_by_area(a: Sequence[Results], b: Sequence[Results], labels=("A", 
     la_a, la_b = area_table(a, "local_authority"), area_table(b, "local_authority")
     diff = (la_b["good_or_outstanding_pct"] - la_a["good_or_outstanding_pct"]).dropna()
     where = la_a.loc[diff.index]
-    _boundaries(right, "local_authority") if len(diff) > 20 else None
     limit = max(float(np.abs(diff).max()) if len(diff) else 1.0, 0.5)
-    points = right.scatter(where["x_km"], where["y_km"], c=diff.to_numpy(), cmap="RdYlGn",
-                           norm=TwoSlopeNorm(0, -limit, limit),
-                           s=np.clip(where["schools"].to_numpy() / 2, 20, 200),
-                           edgecolors="0.3", linewidths=0.4)
-    fig.colorbar(points, ax=right, shrink=0.8, label="percentage points")
+    norm = TwoSlopeNorm(0, -limit, limit)
+    world, maps = real_world(a[0]), _maps()
+    if world is not None and maps is not None:
+        filled = maps.choropleth(right, "local_authority", diff.to_dict(), cmap="RdYlGn",
+                                 norm=norm, data_dir=world.get("data_dir"), colorbar=False)
+        maps.draw_boundaries(right, "region", data_dir=world.get("data_dir"), colors="0.3",
+                             linewidths=0.6)
+        fig.colorbar(filled, ax=right, shrink=0.8, label="percentage points")
+        right.set_title("By local authority (grey: no schools in the world)", fontsize=11)
+        _zoom_to(right, a[0].schools)
+    else:
+        points = right.scatter(where["x_km"], where["y_km"], c=diff.to_numpy(), cmap="RdYlGn",
+                               norm=norm, s=np.clip(where["schools"].to_numpy() / 2, 20, 200),
+                               edgecolors="0.3", linewidths=0.4)
+        fig.colorbar(points, ax=right, shrink=0.8, label="percentage points")
+        right.set_title("By local authority (a dot per LA, sized by schools)", fontsize=11)
+        right.grid(alpha=0.2)
     right.set_aspect("equal")
-    right.set_title("By local authority (a dot per LA, sized by schools)", fontsize=11)
     right.set_xlabel("easting (km)", fontsize=9)
     right.set_ylabel("northing (km)", fontsize=9)
     right.tick_params(labelsize=8)
-    right.grid(alpha=0.2)
     fig.suptitle(f"Difference between scenarios: {labels[1]} minus {labels[0]}", fontsize=12)
     return fig
 

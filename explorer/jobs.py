@@ -2,7 +2,8 @@
 
 A :class:`RunJob` owns one scenario's runs. The interface polls ``progress`` and ``results``
 while the job works; a second job can run while the first one's results are on screen, and
-``cancel`` stops a job at the end of the current term (through ``run``'s ``on_step`` hook).
+``cancel`` stops a job at the end of the current term or stage (through ``run``'s
+``on_progress`` hook).
 The job adds nothing to the model: it calls the same ``run`` as the command line.
 """
 
@@ -18,8 +19,12 @@ from sim.run import Results, run
 from sim.state import TERMS_PER_YEAR
 
 
+STAGE_TEXT = {"build_world": "building the world", "initialise": "setting up",
+              "simulate": "simulating", "collect": "collecting results"}
+
+
 class RunCancelled(Exception):
-    """Raised inside ``run`` (from its ``on_step`` hook) when the user cancels."""
+    """Raised inside ``run`` (from its ``on_progress`` hook) when the user cancels."""
 
 
 @dataclass
@@ -35,8 +40,8 @@ class RunJob:
     started_at: float | None = None
     first_result_s: float | None = None  # seconds from start to the first finished seed
     finished_s: float | None = None
+    stage: str = ""  # stage of the seed being run (sim.run.RUN_STAGES)
     _done_terms: int = 0
-    _seed_terms: int = 0
     _cancel: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -80,7 +85,10 @@ class RunJob:
         elapsed = (self.finished_s if self.finished_s is not None
                    else time.perf_counter() - (self.started_at or time.perf_counter()))
         if self.status == "running":
-            return (f"running: seed {min(len(self.results) + 1, n)} of {n}, "
+            stage = STAGE_TEXT.get(self.stage, self.stage)
+            if self.stage == "simulate":
+                stage += f" term {self._done_terms} of {self.config.run.years * TERMS_PER_YEAR}"
+            return (f"running: seed {min(len(self.results) + 1, n)} of {n}, {stage}; "
                     f"{100 * self.progress:.0f}% ({elapsed:.1f} s)")
         if self.status == "done":
             return f"done: {n} seed{'s' if n > 1 else ''} in {elapsed:.1f} s"
@@ -90,8 +98,8 @@ class RunJob:
             return f"error: {self.error}"
         return self.status
 
-    def _on_step(self, done: int, total: int) -> None:
-        self._done_terms, self._seed_terms = done, total
+    def _on_progress(self, stage: str, done: int, total: int) -> None:
+        self.stage, self._done_terms = stage, done
         if self._cancel.is_set():
             raise RunCancelled()
 
@@ -99,7 +107,7 @@ class RunJob:
         try:
             for seed in self.seeds:
                 self._done_terms = 0
-                result = run(self.config, seed=seed, progress=False, on_step=self._on_step)
+                result = run(self.config, seed=seed, progress=False, on_progress=self._on_progress)
                 self.results = [*self.results, result]  # a new list: readers never see it change
                 self._done_terms = 0
                 if self.first_result_s is None:

@@ -35,6 +35,7 @@ LEVERS: tuple[tuple[str, str], ...] = (
     ("policy.recruitment_incentive.premium_gbp_per_year", "Recruitment premium"),
     ("policy.development_programme.enabled", "Development programme"),
     ("policy.development_programme.places_per_year", "Programme places"),
+    ("policy.inspection.regime", "Inspection regime"),
     ("policy.inspection.outstanding_exempt", "Outstanding exemption"),
 )
 RUN_SETTINGS: tuple[tuple[str, str], ...] = (
@@ -118,6 +119,16 @@ def lever_settings() -> list[Setting]:
 def run_settings() -> list[Setting]:
     """Years and seed."""
     return [setting(path, label) for path, label in RUN_SETTINGS]
+
+
+def world_description(name: str) -> str:
+    """The comment at the top of ``conf/world/<name>.yaml`` (what the preset is)."""
+    lines = []
+    for line in Path(CONF_DIR, "world", f"{name}.yaml").read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("# ").strip())
+    return " ".join(lines)
 
 
 def world_presets() -> list[str]:

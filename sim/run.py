@@ -35,46 +35,55 @@ class Results:
         write_results(self, out_dir, overwrite=overwrite, figures=figures)
 
 
+RUN_STAGES = ("build_world", "initialise", "simulate", "collect")
+
+
 def run(config: SimConfig, seed: int | None = None, progress: bool | None = None,
-        on_step: Callable[[int, int], None] | None = None) -> Results:
+        on_progress: Callable[[str, int, int], None] | None = None) -> Results:
     """Run ``config`` for ``config.run.years`` years with ``seed`` (default ``config.run.seed``).
 
     Validates the whole configuration first, so a bad value fails before any work. Returns the
     results in memory; nothing is written (``Results.write`` does that).
 
-    ``on_step(done, total)``, if given, is called after the world is built (``done=0``) and after
-    every simulated term, for progress displays (the explorer). To cancel a run, raise from it:
-    the exception propagates and nothing is returned. It only observes; results do not depend
-    on it.
+    ``on_progress(stage, done, total)``, if given, is called as each stage of
+    :data:`RUN_STAGES` starts (``done=0``) and after every simulated term (``stage="simulate"``,
+    ``done`` terms of ``total``), for progress displays such as the explorer's. To cancel a run,
+    raise from it: the exception propagates and nothing is returned. It only observes: results
+    do not depend on it.
     """
+    def report(stage: str, done: int = 0) -> None:
+        if on_progress is not None:
+            on_progress(stage, done, steps)
+
     validate(config)
     seed = config.run.seed if seed is None else int(seed)
     if seed != config.run.seed:
         config = replace(config, run=replace(config.run, seed=seed))
     timings: dict[str, float] = {}
+    steps = config.run.years * TERMS_PER_YEAR
+    report("build_world")
     start = time.perf_counter()
     world = build_world(config.world)
     timings["build_world_s"] = time.perf_counter() - start
 
+    report("initialise")
     start = time.perf_counter()
     model = SchoolSystemModel(config, seed=seed, world=world)
     timings["initialise_s"] = time.perf_counter() - start
 
+    report("simulate")
     start = time.perf_counter()
-    steps = config.run.years * TERMS_PER_YEAR
     show = config.run.progress if progress is None else progress
     terms = range(steps)
     if show:
         from tqdm import tqdm
         terms = tqdm(terms, desc=f"{world.name} seed {seed}", unit="term", leave=False)
-    if on_step is not None:
-        on_step(0, steps)
     for done in terms:
         model.step()
-        if on_step is not None:
-            on_step(done + 1, steps)
+        report("simulate", done + 1)
     timings["simulate_s"] = time.perf_counter() - start
 
+    report("collect", steps)
     start = time.perf_counter()
     events = model.events.frame()
     results = Results(timeseries=model.recorder.frame(events), events=events,

@@ -88,10 +88,11 @@ def test_form_message_is_what_the_command_line_prints(tmp_path, path, text):
 
 def test_form_builds_the_command_lines_configuration():
     values = {"policy.system_leadership.targeting": "neediest_first", "run.years": "3",
-              "policy.inspection.outstanding_exempt": True}
+              "policy.inspection.regime": "fixed", "policy.inspection.outstanding_exempt": True}
     scenario = Scenario(world="north_east", values=values)
     cli = cli_config(["world=north_east", "policy.system_leadership.targeting=neediest_first",
-                      "run.years=3", "policy.inspection.outstanding_exempt=true"])
+                      "run.years=3", "policy.inspection.regime=fixed",
+                      "policy.inspection.outstanding_exempt=true"])
     form = scenario.config()
     assert to_dict(dataclasses.replace(form, run=dataclasses.replace(form.run, progress=True))) \
         == to_dict(cli)
@@ -108,13 +109,15 @@ def test_world_presets_and_seeds():
     assert parse_value("20,000") == 20000 and parse_value("0.5") == 0.5 and parse_value("x") == "x"
 
 
-def test_on_step_reports_every_term_and_leaves_results_unchanged():
+def test_on_progress_reports_every_stage_and_term_and_leaves_results_unchanged():
     config = make_config(years=2, check_invariants=False)
     calls = []
-    hooked = run(config, on_step=lambda done, total: calls.append((done, total)))
+    hooked = run(config, on_progress=lambda *call: calls.append(call))
     plain = run(config)
     steps = 2 * TERMS_PER_YEAR
-    assert calls == [(done, steps) for done in range(steps + 1)]
+    assert calls == ([("build_world", 0, steps), ("initialise", 0, steps)]
+                     + [("simulate", done, steps) for done in range(steps + 1)]
+                     + [("collect", steps, steps)])
     pd.testing.assert_frame_equal(hooked.timeseries, plain.timeseries)
     pd.testing.assert_frame_equal(hooked.events, plain.events)
 
@@ -190,7 +193,7 @@ def test_figures_draw_from_results(toy_runs):
     expected = 100 * (first["n_outstanding"].sum() + first["n_good"].sum()) / first["n_schools"].sum()
     assert series["good_or_outstanding_pct"]["mean"].iloc[0] == pytest.approx(expected)
     assert (series["nle_count"]["low"] <= series["nle_count"]["high"]).all()
-    assert series["good_or_outstanding_pct"]["year"].iloc[0] == 2018
+    assert series["good_or_outstanding_pct"]["year"].iloc[0] == ts["calendar_year"].min()
     fig = charts.time_series({"A": toy_runs, "B": toy_runs[:1]})
     assert len(fig.axes) == 6
     fig = charts.school_map(toy_runs[0])
