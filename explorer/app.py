@@ -214,7 +214,9 @@ def JobWatcher(slot: str):
                 break
             time.sleep(POLL_SECONDS)
 
-    solara.use_thread(watch, dependencies=[current])
+    # not intrusive: Solara would trace every line of this thread to cancel it, and setting
+    # `shown` renders the new figures on this thread (10-20 times slower under the trace)
+    solara.use_thread(watch, dependencies=[current], intrusive_cancel=False)
 
 
 @solara.component
