@@ -28,7 +28,7 @@ from . import charts
 from .jobs import RunJob
 from .saved import SavedSweep, find_finished, folder_kind, load_run, load_sweep
 from .scenario import (ALL, MAX_SEEDS, Scenario, Setting, lever_settings, local_authorities,
-                       regions, run_settings, world_description, world_presets)
+                       regions_of, run_settings, world_description, world_presets)
 
 SLOTS = ("A", "B")
 POLL_SECONDS = 0.2  # how often the page reads a running job's progress
@@ -141,13 +141,14 @@ def ScenarioForm(slot: str):
     """World, run length, seeds and levers; the command line's checks run on every change."""
     s = scenario[slot].value
     las = solara.use_memo(lambda: _las(s.world, s.region), [s.world, s.region])
+    present = solara.use_memo(lambda: _regions(s.world), [s.world])
     with solara.Column(classes=["explorer-form"]):
         solara.Text("World", classes=["explorer-section"])
         solara.Select(label="World", value=s.world, values=world_presets(),
                       on_value=lambda v: _set(slot, world=v, region=None, local_authority=None))
         solara.Text(world_description(s.world), classes=["explorer-note"])
         # always drawn (disabled for the toy world) so the form keeps its layout
-        solara.Select(label="Region", value=s.region or ALL, values=[ALL, *regions()],
+        solara.Select(label="Region", value=s.region or ALL, values=[ALL, *present],
                       disabled=s.world == "toy",
                       on_value=lambda v: _set(slot, region=None if v == ALL else v,
                                               local_authority=None))
@@ -164,6 +165,15 @@ def ScenarioForm(slot: str):
         solara.Text("Levers", classes=["explorer-section"])
         for item in lever_settings():
             SettingInput(slot, item)
+
+
+def _regions(world: str) -> list[str]:
+    if world == "toy":
+        return []
+    try:
+        return regions_of(world)
+    except ConfigError:
+        return []
 
 
 def _las(world: str, region: str | None) -> list[str]:

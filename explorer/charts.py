@@ -65,7 +65,7 @@ def series_across_seeds(runs: Sequence[Results]) -> dict[str, pd.DataFrame]:
 
 
 def time_series(scenarios: dict[str, Sequence[Results]]) -> Figure:
-    """Six national series over time; a line per scenario (mean of seeds), a band from the
+    """Six series over time, summed over every school in the world; a line per scenario (mean of seeds), a band from the
     lowest to the highest seed."""
     fig = Figure(figsize=(11, 5.6), layout="constrained")
     axes = fig.subplots(2, 3).ravel()
@@ -89,7 +89,7 @@ def time_series(scenarios: dict[str, Sequence[Results]]) -> Figure:
         ax.set_xlabel("year", fontsize=9)
     axes[0].legend(fontsize=8, loc="best")
     bands = any(len(r) > 1 for r in scenarios.values())
-    fig.suptitle("National series over time" + (": line = mean of seeds, band = lowest to "
+    fig.suptitle("All schools in the world over time" + (": line = mean of seeds, band = lowest to "
                                                 "highest seed" if bands else ""), fontsize=12)
     return fig
 

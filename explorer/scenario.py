@@ -247,16 +247,22 @@ class Scenario:
 
 def local_authorities(world: str, region: str | None) -> list[str]:
     """Local authorities of a world preset (optionally one region), for the form's list."""
-    from sim.world import build_world
+    return _areas(world, region)[1]
+
+
+def regions_of(world: str) -> list[str]:
+    """Regions with schools in a world preset, for the form's list."""
+    return _areas(world, None)[0]
+
+
+@functools.lru_cache(maxsize=64)
+def _areas(world: str, region: str | None) -> tuple[list[str], list[str]]:
+    import numpy as np
+
+    from sim.world import REGION_NAMES, build_world
     config = compose_config(world, []).world
     if region not in (None, "", ALL):
         config = dataclasses.replace(config, region=region)
     built = build_world(config)
-    import numpy as np
-    return sorted({built.la_names[i] for i in np.unique(built.local_authority)})
-
-
-def regions() -> list[str]:
-    """The nine regions (one vocabulary: ``sim.world.REGION_NAMES``)."""
-    from sim.world import REGION_NAMES
-    return list(REGION_NAMES)
+    present = [REGION_NAMES[i] for i in np.unique(built.region)]
+    return present, sorted({built.la_names[i] for i in np.unique(built.local_authority)})
