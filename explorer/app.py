@@ -5,6 +5,12 @@ Everything the page computes comes from ``sim.run.run`` (through :mod:`explorer.
 the command line's configuration checks (through :mod:`explorer.scenario`) and the figures in
 :mod:`explorer.charts`; the page holds no model logic.
 
+Mesa's SolaraViz is not used for the page: it steps a live Mesa model on the interface's event
+loop and draws it with sliders that clamp values, whereas the explorer runs whole
+``sim.run.run`` calls (several seeds) on a background thread and must let a bad value reach the
+command line's checks to show their message. The page uses the same stack (Solara, ipyvuetify,
+matplotlib figures) directly.
+
 State lives in Solara reactive variables, one set per browser session. Each scenario slot
 ("A", "B") has a form, the job running for it, and the results on show; a job's results
 replace the ones on show as soon as its first seed finishes, so a new run can start while the
@@ -28,7 +34,8 @@ from . import charts
 from .jobs import RunJob
 from .saved import SavedSweep, find_finished, folder_kind, load_run, load_sweep
 from .scenario import (ALL, MAX_SEEDS, Scenario, Setting, lever_settings, local_authorities,
-                       regions_of, run_settings, world_description, world_presets)
+                       preset_value, regions_of, run_settings, world_description,
+                       world_presets)
 
 SLOTS = ("A", "B")
 POLL_SECONDS = 0.2  # how often the page reads a running job's progress
@@ -115,7 +122,8 @@ def _set_value(slot: str, path: str, value) -> None:
 @solara.component
 def SettingInput(slot: str, item: Setting):
     """One lever or run setting with its unit and documented default beside it."""
-    current = scenario[slot].value.values.get(item.path, item.default)
+    s = scenario[slot].value
+    current = s.values.get(item.path, preset_value(s.world, item.path))
     if item.kind == "bool":
         solara.Switch(label=item.label, value=bool(current),
                       on_value=lambda v: _set_value(slot, item.path, v))

@@ -173,6 +173,15 @@ def _composed(world: str, overrides: tuple[str, ...]) -> SimConfig:
     return to_sim_config(cfg)
 
 
+def preset_value(world: str, path: str) -> Any:
+    """The value at a dotted path in the command line's configuration for ``world=<world>``
+    (what the form starts from; the preset may differ from the documented default)."""
+    value: Any = compose_config(world, [])
+    for name in path.split("."):
+        value = getattr(value, name)
+    return value
+
+
 def override_text(path: str, value: Any) -> str:
     """A form value as a command-line override: ``path=text`` (switches give true / false)."""
     if isinstance(value, bool):

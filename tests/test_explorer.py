@@ -22,7 +22,7 @@ from explorer import charts
 from explorer.jobs import RunJob
 from explorer.saved import find_finished, folder_kind, load_run, load_sweep
 from explorer.scenario import (LEVERS, Scenario, declared_field, lever_settings, number_text,
-                               parse_value, world_presets)
+                               parse_value, preset_value, world_presets)
 from sim.parameters import ConfigError, to_dict
 from sim.run import run
 from sim.state import TERMS_PER_YEAR
@@ -102,6 +102,7 @@ def test_form_builds_the_command_lines_configuration():
 def test_world_presets_and_seeds():
     presets = world_presets()
     assert presets[0] == "toy" and "england" in presets and "gias" not in presets
+    assert preset_value("england_2010", "world.starting_grades") == "2010"  # the form starts here
     assert Scenario(values={"run.seed": "4"}, n_seeds="3").seeds() == [4, 5, 6]
     with pytest.raises(ConfigError, match="seeds"):
         Scenario(n_seeds="0").config()
