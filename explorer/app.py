@@ -252,7 +252,10 @@ def RunControls(slot: str):
     if error:
         solara.Error(error, classes=["explorer-error"])
     if current is not None:
-        solara.ProgressLinear(value=100 * current.progress,
+        # stages without terms (building the world, collecting results) have no measure of
+        # progress: the bar moves without one (indeterminate) and the status names the stage
+        between_terms = current.running and current.stage != "simulate"
+        solara.ProgressLinear(value=True if between_terms else 100 * current.progress,
                               color="success" if current.status == "done" else "primary")
         solara.Text(current.describe(), classes=["explorer-status", f"explorer-status-{slot}"])
         if current.status == "failed":
