@@ -2,7 +2,8 @@
 
 Prints the address, then replaces this process with Solara's server (so the process id a
 caller started is the server's). Solara's front end is served from the pinned
-``solara-assets`` package, so the page works without internet access; telemetry is off.
+``solara-assets`` package, so the page works without internet access; telemetry and Solara's
+check for a newer version on PyPI are off (the versions are pinned on purpose).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Explorer at http://{args.host}:{port}/  (Ctrl-C stops it)", flush=True)
     os.execv(sys.executable, [sys.executable, "-m", "solara", "run", "explorer.app",
                               "--host", args.host, "--port", str(port), "--production",
-                              "--no-open", "--log-level", "warning"])
+                              "--no-open", "--no-check-version", "--log-level", "warning"])
 
 
 if __name__ == "__main__":
