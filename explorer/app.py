@@ -91,7 +91,7 @@ def warm_up() -> None:
 def png(figure) -> bytes:
     """A matplotlib figure as PNG bytes."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90)
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     return buffer.getvalue()
 
 

@@ -135,6 +135,7 @@ def school_map(results: Results, region: str | None = None, ax=None,
                title: str | None = None) -> Figure:
     """Schools coloured by their last Ofsted grade, NLEs and LLEs, and active support links at
     the end of the run; ``region`` zooms to one region."""
+    own_figure = ax is None
     fig = ax.figure if ax is not None else Figure(figsize=(9, 7), layout="constrained")
     ax = ax if ax is not None else fig.add_subplot()
     schools = results.schools
@@ -179,8 +180,10 @@ def school_map(results: Results, region: str | None = None, ax=None,
     handles += [Line2D([], [], marker="*", linestyle="", color="#08306b", markersize=10, label="NLE"),
                 Line2D([], [], marker="^", linestyle="", color="#1f78b4", label="LLE"),
                 Line2D([], [], color="#6a3d9a", label="support link")]
-    ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1),
-              frameon=False)
+    if own_figure:
+        fig.legend(handles=handles, fontsize=8, loc="outside right upper", frameon=False)
+    else:
+        ax.legend(handles=handles, fontsize=8, loc="upper left", framealpha=0.85)
     n_nle = int((schools["system_leader_role"] == "NLE").sum())
     n_lle = int((schools["system_leader_role"] == "LLE").sum())
     ax.set_title(title or f"{region or 'All schools'} at the end: {len(schools):,} schools, "
