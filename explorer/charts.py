@@ -135,12 +135,16 @@ def school_map(results: Results, region: str | None = None, ax=None,
                title: str | None = None) -> Figure:
     """Schools coloured by their last Ofsted grade, NLEs and LLEs, and active support links at
     the end of the run; ``region`` zooms to one region."""
-    own_figure = ax is None
-    fig = ax.figure if ax is not None else Figure(figsize=(9, 7), layout="constrained")
-    ax = ax if ax is not None else fig.add_subplot()
     schools = results.schools
     if region:
         schools = schools[schools["region"] == region]
+    own_figure = ax is None
+    if own_figure:  # as wide as the area is, plus the legend, so the map fills its panel
+        aspect = np.ptp(schools["x_km"]) / max(np.ptp(schools["y_km"]), 1.0) if len(schools) else 1
+        fig = Figure(figsize=(float(np.clip(6.2 * aspect + 2.4, 6.0, 11.0)), 7),
+                     layout="constrained")
+        ax = fig.add_subplot()
+    fig = ax.figure
     has_boundaries = _boundaries(ax, results, (
         ("local_authority", {"colors": "0.7", "linewidths": 0.4}),
         ("region", {"colors": "0.3", "linewidths": 0.8})))
