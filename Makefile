@@ -1,17 +1,19 @@
-# Two entry points for a fresh clone: `make run` (default England run) and `make test`.
+# Entry points for a fresh clone: `make run` (default England run), `make test` and
+# `make explore` (the explorer in the browser).
 # Both create .venv with Python 3.12 when it is missing.
 VENV := .venv
 PY := $(VENV)/bin/python
 # python3.12 on PATH, else a pyenv-installed 3.12 (the shim on PATH may not be active).
 PYTHON312 := $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12 /usr/local/bin/python3.12 /usr/bin/python3.12; do $$p -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && echo $$p && break; done)
 
-.PHONY: setup run test bench calibrate clean
+.PHONY: setup run test bench calibrate explore browser clean
+PORT ?= 8765
 
 $(PY):
 	@test -n "$(PYTHON312)" || (echo "error: Python 3.12 not found (looked for python3.12 on PATH and under ~/.pyenv)"; exit 1)
 	$(PYTHON312) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,distributed]'
+	$(PY) -m pip install -q -e '.[test,distributed,explorer]'
 
 setup: $(PY)
 
@@ -23,6 +25,14 @@ test: $(PY)
 
 bench: $(PY)
 	$(PY) bench/bench_core.py
+
+# The explorer on http://127.0.0.1:$(PORT)/ (prints the address; `make explore PORT=9000`).
+explore: $(PY)
+	$(PY) -m explorer --host 127.0.0.1 --port $(PORT)
+
+# Debian's Chromium for the explorer's browser tests (skipped, with the reason, without it).
+browser:
+	@scripts/install_chromium.sh
 
 calibrate: $(PY)
 	$(PY) scripts/calibration_report.py --seeds 3 --write docs/CALIBRATION.md

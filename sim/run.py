@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
@@ -40,12 +41,26 @@ class Results:
         write_results(self, out_dir, overwrite=overwrite, figures=figures)
 
 
-def run(config: SimConfig, seed: int | None = None, progress: bool | None = None) -> Results:
+RUN_STAGES = ("build_world", "initialise", "simulate", "collect")
+
+
+def run(config: SimConfig, seed: int | None = None, progress: bool | None = None,
+        on_progress: Callable[[str, int, int], None] | None = None) -> Results:
     """Run ``config`` for ``config.run.years`` years with ``seed`` (default ``config.run.seed``).
 
     Validates the whole configuration first, so a bad value fails before any work. Returns the
     results in memory; nothing is written (``Results.write`` does that).
+
+    ``on_progress(stage, done, total)``, if given, is called as each stage of
+    :data:`RUN_STAGES` starts (``done=0``) and after every simulated term (``stage="simulate"``,
+    ``done`` terms of ``total``), for progress displays such as the explorer's. To cancel a run,
+    raise from it: the exception propagates and nothing is returned. It only observes: results
+    do not depend on it.
     """
+    def report(stage: str, done: int = 0) -> None:
+        if on_progress is not None:
+            on_progress(stage, done, steps)
+
     validate(config)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
                              or not 0 <= seed < 2**32):
@@ -54,26 +69,30 @@ def run(config: SimConfig, seed: int | None = None, progress: bool | None = None
     if seed != config.run.seed:
         config = replace(config, run=replace(config.run, seed=seed))
     timings: dict[str, float] = {}
+    steps = config.run.years * TERMS_PER_YEAR
+    report("build_world")
     start = time.perf_counter()
     world = build_world(config.world)
     timings["build_world_s"] = time.perf_counter() - start
 
+    report("initialise")
     start = time.perf_counter()
     model = SchoolSystemModel(config, seed=seed, world=world)
     timings["initialise_s"] = time.perf_counter() - start
 
+    report("simulate")
     start = time.perf_counter()
-    steps = config.run.years * TERMS_PER_YEAR
     show = config.run.progress if progress is None else progress
+    terms = range(steps)
     if show:
         from tqdm import tqdm
-        for _ in tqdm(range(steps), desc=f"{world.name} seed {seed}", unit="term", leave=False):
-            model.step()
-    else:
-        for _ in range(steps):
-            model.step()
+        terms = tqdm(terms, desc=f"{world.name} seed {seed}", unit="term", leave=False)
+    for done in terms:
+        model.step()
+        report("simulate", done + 1)
     timings["simulate_s"] = time.perf_counter() - start
 
+    report("collect", steps)
     start = time.perf_counter()
     events = model.events.frame()
     inspections = outcomes.classified_inspections(events)

@@ -1,0 +1,221 @@
+"""Responsiveness and memory of the explorer, measured; prints figures and PASS / MISS.
+
+    python bench/bench_explorer.py                 # all three measurements (a few minutes)
+    python bench/bench_explorer.py --skip-browser  # without the headless-Chromium timing
+    python bench/bench_explorer.py --seeds 2       # two seeds per England scenario
+
+Targets (issue 10):
+
+1. a toy-world run shows its first result in under 2 s: from pressing Run to the map on
+   screen. Measured in-process (job start -> first seed finished -> map drawn as PNG, what the
+   page shows first) and, when Chromium is available, in the real page (click -> map image
+   loaded), best and median of ``--repeats``;
+2. an England run's progress updates at least once a second: the job is polled every 20 ms;
+   reported are the gaps between terms while simulating (the bar moves each term), the length
+   of the stages without terms (building the world, setting up, collecting results: the bar is
+   indeterminate and the status line names the stage) and the largest gap between any two
+   changes of the status line (the page polls every 0.2 s);
+3. memory under 2 GB with two England scenarios loaded: resident set size of this process
+   after both scenarios have run and every explorer figure has been drawn from them.
+
+Reference measured in the same run: a direct ``sim.run.run`` of the same England
+configuration, so the job's overhead (thread, progress hook) is a ratio, and the process's
+resident size before any run. A MISS is reported, not raised.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from explorer import charts  # noqa: E402
+from explorer.app import png  # noqa: E402
+from explorer.jobs import RunJob  # noqa: E402
+from explorer.scenario import Scenario  # noqa: E402
+from sim.run import run  # noqa: E402
+
+GB = 1024 ** 3
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def toy_first_result(repeats: int) -> list[float]:
+    """Seconds from job start to the first seed's map drawn, per repeat."""
+    scenario = Scenario(world="toy")
+    config = scenario.config()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        job = RunJob(config, scenario.seeds()).start()
+        while not job.results and job.running:
+            time.sleep(0.005)
+        png(charts.school_map(job.results[0]))
+        times.append(time.perf_counter() - start)
+        job.wait()
+    return times
+
+
+def toy_first_result_in_browser(repeats: int) -> list[float] | str:
+    """Seconds from clicking Run to the map image loaded in headless Chromium, per repeat."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        return "skipped: no chromium (make browser)"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return "skipped: playwright is not installed"
+    import socket
+    import urllib.request
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "explorer", "--port", str(port)], cwd=REPO,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    times = []
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                time.sleep(0.2)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            for _ in range(repeats):
+                page = browser.new_page(viewport={"width": 1440, "height": 1000})
+                page.goto(url)
+                page.get_by_role("button", name="Run scenario A").wait_for(timeout=120_000)
+                start = time.perf_counter()
+                page.get_by_role("button", name="Run scenario A").click()
+                page.wait_for_function(
+                    "() => { const i = document.querySelector('img.explorer-map');"
+                    " return i && i.complete && i.naturalWidth > 0; }", timeout=120_000)
+                times.append(time.perf_counter() - start)
+                page.close()
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(20)
+    return times
+
+
+def england_progress(seeds: int) -> dict:
+    """Gaps between progress changes of one England run, polled every 20 ms."""
+    scenario = Scenario(world="england", n_seeds=seeds)
+    job = RunJob(scenario.config(), scenario.seeds()[:1]).start()
+    term_changes, status_changes = [], []
+    last_term, last_status = None, None
+    stage_seconds: dict[str, float] = {}
+    previous_stage, stage_start = None, time.perf_counter()
+    while True:
+        running = job.running
+        now = time.perf_counter()
+        stage, terms = job.stage, job._done_terms
+        if stage == "simulate" and terms > 0 and terms != last_term:
+            term_changes.append(now)  # the bar moves
+        last_term = terms
+        status = (stage, terms, len(job.results))
+        if status != last_status:
+            status_changes.append(now)  # the status line names a new stage or term
+            last_status = status
+        if stage != previous_stage:
+            if previous_stage:
+                stage_seconds[previous_stage] = stage_seconds.get(previous_stage, 0) + now - stage_start
+            previous_stage, stage_start = stage, now
+        if not running:
+            break
+        time.sleep(0.02)
+    stage_seconds[previous_stage] = stage_seconds.get(previous_stage, 0) + time.perf_counter() - stage_start
+    terms = [b - a for a, b in zip(term_changes, term_changes[1:])]
+    status = [b - a for a, b in zip(status_changes, status_changes[1:])]
+    return {"job": job, "term_gap_max_s": max(terms), "term_gap_median_s": statistics.median(terms),
+            "status_gap_max_s": max(status), "stage_s": stage_seconds, "total_s": job.finished_s}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=1, help="seeds per England scenario")
+    parser.add_argument("--skip-browser", action="store_true")
+    args = parser.parse_args()
+    process = psutil.Process(os.getpid())
+    rss_start = process.memory_info().rss
+
+    load = os.getloadavg()
+    print(f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / "
+          f"{load[2]:.1f} (1 / 5 / 15 min): figures scale with the load")
+    print("1. Toy world: first result")
+    toy = Scenario(world="toy").config()
+    png(charts.school_map(run(toy)))  # one-off imports and fonts
+    reference = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        png(charts.school_map(run(toy)))
+        reference.append(time.perf_counter() - start)
+    times = toy_first_result(args.repeats)
+    print(f"   reference: run() + map drawn, no explorer: median {statistics.median(reference):.2f} s")
+    print(f"   in-process job (run + map drawn): best {min(times):.2f} s, median "
+          f"{statistics.median(times):.2f} s (ratio to reference "
+          f"{statistics.median(times) / statistics.median(reference):.2f})  target < 2 s  "
+          f"{verdict(statistics.median(times) < 2)}")
+    if not args.skip_browser:
+        browser = toy_first_result_in_browser(args.repeats)
+        if isinstance(browser, str):
+            print(f"   in the page: {browser}")
+        else:
+            print(f"   in the page (click -> map loaded): best {min(browser):.2f} s, median "
+                  f"{statistics.median(browser):.2f} s  target < 2 s  "
+                  f"{verdict(statistics.median(browser) < 2)}")
+
+    print("2. England run: progress updates")
+    start = time.perf_counter()
+    direct = run(Scenario(world="england").config())
+    direct_s = time.perf_counter() - start
+    progress = england_progress(args.seeds)
+    stages = ", ".join(f"{k} {v:.1f} s" for k, v in progress["stage_s"].items())
+    print(f"   {direct.manifest['n_schools']:,} schools, 10 years; stages: {stages}")
+    print(f"   while simulating, the bar moves every term: largest gap "
+          f"{progress['term_gap_max_s']:.2f} s, median {progress['term_gap_median_s']:.2f} s  "
+          f"target <= 1 s  {verdict(progress['term_gap_max_s'] <= 1.0)}")
+    longest = max(progress["stage_s"][k] for k in ("build_world", "initialise", "collect"))
+    print(f"   stages without terms (bar indeterminate, status names the stage): longest "
+          f"{longest:.2f} s; any change of the status line: largest gap "
+          f"{progress['status_gap_max_s']:.2f} s  target <= 1 s  "
+          f"{verdict(progress['status_gap_max_s'] <= 1.0)}")
+    print(f"   job {progress['total_s']:.1f} s against a direct run() {direct_s:.1f} s in the same "
+          f"process: ratio {progress['total_s'] / direct_s:.2f}")
+    del direct, progress  # only the two scenarios below stay loaded
+
+    print(f"3. Memory with two England scenarios loaded ({args.seeds} seed(s) each)")
+    a = Scenario(world="england", n_seeds=args.seeds)
+    b = Scenario(world="england", n_seeds=args.seeds,
+                 values={"policy.system_leadership.enabled": False})
+    runs_a = RunJob(a.config(), a.seeds()).start().wait().results
+    runs_b = RunJob(b.config(), b.seeds()).start().wait().results
+    for figure in (charts.school_map(runs_a[0]), charts.school_map(runs_b[0]),
+                   charts.time_series({"A": runs_a, "B": runs_b}), charts.supply_need(runs_a),
+                   charts.difference_by_area(runs_a, runs_b)):
+        png(figure)
+    charts.scalar_table({"A": runs_a, "B": runs_b})
+    rss = process.memory_info().rss
+    print(f"   resident set size {rss / GB:.2f} GB (at start {rss_start / GB:.2f} GB; "
+          f"{(rss - rss_start) / GB:.2f} GB for the two scenarios and their figures)  "
+          f"target < 2 GB  {verdict(rss < 2 * GB)}")
+
+
+if __name__ == "__main__":
+    main()
