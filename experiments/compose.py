@@ -20,6 +20,7 @@ from sim.parameters import ConfigError, SimConfig, from_dict
 
 from .config import CONF_DIR
 from .execution import check_execution
+from .slurm import RunsNotDone
 from .spec import ExecutionConfig, ExperimentConfig, ExperimentSpec, UncertaintyConfig, build_spec
 
 CONFIG_NAME = "experiments"
@@ -60,7 +61,8 @@ def experiment_main(run_experiment: Callable[[ExperimentSpec, ExecutionConfig], 
     """A Hydra entry point that checks the whole experiment, then calls ``run_experiment``.
 
     A configuration error, or a preset of another kind than ``kinds``, exits with status 2
-    and a message naming the setting, before any run.
+    and a message naming the setting, before any run; Slurm jobs that ended with runs not
+    done exit with status 3 (the same command resubmits them).
     """
     @hydra.main(version_base=None, config_path=CONF_DIR, config_name=CONFIG_NAME)
     def main(cfg: DictConfig) -> None:
@@ -75,5 +77,8 @@ def experiment_main(run_experiment: Callable[[ExperimentSpec, ExecutionConfig], 
         except ConfigError as error:
             print(f"error: {error}", file=sys.stderr)
             sys.exit(2)
+        except RunsNotDone as error:
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(3)
 
     return main
