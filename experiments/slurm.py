@@ -298,18 +298,13 @@ class _Collector:
 
 # -- inside a job -----------------------------------------------------------------------------
 
-class JobStopped(Exception):
-    """Slurm asked the job to stop (scancel, time limit, preemption)."""
-
-
 def run_job(tasks: list[RunTask], evaluate: Evaluate, root: str, cpus: int, batch_size: int,
             flush_seconds: float) -> int:
     """Run one array task's runs on its ``cpus`` cores; hand finished runs to the submitting
     process as files in ``<root>/slurm/staged/``, at least every ``batch_size`` runs or
-    ``flush_seconds``, and before stopping on SIGTERM. Runs already recorded or handed over
-    (a job requeued after a node failure) are skipped. Returns the number of runs done."""
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGUSR2, signal.SIG_IGN)  # submitit's early warning; SIGTERM stops us
+    ``flush_seconds``, and on SIGTERM (scancel, time limit, preemption) before exiting at once.
+    Runs already recorded or handed over (a job requeued after a node failure) are skipped.
+    Returns the number of runs done."""
     job = _job_id()
     staged = Path(root) / SLURM_DIR / STAGED
     staged.mkdir(parents=True, exist_ok=True)
@@ -317,33 +312,50 @@ def run_job(tasks: list[RunTask], evaluate: Evaluate, root: str, cpus: int, batc
     for path in staged.glob(f"{job}-*.pkl"):
         done.update(record.key for record in pickle.loads(path.read_bytes()))
     todo = [task for task in tasks if task.key not in done]
-    handover = f"{job}-{uuid.uuid4().hex[:8]}"  # unique per (re)start of the job
-    batch: list[RunRecord] = []
-    parts = 0
+    handover = _Handover(staged, f"{job}-{uuid.uuid4().hex[:8]}")  # unique per (re)start
 
-    def hand_over() -> None:
-        nonlocal batch, parts
-        if batch:
-            data = pickle.dumps(batch)
-            write_atomic(staged / f"{handover}-{parts:05d}.pkl", lambda tmp: tmp.write_bytes(data))
-            batch, parts = [], parts + 1
+    def stop(signum, frame) -> None:
+        # Exit from the handler: an exception could be swallowed (e.g. by logging) and the
+        # runs in progress may take longer than Slurm waits before SIGKILL.
+        handed = handover.flush()
+        print(f"stopped by {signal.Signals(signum).name}: handed over {handed} finished run(s)",
+              file=sys.stderr, flush=True)
+        os._exit(128 + signum)
 
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGUSR2, signal.SIG_IGN)  # submitit's early warning; SIGTERM stops us
     inner = ExecutionConfig(backend="local" if cpus > 1 else "serial", workers=cpus)
     last = time.perf_counter()
     with open_backend(inner) as imap_unordered:
         try:  # hand over before the pool shuts down: that waits for runs in progress
             for record in imap_unordered(partial(run_one, evaluate), todo):
-                batch.append(record)
-                if len(batch) >= batch_size or time.perf_counter() - last >= flush_seconds:
-                    hand_over()
+                handover.batch.append(record)
+                if len(handover.batch) >= batch_size or \
+                        time.perf_counter() - last >= flush_seconds:
+                    handover.flush()
                     last = time.perf_counter()
         finally:
-            hand_over()
+            handover.flush()
     return len(todo)
 
 
-def _stop(signum, frame) -> None:
-    raise JobStopped(f"stopped by {signal.Signals(signum).name}")
+class _Handover:
+    """A job's finished runs not yet handed over, and how to hand them over (atomically)."""
+
+    def __init__(self, staged: Path, prefix: str) -> None:
+        self.staged, self.prefix = staged, prefix
+        self.batch: list[RunRecord] = []
+        self.parts = 0
+
+    def flush(self) -> int:
+        """Write the batch as ``staged/<prefix>-NNNNN.pkl``; return how many runs it held."""
+        batch, self.batch = self.batch, []
+        if batch:
+            path = self.staged / f"{self.prefix}-{self.parts:05d}.pkl"
+            self.parts += 1
+            data = pickle.dumps(batch)
+            write_atomic(path, lambda tmp: tmp.write_bytes(data))
+        return len(batch)
 
 
 def _job_id() -> str:
