@@ -61,6 +61,7 @@ LOGS = "logs"  # submitit's folder: job scripts, pickles, Slurm's stdout / stder
 JOBS = "jobs.json"  # jobs in flight: job id -> keys of its runs
 SLURM_COMMANDS = ("sbatch", "squeue", "sinfo", "scontrol")
 LISTED_JOBS = 5  # jobs named in the message about runs not done
+COLLECT_SECONDS = 1.0  # how often handed-over runs are recorded and finished jobs noticed
 
 
 class RunsNotDone(RuntimeError):
@@ -162,14 +163,22 @@ def execute_on_slurm(tasks: Iterable[RunTask], evaluate: Evaluate, store: Experi
             jobs[job] = keys
             _write_jobs(folder, jobs)
         progress.update(collector.collect())
+        last_squeue = time.monotonic()
         while jobs:
-            time.sleep(execution.poll_seconds)
+            time.sleep(min(COLLECT_SECONDS, execution.poll_seconds))
             progress.update(collector.collect())
             if collector.failed:
                 progress.set_postfix(failed=collector.failed, refresh=False)
-            queued = _queued_job_ids(default=set(jobs))
-            if any(job not in queued for job in jobs):
-                jobs = {job: keys for job, keys in jobs.items() if job in queued}
+            # a job that returned has written submitit's result file; the queue is asked less
+            # often (it is shared with every user) and catches jobs that were stopped
+            ended = {job for job in jobs if _returned(folder / LOGS, job)}
+            if time.monotonic() - last_squeue >= execution.poll_seconds:
+                queued = _queued_job_ids(default=set(jobs))
+                ended |= {job for job in jobs if job not in queued}
+                last_squeue = time.monotonic()
+            if ended:
+                progress.update(collector.collect())  # what they handed over before ending
+                jobs = {job: keys for job, keys in jobs.items() if job not in ended}
                 _write_jobs(folder, jobs)
         progress.update(collector.collect())
     except KeyboardInterrupt:
@@ -239,6 +248,16 @@ def _queued_job_ids(default: set[str] | None = None) -> set[str]:
             raise
         return default
     return set(out.split())
+
+
+def _returned(logs: Path, job: str) -> bool:
+    """Whether the job has returned: submitit wrote its result file after its submission
+    (an older file is left by another job of the same id, before the cluster was reset)."""
+    result, submitted = logs / f"{job}_0_result.pkl", logs / f"{job}_submitted.pkl"
+    try:
+        return result.stat().st_mtime >= submitted.stat().st_mtime
+    except FileNotFoundError:
+        return False
 
 
 def _read_jobs(folder: Path) -> dict[str, list[str]]:

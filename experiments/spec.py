@@ -88,7 +88,7 @@ class ExecutionConfig:
     max_array_size: int = 1000  # array tasks per sbatch call (at most the cluster's MaxArraySize)
     array_parallelism: int | None = None  # array tasks running at once (%N); unset: no limit
     setup: list[str] = field(default_factory=list)  # shell lines run before each job (module load ...)
-    poll_seconds: float = 10.0  # how often the submitting process collects results and job states
+    poll_seconds: float = 10.0  # how often the submitting process asks squeue about its jobs
 
 
 @dataclass(frozen=True)

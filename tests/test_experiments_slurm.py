@@ -79,7 +79,7 @@ def test_smoke_sweep_on_slurm_equals_serial_and_writes_only_its_folder(tmp_path,
 def test_small_sobol_on_slurm_equals_serial(tmp_path):
     serial = run_sensitivity(*compose_spec([*TOY_SOBOL, f"experiment.out={tmp_path / 'serial'}",
                                             "execution=serial"]))
-    spec, execution = compose_spec([*TOY_SOBOL, *ON_SLURM, "execution.runs_per_job=16",
+    spec, execution = compose_spec([*TOY_SOBOL, *ON_SLURM, "execution.runs_per_job=48",
                                     "execution.cpus_per_task=2",
                                     f"experiment.out={tmp_path / 'slurm'}"])
     on_slurm = run_sensitivity(spec, execution)
