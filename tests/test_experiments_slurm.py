@@ -166,3 +166,24 @@ def test_bad_partition_is_refused_before_any_submission(tmp_path):
     assert len(lines) == 1 and lines[0].startswith(
         "error: execution.partition='no_such_partition' is not a partition of this cluster")
     assert not out.exists()
+
+
+def evaluate_failing_one_seed(config, seed, failing_seed: int):
+    """The model, raising for one seed (the failure must stay that run's own)."""
+    if seed == failing_seed:
+        raise ValueError(f"no run for seed {seed}")
+    return evaluate_model(config, seed)
+
+
+def test_failed_runs_on_slurm_are_recorded_and_the_others_kept(tmp_path):
+    from experiments.plan import replication_seeds
+
+    out = tmp_path / "failing"
+    spec, execution = compose_spec([*TOY_SWEEP, *ON_SLURM, f"experiment.out={out}",
+                                    "experiment.figures=false"])
+    failing = partial(evaluate_failing_one_seed, failing_seed=replication_seeds(0, 3)[1])
+    run_sweep(spec, execution, failing)
+    errors = ExperimentStore(out).read_errors()
+    assert sorted(errors["run_key"]) == ["baseline/r0001", "no_system_leadership/r0001"]
+    assert set(errors["error_type"]) == {"ValueError"}
+    assert len(ExperimentStore(out).read_runs(columns=["run_key"])) == 4
