@@ -29,7 +29,8 @@ ON_SLURM = ["execution=slurm", "execution.poll_seconds=0.5", "execution.progress
 TOY_SWEEP = ["experiment=smoke", "run.years=1", "execution.progress=false"]
 TOY_SOBOL = ["experiment=sobol", "world=toy", "run.years=1", "experiment.N=4",
              "experiment.replications=1", "experiment.bootstrap_resamples=50",
-             "experiment.figures=false", "execution.progress=false"]
+             "experiment.figures=false", "execution.progress=false",
+             "experiment.outcomes=[mean_gap,acting_head_share]"]
 
 pytestmark = pytest.mark.usefixtures("slurm_cluster")
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # jobs cannot import tests/
