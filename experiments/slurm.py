@@ -155,12 +155,14 @@ def execute_on_slurm(tasks: Iterable[RunTask], evaluate: Evaluate, store: Experi
     queued = _queued_job_ids()
     jobs = {job: keys for job, keys in jobs.items() if job in queued}  # the others have ended
     in_flight = {key for keys in jobs.values() for key in keys}
-    todo = (task for task in tasks if task.key not in collector.recorded and task.key not in in_flight)
-    submitted: dict[str, list[str]] = {}
+    todo = (task for task in tasks
+            if task.key not in collector.recorded and task.key not in in_flight)
+    waited = dict(jobs)  # jobs of an earlier session still queued, and those submitted now
+    submitted = 0
     try:
         for job, keys in _submit(todo, evaluate, folder, execution, description):
-            submitted[job] = keys
-            jobs[job] = keys
+            waited[job] = jobs[job] = keys
+            submitted += 1
             _write_jobs(folder, jobs)
         progress.update(collector.collect())
         last_squeue = time.monotonic()
@@ -191,14 +193,14 @@ def execute_on_slurm(tasks: Iterable[RunTask], evaluate: Evaluate, store: Experi
     finally:
         progress.close()
     not_done = {job: [key for key in keys if key not in collector.recorded]
-                for job, keys in submitted.items()}
+                for job, keys in waited.items()}
     not_done = {job: keys for job, keys in not_done.items() if keys}
     if not_done:
         raise RunsNotDone(_not_done_message(not_done, folder / LOGS))
     return {"runs_done": collector.done, "runs_failed": collector.failed,
             "runs_skipped": skipped, "wall_s": round(time.perf_counter() - start, 3),
             "backend": "slurm", "workers": execution.cpus_per_task,
-            "jobs": len(submitted), "runs_per_job": execution.runs_per_job}
+            "jobs": submitted, "runs_per_job": execution.runs_per_job}
 
 
 def _submit(todo: Iterator[RunTask], evaluate: Evaluate, folder: Path, execution: ExecutionConfig,
@@ -241,13 +243,12 @@ def _queued_job_ids(default: set[str] | None = None) -> set[str]:
     """Ids of this user's jobs Slurm still holds (queued, running, requeued, completing), one
     per array task; ``default`` when squeue fails (a busy controller is no reason to give up)."""
     try:
-        out = subprocess.run(["squeue", "-h", "-r", "-o", "%i", "-u", getpass.getuser()],
-                             capture_output=True, text=True, check=True, timeout=120).stdout
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        return set(_slurm_output(["squeue", "-h", "-r", "-o", "%i", "-u", getpass.getuser()])
+                   .split())
+    except ConfigError:
         if default is None:
             raise
         return default
-    return set(out.split())
 
 
 def _returned(logs: Path, job: str) -> bool:

@@ -188,3 +188,27 @@ def test_failed_runs_on_slurm_are_recorded_and_the_others_kept(tmp_path):
     assert sorted(errors["run_key"]) == ["baseline/r0001", "no_system_leadership/r0001"]
     assert set(errors["error_type"]) == {"ValueError"}
     assert len(ExperimentStore(out).read_runs(columns=["run_key"])) == 4
+
+
+def test_submitting_process_killed_then_rerun_waits_for_its_jobs_and_resubmits_nothing(tmp_path):
+    import json
+    import signal
+
+    command = [sys.executable, "-m", "experiments.sweep", *TOY_SWEEP, *ON_SLURM,
+               "experiment.replications=10", "execution.runs_per_job=5",
+               "experiment.figures=false"]
+    out = tmp_path / "left"
+    submitter = subprocess.Popen([*command, f"experiment.out={out}"], cwd=REPO,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until(lambda: len(submitted_jobs(out)) == 4)
+    submitter.send_signal(signal.SIGKILL)  # a lost login session: its jobs run on
+    submitter.wait()
+    again = subprocess.run([*command, f"experiment.out={out}"], cwd=REPO, capture_output=True,
+                           text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    sessions = json.loads((out / "sessions.json").read_text())
+    assert [session["jobs"] for session in sessions] == [0]  # it waited for the four jobs
+    serial = run_sweep(*compose_spec([*TOY_SWEEP, "experiment.replications=10",
+                                      "experiment.figures=false", "execution=serial",
+                                      f"experiment.out={tmp_path / 'serial'}"]))
+    same_results(out, serial, SWEEP_TABLES)
