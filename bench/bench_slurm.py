@@ -4,7 +4,7 @@ grows.
 
     scripts/slurm_cluster.sh start                     # a local one-node cluster (root)
     .venv/bin/python bench/bench_slurm.py              # one-LA world, 2 years, 3 arms x 200
-    .venv/bin/python bench/bench_slurm.py --replications 100 --memory-replications 100 400
+    .venv/bin/python bench/bench_slurm.py --replications 100 --memory-replications 50 200
 
 Speed grid: three policy arms x ``--replications`` seeds (the grid of bench_experiments.py), run
 serially, on local processes (one per core), through ``mesa.batch_run`` (same processes, same
@@ -17,7 +17,7 @@ unless ``--runs-per-job``). Printed:
   >= 1.2;
 * Slurm overhead at equal work: (Slurm seconds - local seconds) / local seconds; target < 5 %
   with the default ``runs_per_job``; per job: that extra time x cores / jobs (core-seconds);
-  and the fixed cost of one job, measured apart (a 2-run sweep, one run per job);
+  and the fixed cost of one job, measured apart (one job of three short toy runs);
 * peak memory of the submitting process at ``--memory-replications`` sizes (toy world, every
   output kept): ours writes results as they come, batch_run keeps every row until the end, so
   its memory grows with the grid; MB per 1,000 runs is printed for both.
@@ -102,6 +102,29 @@ def memory_growth(sizes: list[int], cores: int, tmp: Path) -> list[tuple]:
     return rows
 
 
+def sobol_cost(runs: int, world: str) -> tuple[list[float], float, int]:
+    """CPU seconds of the first ``runs`` runs of the Sobol preset on ``world``, the peak memory
+    of this process (MB) and the preset's number of runs."""
+    import resource
+    from functools import partial
+
+    from experiments.compose import compose_spec
+    from experiments.model_function import evaluate_model
+    from experiments.plan import sample_tasks
+    from experiments.sensitivity import analysis_base, design, model_config
+
+    spec, _ = compose_spec(["experiment=sobol", f"world={world}"])
+    _, sample = design(spec)
+    tasks = sample_tasks(spec, sample, partial(model_config, analysis_base(spec)))
+    cpu_s = []
+    for _, task in zip(range(runs), tasks):
+        start = time.process_time()  # core-seconds: what a cluster charges, whatever the load
+        evaluate_model(task.config, task.seed)
+        cpu_s.append(time.process_time() - start)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return cpu_s, peak_mb, len(sample) * spec.experiment.replications
+
+
 def main() -> None:
     """Measure and print the figures listed in the module docstring."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -110,7 +133,9 @@ def main() -> None:
     parser.add_argument("--replications", type=int, default=200)
     parser.add_argument("--runs-per-job", type=int, default=None,
                         help="Slurm batching (default: execution.runs_per_job's default)")
-    parser.add_argument("--memory-replications", type=int, nargs="*", default=[200, 800])
+    parser.add_argument("--memory-replications", type=int, nargs="*", default=[100, 400])
+    parser.add_argument("--sobol-runs", type=int, default=4,
+                        help="runs of the Sobol preset timed at England scale (0: skip)")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     arms = len(arm_configs(args.world, args.years))
@@ -136,7 +161,7 @@ def main() -> None:
                                                  tmp / "slurm", args.runs_per_job)
             rows.append((f"ours, Slurm, {jobs} jobs of 1 core", slurm_s, slurm_mb))
             check_same_work(ExperimentStore(tmp / "slurm").read_runs(), batch_rows)
-            fixed_s, _, fixed_jobs = time_slurm(args.world, 1, 1, tmp / "fixed", 1)
+            fixed_s, _, _ = time_slurm("toy", 1, 1, tmp / "fixed", 3)  # one job, 3 short runs
         memory = memory_growth(args.memory_replications, cores, tmp)
     print(f"{'mode':34} {'seconds':>8} {'runs/s':>8} {'peak MB':>8}")
     for mode, seconds, peak in rows:
@@ -150,8 +175,8 @@ def main() -> None:
         print(f"Slurm overhead at equal work: {100 * extra / local_s:.1f} % of the local time "
               f"(target < 5 %), {extra * cores / jobs:.2f} core-seconds per job, "
               f"{extra * cores / runs:.3f} per run")
-        print(f"fixed cost of one job (a sweep of 2 one-year runs, one per job, wall): "
-              f"{fixed_s:.2f} s")
+        print(f"fixed cost of one job (wall, submission to results recorded, of a job of three "
+              f"one-year toy runs, about 0.4 s of work): {fixed_s:.2f} s")
     else:
         print("Slurm: not measured (no sbatch on PATH; scripts/slurm_cluster.sh start)")
     print(f"\npeak memory of the submitting process as the grid grows (toy world, 10 years, "
@@ -163,6 +188,13 @@ def main() -> None:
         (n0, _, o0, _, b0), (n1, _, o1, _, b1) = memory[0], memory[-1]
         print(f"MB per 1,000 more runs: ours {1000 * (o1 - o0) / (n1 - n0):.1f}, "
               f"batch_run {1000 * (b1 - b0) / (n1 - n0):.1f}")
+    if args.sobol_runs:
+        cpu_s, peak_mb, preset_runs = sobol_cost(args.sobol_runs, "england")
+        mean_s = sum(cpu_s) / len(cpu_s)
+        print(f"\nSobol preset at England scale: CPU seconds of its first {len(cpu_s)} runs "
+              f"{', '.join(f'{t:.2f}' for t in cpu_s)}; mean {mean_s:.2f}; peak {peak_mb:.0f} MB")
+        print(f"{preset_runs} runs x {mean_s:.2f} s = {preset_runs * mean_s / 3600:.1f} core-hours "
+              f"(second-order indices: x {(2 * 10 + 2) / (10 + 2):.2f}; N = 512: x 2)")
 
 
 if __name__ == "__main__":
