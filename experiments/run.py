@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 
 from experiments.config import CONF_DIR, to_sim_config
 from sim.parameters import ConfigError
+from sim.outcomes import good_share
 from sim.results import check_out_dir
 from sim.run import run
 
@@ -36,7 +37,7 @@ def main(cfg: DictConfig) -> None:
     results.write(config.run.out, overwrite=config.run.overwrite, figures=config.run.figures)
     ts = results.timeseries
     last = ts[ts["step"] == ts["step"].max()]
-    good = (last["n_outstanding"].sum() + last["n_good"].sum()) / last["n_schools"].sum()
+    good = good_share(last.sum(numeric_only=True))
     t = results.manifest["timings_s"]
     print(f"{results.manifest['n_schools']} schools, {config.run.years} years, seed {config.run.seed}: "
           f"{100 * good:.1f}% good or outstanding at the end, {int(last['acting_heads'].sum())} acting heads; "

@@ -32,7 +32,7 @@ TOY_SOBOL = ["experiment=sobol", "world=toy", "run.years=1", "experiment.N=4",
              "experiment.figures=false", "execution.progress=false",
              "experiment.outcomes=[mean_gap,acting_head_share]"]
 
-pytestmark = pytest.mark.usefixtures("slurm_cluster")
+pytestmark = [pytest.mark.usefixtures("slurm_cluster"), pytest.mark.slow]
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # jobs cannot import tests/
 
 
