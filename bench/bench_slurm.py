@@ -20,7 +20,10 @@ unless ``--runs-per-job``). Printed:
   and the fixed cost of one job, measured apart (one job of three short toy runs);
 * peak memory of the submitting process at ``--memory-replications`` sizes (toy world, every
   output kept): ours writes results as they come, batch_run keeps every row until the end, so
-  its memory grows with the grid; MB per 1,000 runs is printed for both.
+  its memory grows with the grid; MB per 1,000 runs is printed for both, and the pickled size
+  of one batch_run row (a floor of what it holds per run);
+* with ``--sobol-runs K``, the CPU seconds of the first K runs of the Sobol preset at England
+  scale and the preset's cost in core-hours (docs/SLURM.md).
 
 Needs a running Slurm (the Slurm rows are skipped, saying so, when ``sbatch`` is missing).
 Prints measured figures; not a test. Run it on a quiet machine: load changes the figures.
@@ -31,6 +34,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import pickle
 import shutil
 import sys
 import tempfile
@@ -97,8 +101,9 @@ def memory_growth(sizes: list[int], cores: int, tmp: Path) -> list[tuple]:
             batch_s = time.perf_counter() - start
         stored = len(ExperimentStore(spec.experiment.out).read_runs(columns=["run_key"]))
         assert len(results) == stored, (len(results), stored)
+        row_kb = len(pickle.dumps(results)) / len(results) / 1024  # a floor of what it holds
         del results
-        rows.append((stored, ours_s, ours_mb, batch_s, memory.peak_mb))
+        rows.append((stored, ours_s, ours_mb, batch_s, memory.peak_mb, row_kb))
     return rows
 
 
@@ -181,11 +186,13 @@ def main() -> None:
         print("Slurm: not measured (no sbatch on PATH; scripts/slurm_cluster.sh start)")
     print(f"\npeak memory of the submitting process as the grid grows (toy world, 10 years, "
           f"every output kept):")
-    print(f"{'runs':>6} {'ours s':>8} {'ours MB':>8} {'batch_run s':>12} {'batch_run MB':>13}")
-    for runs_m, ours_s, ours_mb, batch_s_m, batch_mb_m in memory:
-        print(f"{runs_m:6d} {ours_s:8.2f} {ours_mb:8.0f} {batch_s_m:12.2f} {batch_mb_m:13.0f}")
+    print(f"{'runs':>6} {'ours s':>8} {'ours MB':>8} {'batch_run s':>12} {'batch_run MB':>13} "
+          f"{'KB per row':>11}")
+    for runs_m, ours_s, ours_mb, batch_s_m, batch_mb_m, row_kb in memory:
+        print(f"{runs_m:6d} {ours_s:8.2f} {ours_mb:8.0f} {batch_s_m:12.2f} {batch_mb_m:13.0f} "
+              f"{row_kb:11.1f}")
     if len(memory) > 1:
-        (n0, _, o0, _, b0), (n1, _, o1, _, b1) = memory[0], memory[-1]
+        (n0, _, o0, _, b0, _), (n1, _, o1, _, b1, _) = memory[0], memory[-1]
         print(f"MB per 1,000 more runs: ours {1000 * (o1 - o0) / (n1 - n0):.1f}, "
               f"batch_run {1000 * (b1 - b0) / (n1 - n0):.1f}")
     if args.sobol_runs:

@@ -24,12 +24,13 @@ Guarantees, as for local execution:
 * The submitting process can exit at any time (Ctrl-C, logout): jobs keep running and handing
   over runs; running the same command again records what they finished, waits for the jobs
   still queued or running (listed in ``jobs.json``) and submits only runs in no job.
-* A run recorded twice (a job requeued by Slurm after a node failure) is recorded once.
+* A run handed over twice (a job requeued by Slurm after a node failure) is recorded once.
 """
 
 from __future__ import annotations
 
 import getpass
+import json
 import math
 import os
 import pickle
@@ -89,10 +90,14 @@ def check_slurm(execution: ExecutionConfig) -> None:
     if missing:
         raise ConfigError(f"execution.backend=slurm needs Slurm's {', '.join(missing)} on PATH; "
                           "run on the cluster's login node (docs/SLURM.md)")
-    partitions = [p.rstrip("*") for p in _slurm_output(["sinfo", "-h", "-o", "%P"]).split()]
+    listed = _slurm_output(["sinfo", "-h", "-o", "%P"]).split()  # the default ends with "*"
+    partitions = [p.rstrip("*") for p in listed]
     if execution.partition is not None and execution.partition not in partitions:
         raise ConfigError(f"execution.partition={execution.partition!r} is not a partition of "
                           f"this cluster (sinfo lists: {', '.join(partitions) or 'none'})")
+    if execution.partition is None and not any(p.endswith("*") for p in listed):
+        raise ConfigError("execution.partition is unset and this cluster has no default "
+                          f"partition; choose one of: {', '.join(partitions) or 'none'}")
     largest = _max_array_size()
     if largest is not None and execution.max_array_size > largest:
         raise ConfigError(f"execution.max_array_size={execution.max_array_size} is more than "
@@ -228,7 +233,13 @@ def _submit(todo: Iterator[RunTask], evaluate: Evaluate, folder: Path, execution
                         flush_seconds=execution.flush_seconds)
     batches = _chunks(todo, execution.runs_per_job)
     while array := list(islice(batches, execution.max_array_size)):
-        jobs = executor.map_array(run_batch, array)
+        try:
+            jobs = executor.map_array(run_batch, array)
+        except Exception as error:  # noqa: BLE001 - sbatch's refusal, whatever submitit wraps it in
+            detail = [line for line in str(error).splitlines() if line.strip()]
+            raise ConfigError(f"sbatch refused the job array ({detail[-1] if detail else error}); "
+                              "jobs submitted before it keep running: fix the setting and run "
+                              "the same command again") from error
         for job, batch in zip(jobs, array):
             yield job.job_id, [task.key for task in batch]
 
@@ -262,7 +273,6 @@ def _returned(logs: Path, job: str) -> bool:
 
 
 def _read_jobs(folder: Path) -> dict[str, list[str]]:
-    import json
     path = folder / JOBS
     return json.loads(path.read_text()) if path.exists() else {}
 

@@ -1,10 +1,14 @@
 """Experiments on a real Slurm cluster (the single-node cluster of scripts/slurm_cluster.sh):
-results identical to a serial run, jobs stopped by scancel or by their time limit resumed to
-the same results, and a bad partition refused before any submission."""
+a sweep and a Sobol analysis identical to serial runs; jobs stopped by scancel or by their time
+limit keep their finished runs and are resubmitted to the same results; failing runs recorded;
+a killed submitting process resumed without submitting anything twice; a bad partition and a
+job sbatch refuses reported in one line."""
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -12,16 +16,17 @@ import time
 from functools import partial
 from pathlib import Path
 
-import cloudpickle
 import pandas as pd
 import pytest
 
 from experiments.compose import compose_spec
 from experiments.model_function import evaluate_model
+from experiments.plan import replication_seeds
 from experiments.sensitivity import run_sensitivity
 from experiments.slurm import JOBS, SLURM_DIR, RunsNotDone
 from experiments.store import ExperimentStore
 from experiments.sweep import run_sweep
+from sim.parameters import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
 ON_SLURM = ["execution=slurm", "execution.poll_seconds=0.5", "execution.progress=false",
@@ -33,6 +38,8 @@ TOY_SOBOL = ["experiment=sobol", "world=toy", "run.years=1", "experiment.N=4",
              "experiment.outcomes=[mean_gap,acting_head_share]"]
 
 pytestmark = [pytest.mark.usefixtures("slurm_cluster"), pytest.mark.slow]
+pytest.importorskip("submitit", reason="execution=slurm needs submitit: pip install -e '.[slurm]'")
+cloudpickle = pytest.importorskip("cloudpickle")
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # jobs cannot import tests/
 
 
@@ -113,7 +120,6 @@ def wait_until(condition, timeout_s: float = 120):
 
 
 def submitted_jobs(out: Path) -> dict[str, list[str]]:
-    import json
     path = out / SLURM_DIR / JOBS
     return json.loads(path.read_text()) if path.exists() else {}
 
@@ -177,8 +183,6 @@ def evaluate_failing_one_seed(config, seed, failing_seed: int):
 
 
 def test_failed_runs_on_slurm_are_recorded_and_the_others_kept(tmp_path):
-    from experiments.plan import replication_seeds
-
     out = tmp_path / "failing"
     spec, execution = compose_spec([*TOY_SWEEP, *ON_SLURM, f"experiment.out={out}",
                                     "experiment.figures=false"])
@@ -191,9 +195,6 @@ def test_failed_runs_on_slurm_are_recorded_and_the_others_kept(tmp_path):
 
 
 def test_submitting_process_killed_then_rerun_waits_for_its_jobs_and_resubmits_nothing(tmp_path):
-    import json
-    import signal
-
     command = [sys.executable, "-m", "experiments.sweep", *TOY_SWEEP, *ON_SLURM,
                "experiment.replications=10", "execution.runs_per_job=5",
                "experiment.figures=false"]
@@ -212,3 +213,11 @@ def test_submitting_process_killed_then_rerun_waits_for_its_jobs_and_resubmits_n
                                       "experiment.figures=false", "execution=serial",
                                       f"experiment.out={tmp_path / 'serial'}"]))
     same_results(out, serial, SWEEP_TABLES)
+
+
+def test_a_job_array_sbatch_refuses_is_reported_in_one_line(tmp_path):
+    spec, execution = compose_spec([*TOY_SWEEP, *ON_SLURM, "execution.memory=999999G",
+                                    f"experiment.out={tmp_path / 'too_big'}"])
+    with pytest.raises(ConfigError, match=r"^sbatch refused the job array \(.*Batch job "
+                                          r"submission failed[^\n]*\); jobs submitted before"):
+        run_sweep(spec, execution)
