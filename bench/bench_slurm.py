@@ -149,7 +149,9 @@ def main() -> None:
     print(f"{runs} runs ({args.world} world, {args.years} years, {arms} arms x {args.replications} "
           f"seeds) on {cores} cores; load average {os.getloadavg()[0]:.1f}")
     rows = []
-    with tempfile.TemporaryDirectory(dir=Path.cwd()) as tmp:  # Slurm jobs must see it
+    results = Path(__file__).resolve().parent.parent / "results"  # shared with the jobs
+    results.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bench_slurm-", dir=results) as tmp:
         tmp = Path(tmp)
         serial_s, serial_mb = time_ours(*grid(args.world, args.years, args.replications,
                                               tmp / "serial", "serial"))
