@@ -13,7 +13,7 @@ $(PY):
 	@test -n "$(PYTHON312)" || (echo "error: Python 3.12 not found (looked for python3.12 on PATH and under ~/.pyenv)"; exit 1)
 	$(PYTHON312) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,distributed,explorer]'
+	$(PY) -m pip install -q -e '.[test,distributed,explorer,slurm]'
 
 setup: $(PY)
 

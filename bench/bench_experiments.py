@@ -4,7 +4,8 @@
     .venv/bin/python bench/bench_experiments.py                 # one-LA world, 2 years, 80 runs
     .venv/bin/python bench/bench_experiments.py --replications 100 --world toy
 
-Grid: two policy arms x ``--replications`` seeds. Each run builds the world, runs the model and
+Grid: three policy arms (the smoke preset's two and a recruitment premium) x
+``--replications`` seeds. Each run builds the world, runs the model and
 computes the same outputs (time series, scalar outcomes, national series) in every mode.
 Parallel efficiency = rate on all cores / (cores x rate on one core); target >= 0.8. Ours
 versus batch_run: target ratio >= 1. Peak memory is the benchmark process's resident set
@@ -145,8 +146,9 @@ def main() -> None:
     parser.add_argument("--replications", type=int, default=40)
     args = parser.parse_args()
     cores = os.cpu_count() or 1
-    runs = 2 * args.replications
-    print(f"{runs} runs ({args.world} world, {args.years} years, 2 arms x {args.replications} "
+    arms = len(arm_configs(args.world, args.years))
+    runs = arms * args.replications
+    print(f"{runs} runs ({args.world} world, {args.years} years, {arms} arms x {args.replications} "
           f"seeds) on {cores} cores")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -38,6 +38,11 @@ class Incomplete(Exception):
     """The command finished, but not everything it was asked for succeeded (exit code 4)."""
 
 
+class EnvironmentFailure(Exception):
+    """The machine or cluster failed the command (exit code 3), e.g. Slurm jobs that ended
+    with runs not done; the same command resumes."""
+
+
 class Terminated(BaseException):
     """SIGTERM arrived: unwind (running ``finally`` blocks, so temporary files go) and exit."""
 
@@ -62,6 +67,9 @@ def run_command(body: Callable[[], int | None]) -> int:
         return EXIT_INCOMPLETE
     except OSError as error:
         _one_line(describe_os_error(error))
+        return EXIT_ENVIRONMENT
+    except EnvironmentFailure as error:
+        _one_line(error)
         return EXIT_ENVIRONMENT
     except KeyboardInterrupt:
         _one_line("interrupted; finished runs are kept (run the same command to resume)")

@@ -14,6 +14,7 @@ Backends (``execution.backend``):
 * ``serial``: in this process (debugging, tests, analytic functions).
 * ``dask``: an existing Dask scheduler at ``execution.address``, or a ``LocalCluster`` of
   ``execution.workers`` (default 2) worker processes started for the experiment.
+* ``slurm``: job arrays on a Slurm cluster (:mod:`experiments.slurm`).
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ def check_execution(execution: ExecutionConfig) -> None:
         raise ConfigError(f"execution.workers={execution.workers!r} must be >= 1")
     if execution.batch_size < 1:
         raise ConfigError(f"execution.batch_size={execution.batch_size!r} must be >= 1")
+    if execution.backend == "slurm":
+        from .slurm import check_slurm
+        check_slurm(execution)
 
 
 def execute(tasks: Iterable[RunTask], evaluate: Evaluate, store: ExperimentStore,
@@ -89,6 +93,9 @@ def execute(tasks: Iterable[RunTask], evaluate: Evaluate, store: ExperimentStore
     Finished runs are written even when the session is interrupted.
     """
     check_execution(execution)
+    if execution.backend == "slurm":  # job arrays: see experiments/slurm.py
+        from .slurm import execute_on_slurm
+        return execute_on_slurm(tasks, evaluate, store, execution, total, description)
     finished = store.finished_keys(retry_failed=retry_failed)
     todo = (task for task in tasks if task.key not in finished)
     batch: list[RunRecord] = []

@@ -29,7 +29,7 @@ COMPARISONS = ("reference", "all_pairs")
 ADJUSTMENTS = ("bonferroni", "holm", "sidak", "holm-sidak", "simes-hochberg", "hommel",
                "fdr_bh", "fdr_by")
 DISTRIBUTIONS = ("uniform", "triangular", "truncnorm")
-BACKENDS = ("local", "serial", "dask")
+BACKENDS = ("local", "serial", "dask", "slurm")
 
 
 @dataclass
@@ -121,6 +121,17 @@ class ExecutionConfig:
     batch_size: int = 64  # finished runs per Parquet file, at most (the most lost to a kill)
     flush_seconds: float = 30.0  # write finished runs at least this often (bounds the loss too)
     progress: bool = True
+    # Slurm (experiments/slurm.py, docs/SLURM.md): job arrays of ``runs_per_job`` runs each
+    partition: str | None = None  # unset: the cluster's default partition
+    account: str | None = None  # charged account (sbatch --account); unset: the user's default
+    time: str = "01:00:00"  # time limit of one job: minutes, or [D-]HH:MM:SS as sbatch takes it
+    memory: str | None = "4G"  # memory of one job (sbatch --mem); unset: the partition default
+    cpus_per_task: int = 1  # cores of one job; its runs share them as local processes
+    runs_per_job: int = 100  # runs per array task: bigger amortises job start-up, loses more to a kill
+    max_array_size: int = 1000  # array tasks per sbatch call (at most the cluster's MaxArraySize)
+    array_parallelism: int | None = None  # array tasks running at once (%N); unset: no limit
+    setup: list[str] = field(default_factory=list)  # shell lines run before each job (module load ...)
+    poll_seconds: float = 10.0  # how often the submitting process asks squeue about its jobs
 
 
 @dataclass(frozen=True)

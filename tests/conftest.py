@@ -105,3 +105,26 @@ def world_builder():
 def model_builder():
     """The :func:`make_model` builder, as a fixture."""
     return make_model
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster():
+    """A real single-node Slurm cluster, started by ``scripts/slurm_cluster.sh`` for the session
+    and stopped at its end (a cluster that was already running is used and left running).
+    Skips, printing why, where Slurm cannot be started (no root, no apt, no packages)."""
+    import subprocess
+
+    script = REPO / "scripts" / "slurm_cluster.sh"
+
+    def cluster(command: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(script), command], capture_output=True, text=True, timeout=600)
+
+    already_running = cluster("status").returncode == 0
+    if not already_running:
+        started = cluster("start")
+        if started.returncode != 0:
+            reason = (started.stderr.strip().splitlines() or ["no output"])[-1]
+            pytest.skip(f"Slurm cannot be started here: {reason}")
+    yield
+    if not already_running:
+        cluster("stop")
