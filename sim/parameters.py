@@ -43,7 +43,7 @@ def bounded(default: Any, low: float | None = None, high: float | None = None, u
 class BehaviourParams:
     """Behavioural parameters of the model: effect sizes, hazards and lags, each with evidence.
 
-    Seed files are cited as ``seed NNN Lline`` (``../shared/seeds/NNN_*.txt``). Values marked
+    Seed files are cited as ``seed NNN Lline`` (``docs/evidence/seeds/NNN_*.txt``). Values marked
     ``calibrated`` were tuned by ``scripts/calibration_report.py`` against
     ``../shared/data/england_reference.md``.
     """
@@ -73,7 +73,7 @@ class BehaviourParams:
         "weight on the weakest condition in FSM band 3-4 schools")
     outcome_rate_per_term: float = uncertain(
         0.12, "1/term", 0.04, 0.3,
-        "seed 003 L617-620 (improvement over years); seed 000 L1458-1469 (conditions precede results)")
+        "seed 003 L616-620 (improvement over years); seed 000 L1458-1469 (conditions precede results)")
     outcome_per_condition: float = uncertain(
         5.0, "effectiveness sd per condition unit", 3.0, 8.0,
         "calibrated: spread of effectiveness across schools")
@@ -200,13 +200,13 @@ class BehaviourParams:
         "seed 002 L6654 (funding-led partnerships can be shallow); assumption")
     home_strain: float = uncertain(
         0.3, "fraction of change effort lost at full intensity", 0.0, 0.6,
-        "seed 002 L2724-2728 (two thirds report pressure on capacity), L6338-6344, L6796-6803")
+        "seed 002 L2724-2728 (two thirds report pressure on capacity), L6338-6344, L6796-6804")
     home_cover_readiness: float = uncertain(
         0.6, "bench strength (mean readiness)", 0.4, 0.9,
         "seed 002 L6338-6344: home capacity must be in place; level an assumption")
     secondment_readiness_gain: float = uncertain(
         0.01, "readiness units per term", 0.0, 0.03,
-        "seed 004 L495 (a secondment opened step-up roles for 8 staff), L507-510; seed 002 L5951-5957")
+        "seed 004 L495 (a secondment opened step-up roles for 8 staff), L507-510; seed 002 L5945-5958")
     nle_exit_multiplier: float = uncertain(
         0.7, "hazard ratio", 0.4, 1.0,
         "seed 004 L506 (NLE work kept a head in headship); size an assumption")
@@ -223,7 +223,7 @@ class BehaviourParams:
         "seed 001 L307 (federation coordination costs); size an assumption")
     alliance_readiness_gain: float = uncertain(
         0.004, "readiness units per term", 0.0, 0.015,
-        "seed 001 L230 (leaders grown through partnerships of schools); seed 002 L5951-5957; size an "
+        "seed 001 L230 (leaders grown through partnerships of schools); seed 002 L5945-5958; size an "
         "assumption")
     federation_readiness_gain: float = uncertain(
         0.005, "readiness units per term", 0.0, 0.02,
