@@ -18,8 +18,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from sim.parameters import ConfigError, SimConfig, from_dict
 
+from .entry import entry_point
 from .config import CONF_DIR
 from .execution import check_execution
+from .logs import configure
 from .spec import ExecutionConfig, ExperimentConfig, ExperimentSpec, UncertaintyConfig, build_spec
 
 CONFIG_NAME = "experiments"
@@ -60,12 +62,14 @@ def experiment_main(run_experiment: Callable[[ExperimentSpec, ExecutionConfig], 
     """A Hydra entry point that checks the whole experiment, then calls ``run_experiment``.
 
     A configuration error, or a preset of another kind than ``kinds``, exits with status 2
-    and a message naming the setting, before any run.
+    and a message naming the setting, before any run. ``command`` is the module
+    (``experiments.sweep``); its help is ``conf/hydra/help/<sweep>.yaml``.
     """
     @hydra.main(version_base=None, config_path=CONF_DIR, config_name=CONFIG_NAME)
     def main(cfg: DictConfig) -> None:
         try:
             spec, execution = spec_from_cfg(cfg)
+            configure(execution.log_level, "execution.log_level")
             if spec.experiment.kind not in kinds:
                 other = "experiments.sweep" if spec.experiment.kind == "sweep" \
                     else "experiments.sensitivity"
@@ -76,4 +80,5 @@ def experiment_main(run_experiment: Callable[[ExperimentSpec, ExecutionConfig], 
             print(f"error: {error}", file=sys.stderr)
             sys.exit(2)
 
-    return main
+    return entry_point(main, help_name=command.rsplit(".", 1)[-1],
+                       level_setting="execution.log_level", required_groups=("experiment",))

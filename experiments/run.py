@@ -6,21 +6,28 @@ Examples::
     python -m experiments.run run.seed=7 run.years=10 run.out=results/seed7
     python -m experiments.run world=north_east policy=recruitment_incentive
 
-Writes ``timeseries.parquet``, ``events.parquet``, ``schools.parquet``, figures and
-``manifest.json`` to ``run.out`` (see docs/RESULTS.md).
+Writes ``timeseries.parquet``, ``events.parquet``, ``schools.parquet``, figures,
+``manifest.json`` and ``run.log`` to ``run.out`` (see docs/RESULTS.md). Installed as ``sis-run``;
+``sis-run --help`` lists the presets and examples (conf/hydra/help/run.yaml).
 """
 
 from __future__ import annotations
 
+import logging
 import sys
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
+from experiments.entry import entry_point
 from experiments.config import CONF_DIR, to_sim_config
+from experiments.logs import configure, log_file
 from sim.parameters import ConfigError
 from sim.results import check_out_dir
 from sim.run import run
+
+log = logging.getLogger(__name__)
 
 
 @hydra.main(version_base=None, config_path=CONF_DIR, config_name="config")
@@ -28,12 +35,19 @@ def main(cfg: DictConfig) -> None:
     """Validate, run, write and summarise one run."""
     try:
         config = to_sim_config(cfg)
+        configure(config.run.log_level)
         check_out_dir(config.run.out, config.run.overwrite)
-        results = run(config)  # builds the world first: a bad region or file fails here
+        Path(config.run.out).mkdir(parents=True, exist_ok=True)
+        with log_file(config.run.out, mode="w"):
+            log.info("world=%s policy=%s seed %d, %d years -> %s", config.world.name,
+                     config.policy.name, config.run.seed, config.run.years, config.run.out)
+            results = run(config)  # builds the world first: a bad region or file fails here
+            results.write(config.run.out, overwrite=config.run.overwrite,
+                          figures=config.run.figures)
+            log.info("wrote %s", config.run.out)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
-    results.write(config.run.out, overwrite=config.run.overwrite, figures=config.run.figures)
     ts = results.timeseries
     last = ts[ts["step"] == ts["step"].max()]
     good = (last["n_outstanding"].sum() + last["n_good"].sum()) / last["n_schools"].sum()
@@ -43,5 +57,7 @@ def main(cfg: DictConfig) -> None:
           f"simulated in {t['simulate_s']:.1f} s; results in {config.run.out}")
 
 
+cli = entry_point(main, help_name="run", level_setting="run.log_level")
+
 if __name__ == "__main__":
-    main()
+    cli()

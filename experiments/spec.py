@@ -78,6 +78,7 @@ class ExecutionConfig:
     batch_size: int = 64  # finished runs per Parquet file, at most (the most lost to a kill)
     flush_seconds: float = 30.0  # write finished runs at least this often (bounds the loss too)
     progress: bool = True
+    log_level: str = "INFO"  # console logging: DEBUG | INFO | WARNING | ERROR (-v / -q)
 
 
 @dataclass(frozen=True)

@@ -377,6 +377,9 @@ class RunConfig:
     progress: bool = True
     figures: bool = True
     check_invariants: bool = bounded(False, doc="check invariants every step (slower; tests turn it on)")
+    log_level: str = bounded("INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                             doc="console logging of the sis-run command (-v DEBUG, -q WARNING); "
+                             "run.log in run.out gets INFO or finer")
 
 
 @dataclass
