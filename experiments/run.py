@@ -24,6 +24,7 @@ from experiments.entry import entry_point
 from experiments.config import CONF_DIR, to_sim_config
 from experiments.logs import configure, log_file
 from sim.parameters import ConfigError
+from sim.outcomes import good_share
 from sim.results import check_out_dir
 from sim.run import run
 
@@ -50,7 +51,7 @@ def main(cfg: DictConfig) -> None:
         sys.exit(2)
     ts = results.timeseries
     last = ts[ts["step"] == ts["step"].max()]
-    good = (last["n_outstanding"].sum() + last["n_good"].sum()) / last["n_schools"].sum()
+    good = good_share(last.sum(numeric_only=True))
     t = results.manifest["timings_s"]
     print(f"{results.manifest['n_schools']} schools, {config.run.years} years, seed {config.run.seed}: "
           f"{100 * good:.1f}% good or outstanding at the end, {int(last['acting_heads'].sum())} acting heads; "

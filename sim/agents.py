@@ -47,13 +47,13 @@ class School(mesa.Agent):
 
     @property
     def grade(self) -> int:
-        """Ofsted grade at the last inspection (1 outstanding .. 4 inadequate)."""
+        """Ofsted grade at the last inspection (1 outstanding .. 4 inadequate; 0 not inspected)."""
         return int(self.model.state.grade[self.index])
 
     @property
     def grade_name(self) -> str:
-        """The grade as a word."""
-        return GRADES[self.grade - 1]
+        """The grade as a word (``not_inspected`` before the first inspection)."""
+        return GRADES[self.grade - 1] if self.grade else "not_inspected"
 
     @property
     def conditions(self) -> np.ndarray:

@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from .outcomes import good_share  # noqa: E402
 
 PNG_METADATA = {"Software": None}  # keep files free of version strings
 
@@ -30,12 +31,12 @@ def core_figures(timeseries: pd.DataFrame, events: pd.DataFrame, out: Path) -> l
 def grade_shares_by_region(ts: pd.DataFrame, events: pd.DataFrame) -> plt.Figure:
     """Share of schools good or outstanding over time, one line per region."""
     fig, ax = plt.subplots(figsize=(8, 5))
-    by = ts.groupby(["region", "time_years"])[["n_outstanding", "n_good", "n_schools"]].sum()
-    share = (by["n_outstanding"] + by["n_good"]) / by["n_schools"]
+    by = ts.groupby(["region", "time_years"])[["n_outstanding", "n_good", "n_inspected"]].sum()
+    share = good_share(by)
     for region, series in share.groupby(level="region"):
         ax.plot(series.index.get_level_values("time_years"), 100 * series.to_numpy(), label=region)
-    total = ts.groupby("time_years")[["n_outstanding", "n_good", "n_schools"]].sum()
-    ax.plot(total.index, 100 * (total["n_outstanding"] + total["n_good"]) / total["n_schools"],
+    total = ts.groupby("time_years")[["n_outstanding", "n_good", "n_inspected"]].sum()
+    ax.plot(total.index, 100 * good_share(total),
             color="black", linewidth=2.5, label="all")
     ax.set_xlabel("years from start")
     ax.set_ylabel("schools good or outstanding (%)")

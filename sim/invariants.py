@@ -57,8 +57,8 @@ def check_invariants(model: "SchoolSystemModel") -> None:
                 SeniorLeader: len(model.senior_posts)}
     if counts != expected:
         raise InvariantError(f"agent registry {counts} differs from the state {expected}")
-    if len(s.grade) != n or np.any((s.grade < 1) | (s.grade > 4)):
-        raise InvariantError(f"grades out of range 1-4: {np.unique(s.grade)}")
+    if len(s.grade) != n or np.any((s.grade < 0) | (s.grade > 4)):
+        raise InvariantError(f"grades out of range 0-4: {np.unique(s.grade)}")
     if not (np.all((s.conditions >= 0) & (s.conditions <= 1))
             and np.all((s.head_capacity >= 0) & (s.head_capacity <= 1))
             and np.all((s.bench_readiness >= 0) & (s.bench_readiness <= 1))):

@@ -14,19 +14,21 @@ Step order, written once here and followed by :meth:`SchoolSystemModel.step`:
    vacant senior posts are filled from middle leaders.
 5. **Careers** (``processes/careers.py``): heads age; some retire, some leave early (their
    system-leadership roles, deployments and executive headships end with them).
-6. **Succession** (``processes/succession.py``): each vacant headship is filled internally,
+6. **Academies** (``processes/academies.py``): inadequate maintained schools get an academy
+   order; sponsored academies due to open do (new head search, new URN, inspection clock reset).
+7. **Succession** (``processes/succession.py``): each vacant headship is filled internally,
    externally from the regional market, or held by an acting head; new heads bring a dip.
-7. **Structure** (``processes/structure.py``): temporary executive headships are reviewed
+8. **Structure** (``processes/structure.py``): temporary executive headships are reviewed
    (made permanent or ended); schools that cannot recruit, or fail, get an executive head.
-8. **Inspection** (``processes/inspection.py``): Ofsted inspects the schools that are due;
+9. **Inspection** (``processes/inspection.py``): Ofsted inspects the schools that are due;
    support for a client now graded good or better ends.
-9. **Designation** (``processes/designation.py``, ``processes/alliances.py``): NLEs / LLEs and
+10. **Designation** (``processes/designation.py``, ``processes/alliances.py``): NLEs / LLEs and
    teaching schools whose school fell below good lose the role (alliances dissolve); at each
    year end, results are recorded and designation rounds are held (teaching schools form
    alliances with their nearest schools).
-10. **Brokerage** (``processes/brokerage.py``): brokers match schools in need to available
+11. **Brokerage** (``processes/brokerage.py``): brokers match schools in need to available
     system leaders under the targeting rule; new deployments start next term.
-11. **Observation** (``outcomes.py``): the term's time-series rows are recorded (the event log
+12. **Observation** (``outcomes.py``): the term's time-series rows are recorded (the event log
     is written as events happen).
 """
 
@@ -41,7 +43,7 @@ from .invariants import check_invariants
 from .parameters import SimConfig
 from .policies import PolicyEffects, build_policies
 from .policies.system_leadership import SystemLeadershipLevers
-from .processes import (alliances, brokerage, careers, designation, inspection, leadership,
+from .processes import (academies, alliances, brokerage, careers, designation, inspection, leadership,
                         pipeline, structure, succession, support)
 from .state import ACTING, EXECUTIVE, MAX_SENIOR_LEADERS, TERMS_PER_YEAR, SchoolState, initial_state
 from .system_leadership import SystemLeadershipState, end_deployment, head_leaving
@@ -85,6 +87,7 @@ class SchoolSystemModel(mesa.Model):
         self.policies = build_policies(config.policy, self)
         self.system_leadership = next(p for p in self.policies if isinstance(p, SystemLeadershipLevers))
         self.effects = PolicyEffects.neutral(n)
+        alliances.seed_from_world(self)  # the real teaching schools of March 2018
         self.recorder = outcomes.TimeSeriesRecorder(self)
         self.recorder.record()  # step 0: the starting state
 
@@ -104,6 +107,7 @@ class SchoolSystemModel(mesa.Model):
         leadership.step(self)
         pipeline.step(self)
         careers.step(self)
+        academies.step(self)
         succession.step(self)
         structure.step(self)
         inspected = inspection.step(self)
@@ -119,6 +123,11 @@ class SchoolSystemModel(mesa.Model):
     def time_years(self) -> float:
         """Years since the start of the run."""
         return self.step_count / TERMS_PER_YEAR
+
+    @property
+    def calendar_year(self) -> float:
+        """The calendar year now, as a decimal (2018.19 is 12 March 2018)."""
+        return self.world.start_year + self.time_years
 
     # ---------------------------------------------------------------------------------------
     # people: the only places heads and senior leaders are created, moved and removed

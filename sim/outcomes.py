@@ -19,19 +19,20 @@ import pandas as pd
 from .state import (ACTING, CONDITIONS, DOMAINS, EXECUTIVE, LEADER_KINDS, TERMS_PER_YEAR,
                     combined_condition)
 from .system_leadership import LLE, NLE, ROLES
-from .world import GRADES, PHASES, REGION_NAMES, SETTINGS
+from .world import GOVERNANCE, GRADES, MAINTAINED, PHASES, REGION_NAMES, SETTINGS, UNINSPECTED
 
 if TYPE_CHECKING:
     from .model import SchoolSystemModel
 
-EVENT_COLUMNS = ("step", "time_years", "event", "school_id", "person_id", "region", "phase",
+EVENT_COLUMNS = ("step", "time_years", "calendar_year", "event", "school_id", "person_id", "region", "phase",
                  "fsm_band", "setting", "route", "reason", "grade", "previous_grade", "kind",
                  "vacancy_terms", "role", "supporter_school_id", "client_school_id", "distance_km",
                  "mode")
-EVENT_TYPES = ("head_appointed", "head_left", "leader_appointed", "leader_left", "inspection")
+EVENT_TYPES = ("head_appointed", "head_left", "leader_appointed", "leader_left", "inspection",
+               "short_inspection")
 APPOINTMENT_ROUTES = ("internal", "external", "acting", "executive")
 LEAVING_REASONS = ("retired", "left_early", "acting_ended", "executive_left",
-                   "own_head_to_be_appointed")
+                   "own_head_to_be_appointed", "academy_conversion")
 RETENTION_AGE_LIMIT = 55.0  # NFER 2017 measured heads below retirement age (approximation)
 
 
@@ -93,6 +94,7 @@ class EventLog:
         return pd.DataFrame({
             "step": step,
             "time_years": step / TERMS_PER_YEAR,
+            "calendar_year": w.start_year + step / TERMS_PER_YEAR,
             "event": text("event"),
             "school_id": w.school_id[school],
             "person_id": np.array(raw["person_id"], dtype=np.int64),
@@ -141,7 +143,8 @@ class TimeSeriesRecorder:
         cols: dict[str, np.ndarray] = {"n_schools": n}
         for g, name in enumerate(GRADES, start=1):
             cols[f"n_{name}"] = self._sum(s.grade == g)
-        cols["share_good_or_outstanding"] = (cols["n_outstanding"] + cols["n_good"]) / n
+        cols["n_inspected"] = n - self._sum(s.grade == UNINSPECTED)
+        cols["share_good_or_outstanding"] = good_share(cols)
         cols["mean_effectiveness"] = self._sum(s.effectiveness) / n
         cols["mean_gap"] = self._sum(s.gap) / n
         for c, name in enumerate(CONDITIONS):
@@ -206,6 +209,7 @@ class TimeSeriesRecorder:
         steps = np.repeat([step for step, _ in self.rows], len(groups))
         names = list(dict.fromkeys(name for _, cols in self.rows for name in cols))
         columns = {"step": steps, "time_years": steps / TERMS_PER_YEAR,
+                   "calendar_year": self.model.world.start_year + steps / TERMS_PER_YEAR,
                    "region": np.tile(np.array(REGION_NAMES, dtype=object)[groups // 2], len(self.rows)),
                    "phase": np.tile(np.array(PHASES, dtype=object)[groups % 2], len(self.rows))}
         for name in names:
@@ -229,7 +233,11 @@ class TimeSeriesRecorder:
             "support_ended": events["event"] == "support_ended",
             "federations_formed": events["event"] == "federation_formed",
             "federations_ended": events["event"] == "federation_ended",
-            "downgrades": (events["event"] == "inspection") & (events["grade"] > events["previous_grade"]),
+            "short_inspections": events["event"] == "short_inspection",
+            "academy_orders": events["event"] == "academy_order",
+            "academies_opened": events["event"] == "academy_opened",
+            "downgrades": ((events["event"] == "inspection") & (events["previous_grade"] > 0)
+                           & (events["grade"] > events["previous_grade"])),
         }
         counts = pd.DataFrame({k: v.fillna(False).astype("int32") for k, v in flows.items()})
         started = events["event"] == "support_started"
@@ -245,7 +253,7 @@ class TimeSeriesRecorder:
         substantive = ts["appointed_internal"] + ts["appointed_external"] + ts["appointed_executive"]
         ts["internal_appointment_share"] = np.where(substantive > 0, ts["appointed_internal"] / substantive.clip(lower=1), np.nan)
         ts["vacancies_opened"] = (ts["left_retired"] + ts["left_early"] + ts["left_executive_left"]
-                                  + ts["left_own_head_to_be_appointed"])
+                                  + ts["left_own_head_to_be_appointed"] + ts["left_academy_conversion"])
         ts["region"] = ts["region"].astype("string")
         ts["phase"] = ts["phase"].astype("string")
         return ts.sort_values(keys, kind="stable").reset_index(drop=True)
@@ -299,7 +307,8 @@ def support_outcomes(events: pd.DataFrame) -> pd.DataFrame:
     comparison is every other inspection with the same previous grade. One row per previous
     grade and group: inspections, share improved, share declined.
     """
-    insp = events[events["event"] == "inspection"][["step", "school_id", "grade", "previous_grade"]]
+    insp = events[(events["event"] == "inspection") & (events["previous_grade"] > 0)][
+        ["step", "school_id", "grade", "previous_grade"]]
     spells = support_spells(events)[["client_school_id", "start_step", "end_step"]].rename(
         columns={"client_school_id": "school_id"}).astype({"school_id": "int64"})
     merged = pd.merge_asof(insp.sort_values("step"), spells.sort_values("start_step"),
@@ -321,7 +330,7 @@ def support_outcomes(events: pd.DataFrame) -> pd.DataFrame:
 def home_school_outcomes(events: pd.DataFrame) -> pd.DataFrame:
     """Grade changes of supporting schools inspected while supporting (from the start of their
     latest deployment to its end), against other good or better schools' inspections."""
-    insp = events[(events["event"] == "inspection") & (events["previous_grade"] <= 2)][
+    insp = events[(events["event"] == "inspection") & events["previous_grade"].between(1, 2)][
         ["step", "school_id", "grade", "previous_grade"]]
     spells = support_spells(events)[["supporter_school_id", "start_step", "end_step"]].rename(
         columns={"supporter_school_id": "school_id"}).astype({"school_id": "int64"})
@@ -345,7 +354,9 @@ def schools_frame(model: "SchoolSystemModel") -> pd.DataFrame:
         "phase": pd.array(np.array(PHASES, dtype=object)[w.phase], dtype="string"),
         "pupils": w.pupils, "setting": pd.array(np.array(SETTINGS, dtype=object)[w.setting], dtype="string"),
         "coastal": w.coastal, "fsm_share": w.fsm_share, "fsm_band": model.fsm_band,
-        "academy": w.academy, "x_km": w.x_km, "y_km": w.y_km,
+        "academy": s.governance != MAINTAINED,
+        "governance": pd.array(np.array(GOVERNANCE, dtype=object)[s.governance], dtype="string"),
+        "current_id": s.current_id, "x_km": w.x_km, "y_km": w.y_km,
         "grade": s.grade, "previous_grade": s.previous_grade,
         "terms_since_inspection": s.terms_since_inspection,
         "effectiveness": s.effectiveness, "gap": s.gap,
@@ -383,6 +394,15 @@ def schools_frame(model: "SchoolSystemModel") -> pd.DataFrame:
     return frame
 
 
+def good_share(counts) -> np.ndarray | pd.Series:
+    """Share good or outstanding, as Ofsted reports it: of the schools with a graded inspection.
+
+    ``counts`` holds ``n_outstanding``, ``n_good`` and ``n_inspected`` (a time-series frame, a
+    row of one, or the recorder's arrays).
+    """
+    return (counts["n_outstanding"] + counts["n_good"]) / counts["n_inspected"]
+
+
 SCALAR_OUTCOMES = (
     "share_good_or_outstanding", "share_inadequate", "mean_effectiveness", "mean_gap",
     "acting_head_share", "vacancies_per_100_schools_per_year", "internal_appointment_share",
@@ -402,8 +422,8 @@ def national_series(timeseries: pd.DataFrame) -> dict[str, np.ndarray]:
         gap_total=timeseries["mean_gap"] * timeseries["n_schools"],
     ).groupby("step")[["effectiveness_total", "gap_total"]].sum().sort_index()
     series = {
-        "share_good_or_outstanding": (per_step["n_outstanding"] + per_step["n_good"]) / schools,
-        "share_inadequate": per_step["n_inadequate"] / schools,
+        "share_good_or_outstanding": good_share(per_step),
+        "share_inadequate": per_step["n_inadequate"] / per_step["n_inspected"],
         "acting_head_share": per_step["acting_heads"] / schools,
         "mean_effectiveness": weighted["effectiveness_total"] / schools,
         "mean_gap": weighted["gap_total"] / schools,
@@ -435,8 +455,8 @@ def scalar_outcomes(timeseries: pd.DataFrame, events: pd.DataFrame) -> dict[str,
                    + run_totals["appointed_executive"])
     spend = sum(float(run_totals[c]) for c in timeseries.columns if c.startswith("spend_"))
     return {
-        "share_good_or_outstanding": float(((per_step["n_outstanding"] + per_step["n_good"]) / n).mean()),
-        "share_inadequate": float((per_step["n_inadequate"] / n).mean()),
+        "share_good_or_outstanding": float(good_share(per_step).mean()),
+        "share_inadequate": float((per_step["n_inadequate"] / per_step["n_inspected"]).mean()),
         "mean_effectiveness": float(((end["mean_effectiveness"] * end["n_schools"]).groupby(end["step"]).sum() / n).mean()),
         "mean_gap": float(((end["mean_gap"] * end["n_schools"]).groupby(end["step"]).sum() / n).mean()),
         "acting_head_share": float((per_step["acting_heads"] / n).mean()),

@@ -67,6 +67,11 @@ class BehaviourParams:
     disadvantage_headwind: float = uncertain(
         0.25, "condition units per unit FSM share", 0.0, 0.5,
         "seed 003 L287-289, L1434-1436 (deprivation most acute pressure); size an assumption")
+    secondary_headwind: float = uncertain(
+        0.07, "condition units", 0.0, 0.15,
+        "seed 003 L764-767 (secondary heads face recruiting subject specialists and managing "
+        "exclusions); size calibrated to hold the March 2018 phase gap (90 % of primaries and "
+        "80 % of secondaries good or better)")
     weakest_condition_weight: float = uncertain(
         0.5, "fraction", 0.0, 1.0,
         "seed 000 L1580-1582: improving one or two areas is not enough in challenging contexts; "
@@ -271,19 +276,31 @@ class DevelopmentProgrammeConfig:
     cost_gbp_per_place: float = bounded(5_000.0, 0.0, 50_000.0, "GBP per participant")
 
 
+FIRST_INSPECTION_TERMS = 9  # new schools: first graded inspection within three years of opening
+
+
 @dataclass
 class InspectionRegimeConfig:
     """Ofsted's inspection cycle (see processes/inspection.py).
 
     Intervals approximate the school inspection handbooks: outstanding about five years (before
     the 2012 exemption), good about four, requires improvement about 30 months, inadequate
-    monitored and re-inspected within about 18 months. Not in the data file: an assumption.
+    monitored and re-inspected within about 18 months; new schools within three years of
+    opening. Not in the data file: an assumption, compared with the observed intervals in
+    docs/CALIBRATION.md. ``regime=calendar`` follows the regimes in force on each calendar date
+    (processes/inspection.py ``CALENDAR``); ``regime=fixed`` applies ``outstanding_exempt``
+    throughout, as a counterfactual lever.
     """
 
+    regime: str = bounded("calendar", choices=("calendar", "fixed"),
+                          doc="regimes by calendar date, or one fixed regime for the whole run")
     interval_terms: tuple[int, int, int, int] = bounded(
         (15, 12, 7, 5), doc="terms between inspections for grades 1, 2, 3, 4")
+    first_inspection_terms: int = bounded(
+        FIRST_INSPECTION_TERMS, 1, 30, "terms",
+        doc="terms from opening (or sponsored conversion) to a new school's first graded inspection")
     outstanding_exempt: bool = bounded(
-        False, doc="2012-2020 exemption: outstanding schools inspected only on risk")
+        False, doc="regime=fixed only: outstanding schools inspected only on risk, as 2012-2021")
 
 
 TARGETING_RULES = ("none", "nearest", "neediest_first", "cold_spots_first", "random")
@@ -333,11 +350,27 @@ class SystemLeadershipConfig:
 
 
 @dataclass
+class SponsoredAcademiesConfig:
+    """Sponsored academy conversion of inadequate maintained schools (processes/academies.py).
+
+    Since the Education and Adoption Act 2016 an inadequate judgement of a maintained school
+    brings an academy order: the school reopens as a sponsored academy in a trust, with new
+    leadership, a new URN and no inspection grade until its first inspection as a new school.
+    """
+
+    enabled: bool = True
+    order_to_opening_terms: int = bounded(
+        3, 1, 9, "terms", doc="from the academy order to the sponsored academy opening "
+        "(assumption: about a year; not in the evidence files)")
+
+
+@dataclass
 class PolicyConfig:
     """All levers in force for a run; each key is one policy class in ``sim/policies``."""
 
     name: str = "baseline"
     inspection: InspectionRegimeConfig = field(default_factory=InspectionRegimeConfig)
+    sponsored_academies: SponsoredAcademiesConfig = field(default_factory=SponsoredAcademiesConfig)
     system_leadership: SystemLeadershipConfig = field(default_factory=SystemLeadershipConfig)
     recruitment_incentive: RecruitmentIncentiveConfig = field(default_factory=RecruitmentIncentiveConfig)
     development_programme: DevelopmentProgrammeConfig = field(default_factory=DevelopmentProgrammeConfig)
@@ -349,21 +382,28 @@ class PolicyConfig:
 
 @dataclass
 class WorldConfig:
-    """Which schools the run starts from (see sim/world.py and sim/gias.py)."""
+    """Which schools the run starts from (see sim/england.py, sim/world.py and sim/gias.py)."""
 
     name: str = "england"
-    seed: int = bounded(0, 0, 2**32 - 1, doc="seed of the synthetic world (kept apart from the run "
-                        "seed so replications and policy arms share one world)")
-    source: str = bounded("synthetic", choices=("synthetic", "gias", "toy"),
-                          doc="synthetic England-like world, a GIAS CSV, or a toy world")
+    seed: int = bounded(0, 0, 2**32 - 1, doc="seed of the world's random draws (synthetic schools, "
+                        "imputed values), kept apart from the run seed so replications and policy "
+                        "arms share one world")
+    source: str = bounded("england", choices=("england", "synthetic", "gias", "toy"),
+                          doc="the real 20,153 schools of March 2018 (data/england_2018), a "
+                              "synthetic England-like world, a GIAS CSV, or a toy world")
     region: str | None = bounded(None, doc="keep only this region (one of the nine)")
     local_authority: str | None = bounded(None, doc="keep only this local authority")
-    scale: float = bounded(1.0, 0.001, 20.0, "multiplier on the number of schools (benchmarks)")
+    scale: float = bounded(1.0, 0.001, 20.0, "multiplier on the number of schools (synthetic world)")
+    data_dir: str | None = bounded(None, doc="folder of the real-England data (source=england; "
+                                   "default: the vendored data/england_2018)")
     gias_path: str | None = bounded(None, doc="path to a GIAS all-establishments CSV (source=gias)")
     toy_schools: int = bounded(12, 1, 10_000, "schools in a toy world")
-    start_year: int = bounded(2018, 2005, 2030, "calendar year at step 0 (for time_years)")
+    start_year: float | None = bounded(None, 2005.0, 2030.0, "calendar year",
+                                       doc="calendar year at step 0 (default: the data date for "
+                                           "source=england, Sept of the grade mix's year otherwise)")
     starting_grades: str = bounded("2018", choices=("2018", "2010"),
-                                   doc="Ofsted grade mix at the start: Aug 2018 or Aug 2010")
+                                   doc="Ofsted grade mix at the start of a synthetic, GIAS or toy "
+                                       "world: Aug 2018 or Aug 2010")
 
 
 @dataclass
@@ -438,6 +478,11 @@ def validate(config: Any, path: str = "") -> Any:
             continue
         meta = f.metadata
         default = f.default if f.default is not dataclasses.MISSING else None
+        if value is None and default is None:
+            continue  # an optional setting left unset
+        if default is None and meta.get("low") is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ConfigError(f"{name} must be a number, got {value!r}")
         if isinstance(default, bool):
             if not isinstance(value, bool):
                 raise ConfigError(f"{name} must be true or false, got {value!r}")
@@ -464,6 +509,9 @@ def validate(config: Any, path: str = "") -> Any:
             if len(item) != 2 or not all(isinstance(v, int) and v >= 0 for v in item):
                 raise ConfigError(f"{path}nle_quota_by_year entries must be [year, NLEs] pairs of "
                                   f"whole numbers, got {item!r}")
+    if isinstance(config, InspectionRegimeConfig) and config.outstanding_exempt and config.regime != "fixed":
+        raise ConfigError(f"{path}outstanding_exempt applies only with {path}regime=fixed (the "
+                          "calendar regime already exempts outstanding schools from 2012 to 2021)")
     if isinstance(config, InspectionRegimeConfig):
         terms = config.interval_terms
         if (len(terms) != 4 or any(isinstance(t, bool) or not isinstance(t, (int, float))

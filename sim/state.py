@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .parameters import BehaviourParams
-from .world import PRIMARY, World
+from .world import PRIMARY, STARTING_GRADE_SHARES, UNINSPECTED, World
 
 # School conditions (seed 000 L95-110) and the head's practice domains (seed 000 L73-79).
 CONDITIONS = ("culture_trust", "academic_press", "behavioural_climate", "teaching_quality")
@@ -49,6 +49,9 @@ class SchoolState:
     previous_grade: np.ndarray     # (n,) int8: grade before that (0 = none recorded)
     terms_since_inspection: np.ndarray  # (n,) int16
     terms_since_downgrade: np.ndarray   # (n,) int16: terms since the grade last fell (large = never)
+    governance: np.ndarray         # (n,) int8: index into world.GOVERNANCE (changes on conversion)
+    academy_order_step: np.ndarray  # (n,) int32: step of a pending academy order, -1 = none
+    current_id: np.ndarray         # (n,) int64: the school's URN now (a sponsored academy gets a new one)
     # head of record
     head_person: np.ndarray        # (n,) int64
     leader_kind: np.ndarray        # (n,) int8: SUBSTANTIVE / ACTING / EXECUTIVE
@@ -104,6 +107,13 @@ def combined_condition(conditions: np.ndarray, fsm_band: np.ndarray, weakest_wei
     return (1 - weight) * conditions.mean(axis=1) + weight * conditions.min(axis=1)
 
 
+def condition_headwind(world: World, params: BehaviourParams) -> np.ndarray:
+    """(n,) condition units by which context holds back what leadership can sustain:
+    disadvantage (seed 003 L287-289) and the secondary phase (seed 003 L764-767)."""
+    return (params.disadvantage_headwind * world.fsm_share
+            + params.secondary_headwind * (world.phase != PRIMARY))
+
+
 def initial_state(world: World, params: BehaviourParams, rng: np.random.Generator,
                   person_ids: np.ndarray, bench_ids: np.ndarray) -> SchoolState:
     """State at step 0, consistent with each school's starting grade.
@@ -117,7 +127,14 @@ def initial_state(world: World, params: BehaviourParams, rng: np.random.Generato
     bands = np.array([params.threshold_outstanding + 0.6, params.threshold_outstanding,
                       params.threshold_good, params.threshold_inadequate,
                       params.threshold_inadequate - 0.8])
-    hi, lo = bands[world.grade - 1], bands[world.grade]
+    # A school not yet inspected has a latent state all the same: its band is drawn from the
+    # national grade mix (its recorded grade stays "none" until Ofsted inspects it).
+    latent_grade = world.grade.astype(np.int64)
+    new = latent_grade == UNINSPECTED
+    if new.any():
+        shares = np.array(STARTING_GRADE_SHARES["2018"])
+        latent_grade[new] = 1 + rng.choice(4, size=int(new.sum()), p=shares / shares.sum())
+    hi, lo = bands[latent_grade - 1], bands[latent_grade]
     effectiveness = lo + (hi - lo) * rng.random(n)
     level = CONDITION_REFERENCE + effectiveness / params.outcome_per_condition
     conditions = np.clip(level[:, None] + rng.normal(0, 0.03, (n, 4)), 0.02, 0.98)
@@ -134,7 +151,7 @@ def initial_state(world: World, params: BehaviourParams, rng: np.random.Generato
                                                   + growth_per_year * bench_years), 0.0)
     strength = mean_readiness(bench_person, bench_readiness)
     # Capacity that would hold conditions where they are (inverse of the leadership target).
-    needed = (level + params.disadvantage_headwind * world.fsm_share) / (
+    needed = (level + condition_headwind(world, params)) / (
         1 + params.distributed_leadership_weight * strength)
     head_capacity = np.clip(needed[:, None] + rng.normal(0, 0.06, (n, 4)), 0.05, 1.0)
 
@@ -148,6 +165,8 @@ def initial_state(world: World, params: BehaviourParams, rng: np.random.Generato
         grade=world.grade.copy(), previous_grade=np.zeros(n, dtype=np.int8),
         terms_since_inspection=world.terms_since_inspection.astype(np.int16).copy(),
         terms_since_downgrade=np.full(n, 999, dtype=np.int16),
+        governance=world.governance.astype(np.int8).copy(),
+        academy_order_step=np.full(n, -1, dtype=np.int32), current_id=world.school_id.copy(),
         head_person=person_ids.astype(np.int64), leader_kind=np.zeros(n, dtype=np.int8),
         head_capacity=head_capacity, head_age=age, head_tenure=tenure,
         head_experience=experience, head_resilience=rng.beta(4, 2, n),

@@ -1,7 +1,9 @@
-"""The schools a run starts from: an England-like synthetic world, a region, an LA, or a toy world.
+"""The schools a run starts from: real England (March 2018), a GIAS file, a synthetic England, or a toy world.
 
 A :class:`World` is a table of schools held as numpy arrays (one entry per school). It is built
-once per run; the model copies what it changes into its own state. Every figure below comes from
+once per run; the model copies what it changes into its own state. The default world is the real
+one (``sim/england.py``, data in ``data/england_2018/``). The synthetic generator below is kept
+for scaling benchmarks (``world=synthetic``); its figures come from
 ``../shared/data/england_reference.md`` and ``regions.csv`` unless marked as an approximation;
 ``docs/ODD.md`` (section "Initialisation") lists the approximations.
 """
@@ -20,6 +22,9 @@ PHASES = ("primary", "secondary")
 URBAN, TOWN, RURAL = 0, 1, 2
 SETTINGS = ("urban", "town", "rural")
 GRADES = ("outstanding", "good", "requires_improvement", "inadequate")
+UNINSPECTED = 0  # grade of a school with no graded inspection yet (never imputed as good)
+GOVERNANCE = ("maintained", "academy_converter", "academy_sponsor_led", "free_school", "other_academy")
+MAINTAINED, ACADEMY_CONVERTER, ACADEMY_SPONSOR_LED, FREE_SCHOOL, OTHER_ACADEMY = range(len(GOVERNANCE))
 
 # regions.csv (ONS mid-2019 population, land area, LAs, coast). Centroids and coast edges are an
 # approximation on a British-National-Grid-like km plane: each region is a square of its land area.
@@ -75,12 +80,21 @@ class World:
     coastal: np.ndarray        # bool: within 5.5 km of the coast
     fsm_share: np.ndarray      # float64: share of pupils eligible for free school meals, 0-1
     academy: np.ndarray        # bool: academy in a trust (else LA-maintained)
-    grade: np.ndarray          # int8: Ofsted grade 1-4 at the last inspection
+    grade: np.ndarray          # int8: Ofsted grade 1-4 at the last inspection, 0 = none yet
     terms_since_inspection: np.ndarray  # int16
     name: str = "world"
+    teaching_school: np.ndarray | None = None  # bool: designated teaching school at the start
+    governance: np.ndarray | None = None       # int8: index into GOVERNANCE
+    start_year: float = 2018.6                 # calendar year at step 0 (2018.6 = Sept 2018)
+    input_files: tuple[str, ...] = ()          # files the world was read from (for fingerprints)
+    load_report: dict | None = None            # what loading dropped or imputed, for the manifest
 
     def __post_init__(self) -> None:
         n = len(self.school_id)
+        if self.teaching_school is None:
+            self.teaching_school = np.zeros(n, dtype=bool)
+        if self.governance is None:
+            self.governance = np.where(self.academy, ACADEMY_CONVERTER, MAINTAINED).astype(np.int8)
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if isinstance(value, np.ndarray) and len(value) != n:
@@ -101,6 +115,11 @@ class World:
         return fsm_band(self.fsm_share)
 
     @property
+    def inspected(self) -> np.ndarray:
+        """The school has a graded inspection at the start."""
+        return self.grade != UNINSPECTED
+
+    @property
     def small(self) -> np.ndarray:
         """Small school: 100 or fewer pupils (DfE definition, seed 001 L135-139)."""
         return self.pupils <= 100
@@ -115,23 +134,42 @@ class World:
         return World(**kwargs)
 
 
+def good_or_better(grade: np.ndarray) -> np.ndarray:
+    """Graded outstanding or good at the last inspection (an uninspected school is not)."""
+    return (grade >= 1) & (grade <= 2)
+
+
 def fsm_band(fsm_share: np.ndarray) -> np.ndarray:
     """FSM band 1-4 from the FSM share (0-1): <=8%, 9-20%, 21-35%, >35%."""
     return (1 + np.searchsorted([0.085, 0.205, 0.355], fsm_share, side="right")).astype(np.int8)
 
 
+# Calendar year at step 0 of a world built with each starting grade mix: the first term after
+# the August figures the mix is taken from.
+SYNTHETIC_START_YEAR = {"2018": 2018.6, "2010": 2010.6}
+
+
 def build_world(config: WorldConfig) -> World:
-    """Build the world named by ``config``: synthetic England (or a part of it), GIAS, or toy."""
+    """Build the world named by ``config``: real England (or a part of it), GIAS, synthetic, or toy."""
     rng = np.random.default_rng(config.seed)
-    if config.source == "toy":
-        world = toy_world(config.toy_schools, rng)
-    elif config.source == "gias":
-        from .gias import load_gias
-        if not config.gias_path:
-            raise ConfigError("world.gias_path must name a GIAS CSV when world.source=gias")
-        world = load_gias(config.gias_path, rng=rng, starting_grades=config.starting_grades)
+    if config.source == "england":
+        from .england import load_england
+        if config.start_year is not None:
+            raise ConfigError("world.start_year cannot be set for world.source=england: the real "
+                              "world starts on its data date (12 March 2018)")
+        world = load_england(config.data_dir, rng=rng)
     else:
-        world = england_world(rng, scale=config.scale, starting_grades=config.starting_grades)
+        if config.source == "toy":
+            world = toy_world(config.toy_schools, rng)
+        elif config.source == "gias":
+            from .gias import load_gias
+            if not config.gias_path:
+                raise ConfigError("world.gias_path must name a GIAS CSV when world.source=gias")
+            world = load_gias(config.gias_path, rng=rng, starting_grades=config.starting_grades)
+        else:
+            world = england_world(rng, scale=config.scale, starting_grades=config.starting_grades)
+        world.start_year = (SYNTHETIC_START_YEAR[config.starting_grades] if config.start_year is None
+                            else float(config.start_year))
     world = select(world, config.region, config.local_authority)
     world.name = config.name
     return world

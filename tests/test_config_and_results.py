@@ -149,7 +149,8 @@ def test_unknown_local_authority_is_named():
 
 
 def test_known_local_authority_is_kept():
-    world = build_world(WorldConfig(region="North East", local_authority="North East LA 01"))
+    world = build_world(WorldConfig(source="synthetic", region="North East",
+                                    local_authority="North East LA 01"))
     assert 0 < world.n_schools < 300
     assert set(world.la_names[i] for i in set(world.local_authority.tolist())) == {"North East LA 01"}
 

@@ -43,7 +43,7 @@ INVARIANT_CASES = {
     "toy_default": dict(source="toy", toy_schools=12, years=6),
     "toy_stress": dict(source="toy", toy_schools=60, years=6, behaviour=STRESS),
     "toy_all_levers_exempt": dict(source="toy", toy_schools=40, years=5, policy=ALL_LEVERS,
-                                  inspection={"outstanding_exempt": True}),
+                                  inspection={"regime": "fixed", "outstanding_exempt": True}),
     "north_east_default": dict(source="synthetic", region="North East", years=4),
     "north_east_stress_levers": dict(source="synthetic", region="North East", years=3,
                                      behaviour=STRESS, policy=ALL_LEVERS),
@@ -135,10 +135,15 @@ def test_more_senior_leaders_than_posts_breaks_invariants(toy_model):
         check_invariants(toy_model)
 
 
-def test_grade_zero_breaks_invariants(toy_model):
-    toy_model.state.grade[0] = 0
+def test_negative_grade_breaks_invariants(toy_model):
+    toy_model.state.grade[0] = -1
     with pytest.raises(InvariantError, match="grades"):
         check_invariants(toy_model)
+
+
+def test_uninspected_grade_zero_keeps_invariants(toy_model):
+    toy_model.state.grade[0] = 0  # not yet inspected: a valid state
+    check_invariants(toy_model)
 
 
 def test_grade_above_four_breaks_invariants(toy_model):

@@ -443,8 +443,11 @@ def test_attractiveness_of_hard_to_staff_posts():
 # inspection
 # ------------------------------------------------------------------------------------------
 
+FIXED = {"regime": "fixed"}  # one regime throughout: no short inspections, no dated exemption
+
+
 def test_overdue_school_is_inspected_and_others_are_not():
-    model = pinned_model(hand_world(4, terms_since_inspection=[40, 0, 0, 0]))
+    model = pinned_model(hand_world(4, terms_since_inspection=[40, 0, 0, 0]), inspection=FIXED)
     inspection.step(model)
     inspected = events_of(model, "inspection")
     assert list(inspected["school_id"]) == [1001]
@@ -452,7 +455,7 @@ def test_overdue_school_is_inspected_and_others_are_not():
 
 
 def test_grades_follow_thresholds_without_noise():
-    model = pinned_model(hand_world(4, grade=2, terms_since_inspection=40))
+    model = pinned_model(hand_world(4, grade=2, terms_since_inspection=40), inspection=FIXED)
     set_params(model, inspection_noise_sd=0.0)
     p, s = model.params, model.state
     s.effectiveness[:] = [p.threshold_outstanding + 0.3,
@@ -472,8 +475,8 @@ def test_grades_follow_thresholds_without_noise():
 
 def test_outstanding_exemption_spares_a_strong_outstanding_school():
     kwargs = dict(grade=[1, 1], terms_since_inspection=[100, 100])
-    exempt = pinned_model(hand_world(2, **kwargs), inspection={"outstanding_exempt": True})
-    routine = pinned_model(hand_world(2, **kwargs))
+    exempt = pinned_model(hand_world(2, **kwargs), inspection={**FIXED, "outstanding_exempt": True})
+    routine = pinned_model(hand_world(2, **kwargs), inspection=FIXED)
     for model in (exempt, routine):
         model.state.effectiveness[:] = model.params.threshold_outstanding + 0.5
     for _ in range(9):
@@ -486,7 +489,7 @@ def test_outstanding_exemption_spares_a_strong_outstanding_school():
 
 def test_outstanding_exemption_still_inspects_at_risk_schools_sometimes():
     model = pinned_model(hand_world(400, grade=1, terms_since_inspection=0),
-                       inspection={"outstanding_exempt": True})
+                       inspection={**FIXED, "outstanding_exempt": True})
     model.state.effectiveness[:200] = model.params.threshold_good - 0.2   # at risk
     model.state.effectiveness[200:] = model.params.threshold_good + 0.2   # not at risk
     inspection.step(model)

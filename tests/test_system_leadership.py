@@ -758,8 +758,8 @@ def test_each_targeting_rule_runs_three_years_with_invariants(rule):
 # ------------------------------------------------------------------------------------------
 
 def fake_model(n_schools: int, start_year: int, step: int):
-    return SimpleNamespace(config=SimpleNamespace(world=SimpleNamespace(start_year=start_year)),
-                           time_years=step / 3, world=SimpleNamespace(n_schools=n_schools))
+    return SimpleNamespace(calendar_year=start_year + step / 3, time_years=step / 3,
+                           world=SimpleNamespace(n_schools=n_schools, start_year=start_year))
 
 
 def test_national_quota_follows_the_historical_schedule_by_calendar_year():
@@ -782,7 +782,7 @@ def test_schedule_sets_the_quota_used_by_designation_rounds():
     world = sl_world(np.arange(8) * 2.0, grade=1)
     config = make_config(system_leadership=True, policy={"system_leadership": {
         "nle_quota_by_year": [[2010, 0], [2012, 0], [2013, ENGLAND]], "lle_quota": 0}})
-    config = replace(config, world=replace(config.world, start_year=2010))
+    world.start_year = 2010.0
     model = SchoolSystemModel(config, seed=0, world=world)
     set_params(model, nle_application_per_year=1.0)
     make_strong(model, range(8))

@@ -29,7 +29,7 @@ def national_quota(model: "SchoolSystemModel", quota: float, schedule) -> int:
     if len(schedule):
         years = np.array([y for y, _ in schedule], dtype=float)
         values = np.array([v for _, v in schedule], dtype=float)
-        quota = float(np.interp(model.config.world.start_year + model.time_years, years, values))
+        quota = float(np.interp(model.calendar_year, years, values))
     return int(round(quota * model.world.n_schools / ENGLAND_SCHOOLS))
 
 

@@ -72,8 +72,25 @@ def step(model: "SchoolSystemModel") -> None:
     if places <= 0 or not eligible.any():
         return
     candidates = np.nonzero(eligible)[0]
-    chosen = candidates[np.argsort(-s.effectiveness[candidates], kind="stable")[:places]]
-    w = model.world
+    _designate(model, candidates[np.argsort(-s.effectiveness[candidates], kind="stable")[:places]])
+
+
+def seed_from_world(model: "SchoolSystemModel") -> None:
+    """At the start, the world's teaching schools (the real March 2018 list) form alliances.
+
+    The list names teaching schools, not their member schools: each leads an alliance with its
+    nearest schools, as a newly designated one would (about 83 % of alliances have a single
+    teaching school: DfE, December 2019).
+    """
+    cfg = model.config.policy.system_leadership
+    if cfg.enabled and cfg.teaching_schools and model.world.teaching_school.any():
+        _designate(model, np.nonzero(model.world.teaching_school)[0])
+
+
+def _designate(model: "SchoolSystemModel", chosen: np.ndarray) -> None:
+    """Designate ``chosen`` teaching schools in order; each forms an alliance with the nearest
+    schools not yet in one, within the travel distance."""
+    sl, s, cfg, w = model.sl, model.state, model.config.policy.system_leadership, model.world
     free = sl.alliance_of < 0
     tree = cKDTree(np.column_stack([w.x_km, w.y_km]))  # all schools; membership filtered below
     for school in chosen:

@@ -22,7 +22,7 @@ import numpy as np
 from ..nearest import CandidateSearch
 from ..state import ACTING, TERMS_PER_YEAR
 from ..system_leadership import MODES, NLE, NO_ROLE, ROLES, SECONDARY_SECONDMENT_SHARE, Deployment
-from ..world import SECONDARY
+from ..world import SECONDARY, good_or_better
 
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
@@ -54,7 +54,7 @@ def client_room(model: "SchoolSystemModel") -> np.ndarray:
 def available_supply(model: "SchoolSystemModel", room: np.ndarray | None = None) -> np.ndarray:
     """(n,) bool: system leaders of good or better schools with room for another client."""
     room = client_room(model) if room is None else room
-    return (model.sl.role > NO_ROLE) & (room > 0) & (model.state.grade <= 2)
+    return (model.sl.role > NO_ROLE) & (room > 0) & good_or_better(model.state.grade)
 
 
 def step(model: "SchoolSystemModel") -> None:

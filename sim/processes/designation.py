@@ -21,6 +21,7 @@ import numpy as np
 
 from ..state import SUBSTANTIVE, TERMS_PER_YEAR
 from ..system_leadership import LLE, NLE, NO_ROLE, ROLES, dedesignate
+from ..world import good_or_better
 
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
@@ -53,7 +54,7 @@ def nle_eligible(model: "SchoolSystemModel") -> np.ndarray:
 def lle_eligible(model: "SchoolSystemModel") -> np.ndarray:
     """Heads who meet the LLE criteria now (three years a head of a good or better school)."""
     s, cfg = model.state, model.config.policy.system_leadership
-    return ((s.grade <= 2) & (s.head_experience >= cfg.min_headship_years)
+    return (good_or_better(s.grade) & (s.head_experience >= cfg.min_headship_years)
             & (s.leader_kind == SUBSTANTIVE) & (model.sl.executive_of < 0))
 
 

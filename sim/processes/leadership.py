@@ -2,7 +2,8 @@
 
 Each term, the conditions a head's practice can sustain are ``PRACTICE_TO_CONDITION @ capacity``,
 amplified by a ready senior team (distributed leadership, seed 000 L768-818) and held back by
-disadvantage (seed 003 L287-289). Conditions move towards that level at a rate that rises with
+disadvantage (seed 003 L287-289) and, in secondary schools, by the phase's own challenges
+(seed 003 L764-767). Conditions move towards that level at a rate that rises with
 the head's change effort: higher in the first years in a school (seed 000 L1489-1492) and in
 disadvantaged schools (seed 000 L612-626), lower under an acting head. Outcomes then follow the
 conditions with a lag (seed 003 L616-620), the weakest condition weighing more in FSM band 3-4
@@ -16,7 +17,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..state import ACTING, CONDITION_REFERENCE, PRACTICE_TO_CONDITION, combined_condition
+from ..state import (ACTING, CONDITION_REFERENCE, PRACTICE_TO_CONDITION, combined_condition,
+                     condition_headwind)
 
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
@@ -36,7 +38,7 @@ def sustainable_conditions(model: "SchoolSystemModel") -> np.ndarray:
     p, s = model.params, model.state
     target = s.head_capacity @ PRACTICE_TO_CONDITION.T
     target *= (1.0 + p.distributed_leadership_weight * s.bench_strength())[:, None]
-    target -= p.disadvantage_headwind * model.world.fsm_share[:, None]
+    target -= condition_headwind(model.world, p)[:, None]
     target += model.effects.condition_target_shift[:, None]
     return np.clip(target, 0.0, 1.0)
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..state import ACTING, SUBSTANTIVE
 from ..nearest import CandidateSearch
+from ..world import good_or_better
 from .succession import install_acting
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def step(model: "SchoolSystemModel") -> None:
     candidates = np.nonzero(approached)[0]
     if len(candidates) == 0:
         return
-    strong = ((s.grade <= 2) & (s.leader_kind == SUBSTANTIVE) & (sl.executive_of < 0)
+    strong = (good_or_better(s.grade) & (s.leader_kind == SUBSTANTIVE) & (sl.executive_of < 0)
               & (s.head_experience >= MIN_EXECUTIVE_EXPERIENCE_YEARS)
               & (sl.executive_led_count < MAX_SCHOOLS_LED - 1))
     searches = {}

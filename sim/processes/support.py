@@ -20,6 +20,7 @@ import numpy as np
 
 from ..state import EXECUTIVE
 from ..system_leadership import LLE, NLE, end_deployment
+from ..world import good_or_better
 
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
@@ -66,7 +67,7 @@ def step(model: "SchoolSystemModel") -> None:
 
 def end_on_improvement(model: "SchoolSystemModel", inspected: np.ndarray) -> None:
     """After inspections: support for a client now graded good or better ends (exit strategy)."""
-    graded_good = set(inspected[model.state.grade[inspected] <= 2].tolist())
+    graded_good = set(inspected[good_or_better(model.state.grade[inspected])].tolist())
     for client in sorted(graded_good):
         for d in model.sl.deployments.of_client(client):
             if d.start_step <= model.step_count:
