@@ -30,7 +30,7 @@ PASSAGES_SUFFIX = ".passages.txt"
 # Files scanned for citations: the project's code, configuration and docs, not the shipped
 # seed texts themselves, results or environments.
 SCANNED_SUFFIXES = (".py", ".md", ".yaml", ".yml", ".toml", ".cff", ".txt", ".rst", ".cfg")
-SKIPPED_DIRS = (".git", ".venv", "venv", "results", "node_modules", "__pycache__", "data",
+SKIPPED_DIRS = (".git", ".venv", "venv", "results", "node_modules", "__pycache__",
                 ".pytest_cache")
 
 # "seed 002 L5945-5958", "seed 000 L1458-1469, L1606-1609", "seed 004 Annex B L646-652";

@@ -69,7 +69,7 @@ class BehaviourParams:
         "seed 003 L287-289, L1434-1436 (deprivation most acute pressure); size an assumption")
     secondary_headwind: float = uncertain(
         0.07, "condition units", 0.0, 0.15,
-        "seed 003 L764-767 (secondary heads face recruiting subject specialists and managing "
+        "seed 003 L765-769 (secondary heads face recruiting subject specialists and managing "
         "exclusions); size calibrated to hold the March 2018 phase gap (90 % of primaries and "
         "80 % of secondaries good or better)")
     weakest_condition_weight: float = uncertain(
