@@ -11,9 +11,12 @@ into a :class:`~sim.world.World`:
 * ``grade``: the latest graded (section 5) inspection; a school never graded starts
   **uninspected** (grade 0) and is inspected on the new-school schedule of the inspection
   regime; it is never imputed as good.
-* ``terms_since_inspection``: from the date of that inspection to the data date (three terms a
-  year); an uninspected school's time since opening is not in the data and is drawn uniformly
-  within the regime's first-inspection interval (the one random draw, from the world seed).
+* ``terms_since_inspection``: from the date of the last inspection to the data date (three
+  terms a year; GIAS's date, which may be a short inspection that kept the grade). Where it is
+  unknown it is drawn from the world seed: uniformly within the regime's first-inspection
+  interval for an uninspected school (its opening date is not in the data), and uniformly
+  within the grade's usual interval for a graded school without a date (127 recently converted
+  academies carrying their predecessor's grade; counted in the load report).
 * ``setting`` (urban / town / rural) and ``coastal``: derived by the build from local school
   density and the distance to the coast (the source files have neither flag).
 
@@ -31,7 +34,8 @@ import pandas as pd
 
 from .parameters import ConfigError
 from .parameters import FIRST_INSPECTION_TERMS
-from .world import GOVERNANCE, PHASES, REGION_NAMES, SETTINGS, UNINSPECTED, World
+from .world import (GOVERNANCE, PHASES, REGION_NAMES, SETTINGS, START_INSPECTION_AGE_TERMS,
+                    UNINSPECTED, World)
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "england_2018"
 SCHOOLS_FILE = "schools.csv"
@@ -83,17 +87,20 @@ def load_england(data_dir: str | Path | None = None,
     graded = df["grade"].notna()
     grade = check.integers("grade", 1, 4, allow_blank=True).fillna(UNINSPECTED)
     dates = pd.to_datetime(df["grade_date"], format="%Y-%m-%d", errors="coerce")
-    check.fail_where(graded & dates.isna(), "grade_date", "is not a YYYY-MM-DD date for a graded school")
+    check.fail_where(dates.isna() & df["grade_date"].notna(), "grade_date", "is not a YYYY-MM-DD date")
     check.fail_where(dates > pd.Timestamp(DATA_DATE), "grade_date", f"is after the data date {DATA_DATE}")
     age_days = (pd.Timestamp(DATA_DATE) - dates).dt.days
     since = np.floor(age_days.fillna(0).to_numpy() / DAYS_PER_TERM)
     new = ~graded.to_numpy()
-    since[new] = np.floor(rng.random(int(new.sum())) * NEW_SCHOOL_MAX_AGE_TERMS)
+    undated = graded.to_numpy() & dates.isna().to_numpy()
+    usual = np.array((NEW_SCHOOL_MAX_AGE_TERMS,) + START_INSPECTION_AGE_TERMS)[grade.to_numpy(int)]
+    draw = new | undated
+    since[draw] = np.floor(rng.random(int(draw.sum())) * usual[draw])
 
     la_names = tuple(sorted(df["la_name"].unique()))
     report = {"file": str(path), "schools": len(df),
               "by_phase": {p: int((phase == i).sum()) for i, p in enumerate(PHASES)},
-              "uninspected": int(new.sum()),
+              "uninspected": int(new.sum()), "grade_date_unknown": int(undated.sum()),
               "imputed": {flag: int(check.booleans(flag).sum()) for flag in IMPUTED_FLAGS if flag in df},
               "pupils_imputed": int((df.get("pupils_source", pd.Series(dtype=str)) == "imputed").sum())}
     return World(
