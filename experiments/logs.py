@@ -4,12 +4,14 @@ The model and the experiments log through the standard :mod:`logging` module (lo
 ``sim`` and ``experiments``) and configure nothing on import, so library use (a notebook, a
 test) keeps Python's defaults: warnings reach stderr, nothing else is printed. The commands call
 :func:`configure` with the level chosen (``run.log_level`` or ``execution.log_level``, or
-``-v`` / ``-q``), and :func:`log_file` records the log of whatever writes a results folder,
-at INFO or finer, in ``<folder>/run.log``.
+``-v`` / ``-q``), and every results folder gets the log of the command that wrote it, at INFO
+or finer, in ``<folder>/run.log``: an experiment's appended as it runs (:func:`log_file`), a
+single run's written with its results, once they are complete (:func:`log_capture`).
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
 from collections.abc import Iterator
@@ -49,6 +51,29 @@ def log_file(folder: str | Path, mode: str = "a") -> Iterator[Path]:
     when the console shows warnings only; DEBUG ones too after ``-v``."""
     path = Path(folder) / LOG_FILE
     handler = logging.FileHandler(path, mode=mode, encoding="utf-8")
+    with _recording(handler):
+        yield path
+
+
+@contextmanager
+def log_capture() -> Iterator[io.StringIO]:
+    """Record the model's log in memory while the block runs, as :func:`log_file` would; the
+    caller writes it (:func:`write_log`) beside results that were written in full."""
+    buffer = io.StringIO()
+    with _recording(logging.StreamHandler(buffer)):
+        yield buffer
+
+
+def write_log(folder: str | Path, text: str) -> Path:
+    """Write a captured log to ``folder/run.log`` (replacing the log of earlier results)."""
+    path = Path(folder) / LOG_FILE
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@contextmanager
+def _recording(handler: logging.Handler) -> Iterator[None]:
+    """Attach ``handler`` at INFO or finer, lowering the model's loggers to match meanwhile."""
     handler.setFormatter(logging.Formatter(FILE_FORMAT))
     loggers = [logging.getLogger(name) for name in PACKAGES]
     saved = [logger.level for logger in loggers]
@@ -59,9 +84,19 @@ def log_file(folder: str | Path, mode: str = "a") -> Iterator[Path]:
     root = logging.getLogger()
     root.addHandler(handler)
     try:
-        yield path
+        yield
     finally:
         root.removeHandler(handler)
         handler.close()
         for logger, before in zip(loggers, saved):
             logger.setLevel(before)
+
+def log_session(session: dict, folder: str | Path) -> None:
+    """Log what one session of an experiment did; failed runs are a warning (their errors are
+    in ``folder/errors/`` and they are left out of every summary)."""
+    log = logging.getLogger("experiments")
+    log.info("%d run(s) done in %.1f s on %s; %d already recorded", session["runs_done"],
+             session["wall_s"], session["backend"], session["runs_skipped"])
+    if session["runs_failed"]:
+        log.warning("%d run(s) failed and are left out of the summaries; see %s",
+                    session["runs_failed"], Path(folder) / "errors")

@@ -13,7 +13,6 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from omegaconf import OmegaConf
 
 from .config import CONF_DIR
@@ -39,8 +38,7 @@ def presets(group: str, conf_dir: str | Path = CONF_DIR) -> list[Preset]:
     for path in sorted(Path(conf_dir, group).glob("*.yaml")):
         kind = None
         if group == "experiment":
-            kind = ((yaml.safe_load(path.read_text()) or {}).get("experiment") or {}).get(
-                "kind", "sweep")
+            kind = OmegaConf.select(OmegaConf.load(path), "experiment.kind", default="sweep")
         found.append(Preset(group, path.stem, describe(path.read_text()), kind))
     return found
 
@@ -71,7 +69,7 @@ def describe(text: str) -> str:
 
 def default_choices(config_name: str, conf_dir: str | Path = CONF_DIR) -> dict[str, str]:
     """The preset each group defaults to in a primary config (``config`` or ``experiments``)."""
-    defaults = yaml.safe_load(Path(conf_dir, f"{config_name}.yaml").read_text())["defaults"]
+    defaults = OmegaConf.to_container(OmegaConf.load(Path(conf_dir, f"{config_name}.yaml")).defaults)
     return {group: choice for entry in defaults if isinstance(entry, dict)
             for group, choice in entry.items() if group in GROUPS}
 

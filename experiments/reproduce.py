@@ -4,11 +4,13 @@
 
     python -m experiments.reproduce results/experiments/nle_targeting            # every run
     python -m experiments.reproduce results/experiments/sobol --sample 20        # 20 random runs
+    python -m experiments.reproduce results/experiments/smoke --backend serial -q  # in this process
 
 The experiment is rebuilt from ``manifest.json`` alone (not from ``conf/``), so it is the
 recorded one even if presets have changed since. Every output of every chosen run (scalar
 outcomes and per-step series; or the error type and message of a run that failed) is compared
 exactly with the recorded value. Prints a table; exits 0 only if everything is identical.
+Installed as ``sis-reproduce``.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from sim.parameters import ConfigError
 from sim.results import package_versions, source_revision
 
 from .execution import RunRecord, open_backend, run_one
+from .logs import configure
 from .model_function import evaluate_model
 from .plan import RunTask, sample_tasks, sweep_tasks
 from .sensitivity import analysis_base, design, model_config
@@ -122,7 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the random choice of runs")
     parser.add_argument("--backend", choices=("local", "serial"), default="local")
     parser.add_argument("--workers", type=int, default=None, help="local processes (all cores)")
+    parser.add_argument("-v", "--verbose", action="store_const", const="DEBUG", dest="log_level",
+                        default="INFO", help="log more (DEBUG)")
+    parser.add_argument("-q", "--quiet", action="store_const", const="WARNING", dest="log_level",
+                        help="log warnings and errors only")
     args = parser.parse_args(argv)
+    configure(args.log_level)
     try:
         table = reproduce(args.folder, args.sample, args.seed,
                           ExecutionConfig(backend=args.backend, workers=args.workers))

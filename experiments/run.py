@@ -15,20 +15,19 @@ from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
 from experiments.entry import entry_point
 from experiments.config import CONF_DIR, to_sim_config
-from experiments.logs import configure, log_file
+from experiments.logs import configure, log_capture, write_log
 from sim.parameters import ConfigError
 from sim.outcomes import good_share
 from sim.results import check_out_dir
 from sim.run import run
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("experiments.run")  # not __name__: "__main__" under python -m
 
 
 @hydra.main(version_base=None, config_path=CONF_DIR, config_name="config")
@@ -38,14 +37,13 @@ def main(cfg: DictConfig) -> None:
         config = to_sim_config(cfg)
         configure(config.run.log_level)
         check_out_dir(config.run.out, config.run.overwrite)
-        Path(config.run.out).mkdir(parents=True, exist_ok=True)
-        with log_file(config.run.out, mode="w"):
+        with log_capture() as captured:
             log.info("world=%s policy=%s seed %d, %d years -> %s", config.world.name,
                      config.policy.name, config.run.seed, config.run.years, config.run.out)
             results = run(config)  # builds the world first: a bad region or file fails here
             results.write(config.run.out, overwrite=config.run.overwrite,
                           figures=config.run.figures)
-            log.info("wrote %s", config.run.out)
+        write_log(config.run.out, captured.getvalue())
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -12,6 +12,7 @@ figures (``figures/``). An interrupted sweep resumes where it stopped when run a
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +20,7 @@ import pandas as pd
 from .compose import experiment_main
 from .execution import Evaluate, execute
 from .figures import sweep_figures
+from .logs import log_file, log_session
 from .manifest import open_experiment
 from .model_function import evaluate_model
 from .plan import sweep_tasks
@@ -27,16 +29,20 @@ from .store import ExperimentStore
 from .summary import arm_summary, paired_differences, series_summary
 
 RUN_KEY_COLUMNS = ["arm", "replication"]
+log = logging.getLogger("experiments.sweep")  # not __name__: "__main__" under python -m
 
 
 def run_sweep(spec: ExperimentSpec, execution: ExecutionConfig,
               evaluate: Evaluate = evaluate_model) -> Path:
     """Run (or resume) the sweep ``spec``; write runs, summaries and figures; return the folder."""
     total = len(spec.arms) * spec.experiment.replications
-    with open_experiment(spec, RUN_KEY_COLUMNS, total) as store:
+    with open_experiment(spec, RUN_KEY_COLUMNS, total) as store, log_file(store.root):
+        log.info("sweep %s: %d arms x %d replications -> %s", spec.experiment.name,
+                 len(spec.arms), spec.experiment.replications, store.root)
         session = execute(sweep_tasks(spec), evaluate, store, execution, total,
                           description=spec.experiment.name)
         store.log_session(session)
+        log_session(session, store.root)
         summarise_sweep(store, spec)
         if spec.experiment.figures:
             sweep_figures(store.root, spec.reference_arm)

@@ -222,6 +222,8 @@ def load_gias_with_report(path: str | Path, rng: np.random.Generator | None = No
         y_km=xy["y"].to_numpy(dtype=float) / 1000, setting=setting.to_numpy(dtype=np.int8),
         coastal=coastal, fsm_share=fsm.to_numpy(dtype=float) / 100, academy=academy,
         grade=grade, terms_since_inspection=since.astype(np.int16), name="gias")
+    world.load_report = {"file": str(path), "dropped": dict(report.dropped),
+                         "imputed": dict(report.imputed), "summary": report.summary()}
     return world, report
 
 
