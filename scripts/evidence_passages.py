@@ -15,6 +15,7 @@ side, one ``Lnnn: text`` line each, numbered as in the original text (docs/evide
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections import defaultdict
@@ -70,12 +71,11 @@ def citations_in(text: str, where: str = "") -> list[Citation]:
 def scanned_files(root: Path = REPO) -> list[Path]:
     """The project's text files that may cite seeds (not the shipped seed texts)."""
     files = []
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root)
-        if (path.suffix in SCANNED_SUFFIXES and path.is_file()
-                and not any(part in SKIPPED_DIRS for part in relative.parts)
-                and SEEDS_DIR not in path.parents):
-            files.append(path)
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = sorted(d for d in subfolders if d not in SKIPPED_DIRS
+                               and Path(folder, d) != SEEDS_DIR)
+        files += [Path(folder, name) for name in sorted(names)
+                  if Path(name).suffix in SCANNED_SUFFIXES]
     return files
 
 
