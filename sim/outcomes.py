@@ -354,7 +354,7 @@ def schools_frame(model: "SchoolSystemModel") -> pd.DataFrame:
         "phase": pd.array(np.array(PHASES, dtype=object)[w.phase], dtype="string"),
         "pupils": w.pupils, "setting": pd.array(np.array(SETTINGS, dtype=object)[w.setting], dtype="string"),
         "coastal": w.coastal, "fsm_share": w.fsm_share, "fsm_band": model.fsm_band,
-        "academy": s.governance != MAINTAINED,
+        "academy_at_start": w.academy, "academy": s.governance != MAINTAINED,
         "governance": pd.array(np.array(GOVERNANCE, dtype=object)[s.governance], dtype="string"),
         "current_id": s.current_id, "x_km": w.x_km, "y_km": w.y_km,
         "grade": s.grade, "previous_grade": s.previous_grade,

@@ -51,6 +51,8 @@ def step(model: "SchoolSystemModel") -> None:
 def open_sponsored_academy(model: "SchoolSystemModel", school: int) -> None:
     """Reopen ``school`` as a sponsored academy: new leadership, new URN, no grade yet."""
     s, sl = model.state, model.sl
+    # logged with the outgoing leader of record, before the sponsor replaces them
+    model.events.log("academy_opened", school, int(s.head_person[school]), previous_grade=int(s.grade[school]))
     for deployment in sl.deployments.of_client(school):
         end_deployment(model, deployment, reason="academy_conversion")
     if model.heads[school] is None:
@@ -62,7 +64,6 @@ def open_sponsored_academy(model: "SchoolSystemModel", school: int) -> None:
     else:
         model.remove_head(school, reason="academy_conversion")
     new_id = NEW_URN_BASE + int(np.count_nonzero(s.current_id >= NEW_URN_BASE))
-    model.events.log("academy_opened", school, -1, previous_grade=int(s.grade[school]))
     s.current_id[school] = new_id
     s.governance[school] = ACADEMY_SPONSOR_LED
     s.academy_order_step[school] = -1
