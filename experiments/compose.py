@@ -18,8 +18,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from sim.parameters import ConfigError, SimConfig, from_dict
 
-from .entry import entry_point
 from .config import CONF_DIR
+from .entry import entry_point
 from .execution import check_execution
 from .logs import configure
 from .spec import ExecutionConfig, ExperimentConfig, ExperimentSpec, UncertaintyConfig, build_spec

@@ -19,8 +19,8 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from experiments.entry import entry_point
 from experiments.config import CONF_DIR, to_sim_config
+from experiments.entry import entry_point
 from experiments.logs import configure, log_capture, write_log
 from sim.parameters import ConfigError
 from sim.outcomes import good_share

@@ -53,7 +53,7 @@ def run(config: SimConfig, seed: int | None = None, progress: bool | None = None
     world = build_world(config.world)
     timings["build_world_s"] = time.perf_counter() - start
     log.debug("world %s: %d schools, built in %.1f s", world.name, world.n_schools,
-             timings["build_world_s"])
+              timings["build_world_s"])
     _report_load(world)
 
     start = time.perf_counter()
