@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # python3.12 on PATH, else a pyenv-installed 3.12 (the shim on PATH may not be active).
 PYTHON312 := $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12 /usr/local/bin/python3.12 /usr/bin/python3.12; do $$p -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && echo $$p && break; done)
 
-.PHONY: setup run test bench calibrate explore browser clean
+.PHONY: setup run test lock bench calibrate explore browser clean
 PORT ?= 8765
 
 $(PY):
@@ -22,6 +22,14 @@ run: $(PY)
 
 test: $(PY)
 	$(PY) -m pytest
+
+# The versions of everything installed in .venv, as tested: .ci/run writes it after the tests
+# pass; the committed requirements-lock.txt is the one of the last CI run on a fresh clone.
+# `pip install -r requirements-lock.txt -e . --no-deps` reproduces that environment.
+lock: $(PY)
+	@{ echo "# Versions tested by CI (make test on a fresh clone), Python $$($(PY) -c 'import platform; print(platform.python_version())'): written by make lock"; \
+	  $(PY) -m pip freeze --exclude-editable; } > requirements-lock.txt
+	@echo "wrote requirements-lock.txt ($$(grep -c '==' requirements-lock.txt) packages)"
 
 bench: $(PY)
 	$(PY) bench/bench_core.py

@@ -19,9 +19,11 @@ from sim.parameters import ConfigError, SimConfig, from_dict
 
 from .cli import exit_with, hydra_exit_codes, run_command
 from .config import CONF_DIR
+from .entry import entry_point
 from .execution import check_execution
 from .spec import (COMMANDS, ExecutionConfig, ExperimentConfig, ExperimentSpec, UncertaintyConfig,
                    build_spec)
+from .logs import configure
 
 CONFIG_NAME = "experiments"
 SIM_KEYS = ("world", "behaviour", "policy", "run", "mechanisms")
@@ -66,6 +68,7 @@ def experiment_main(run_experiment: Callable[[ExperimentSpec, ExecutionConfig], 
     """
     def run_checked(cfg: DictConfig) -> None:
         spec, execution = spec_from_cfg(cfg)
+        configure(execution.log_level, "execution.log_level")
         if spec.experiment.kind not in kinds:
             other = COMMANDS[spec.experiment.kind]
             raise ConfigError(f"experiment.kind={spec.experiment.kind} is not run by "
@@ -76,4 +79,5 @@ def experiment_main(run_experiment: Callable[[ExperimentSpec, ExecutionConfig], 
     def main(cfg: DictConfig) -> None:
         exit_with(run_command(lambda: run_checked(cfg)))
 
-    return hydra_exit_codes(main)
+    return entry_point(hydra_exit_codes(main), help_name=command.rsplit(".", 1)[-1],
+                       level_setting="execution.log_level", required_groups=("experiment",))

@@ -31,7 +31,7 @@ from functools import partial
 from itertools import islice
 from typing import Any
 
-from tqdm import tqdm
+from tqdm.auto import tqdm  # a widget in notebooks, a text bar in terminals
 
 from sim.parameters import ConfigError
 from sim.results import process_alive

@@ -4,6 +4,7 @@
 
     python -m experiments.reproduce results/experiments/nle_targeting            # every run
     python -m experiments.reproduce results/experiments/sobol --sample 20        # 20 random runs
+    python -m experiments.reproduce results/experiments/smoke --backend serial -q  # in this process
 
 The experiment is rebuilt from ``manifest.json`` alone (not from ``conf/``), so it is the
 recorded one even if presets have changed since. Every output of every chosen run (scalar
@@ -15,6 +16,7 @@ Prints a table and what could not be checked: runs of the plan that were never r
 replication seeds in the manifest that are not those of its experiment seed. Exits 0 only if
 every run it was asked to check is identical and nothing is missing; 4 otherwise (2 for a
 mistake such as a folder that holds no experiment; see experiments/cli.py).
+Installed as ``sis-reproduce``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from sim.fingerprint import changed_inputs
 from sim.parameters import ConfigError
@@ -34,6 +36,7 @@ from sim.results import package_versions, source_revision
 
 from .cli import Incomplete, run_command
 from .execution import RunRecord, open_backend, run_one
+from .logs import configure
 from .model_function import evaluate_model
 from .plan import RunTask, replication_seeds, sample_tasks, sweep_tasks
 from .sensitivity import analysis_base, design, model_config
@@ -179,7 +182,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=("local", "serial"), default="local")
     parser.add_argument("--workers", type=positive_int, default=None,
                         help="local processes (all cores)")
+    parser.add_argument("-v", "--verbose", action="store_const", const="DEBUG", dest="log_level",
+                        default="INFO", help="log more (DEBUG)")
+    parser.add_argument("-q", "--quiet", action="store_const", const="WARNING", dest="log_level",
+                        help="log warnings and errors only")
     args = parser.parse_args(argv)
+    configure(args.log_level)
     return run_command(lambda: _reproduce_and_report(args))
 
 

@@ -6,12 +6,14 @@ Examples::
     python -m experiments.run run.seed=7 run.years=10 run.out=results/seed7
     python -m experiments.run world=north_east policy=recruitment_incentive
 
-Writes ``timeseries.parquet``, ``events.parquet``, ``schools.parquet``, figures and
-``manifest.json`` to ``run.out`` (see docs/RESULTS.md).
+Writes ``timeseries.parquet``, ``events.parquet``, ``schools.parquet``, figures,
+``manifest.json`` and ``run.log`` to ``run.out`` (see docs/RESULTS.md). Installed as ``sis-run``;
+``sis-run --help`` lists the presets and examples (conf/hydra/help/run.yaml).
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import hydra
@@ -19,14 +21,16 @@ from omegaconf import DictConfig
 
 from experiments.cli import exit_with, hydra_exit_codes, run_command
 from experiments.config import CONF_DIR, to_sim_config
-from experiments.preflight import describe_load_report
 from sim.figures import check_map_inputs
+from experiments.entry import entry_point
+from experiments.logs import configure, log_capture, write_log
 from sim.outcomes import good_share
 from sim.results import check_out_dir
 from sim.run import run
 
+log = logging.getLogger("experiments.run")  # not __name__: "__main__" under python -m
 
-@hydra_exit_codes
+
 @hydra.main(version_base=None, config_path=CONF_DIR, config_name="config")
 def main(cfg: DictConfig) -> None:
     """Validate, run, write and summarise one run (failures: see :mod:`experiments.cli`)."""
@@ -37,12 +41,15 @@ def run_and_write(cfg: DictConfig) -> None:
     """One run: check the output folder (writable, not earlier results unless overwriting),
     run (building the world first: a bad region or file fails there), write, summarise."""
     config = to_sim_config(cfg)
+    configure(config.run.log_level)
     check_out_dir(config.run.out, config.run.overwrite)
     check_map_inputs(config)  # a broken boundary file fails before the run, not after
-    results = run(config)
-    if results.manifest.get("load_report"):
-        print(describe_load_report(results.manifest["load_report"]), file=sys.stderr)
-    results.write(config.run.out, overwrite=config.run.overwrite, figures=config.run.figures)
+    with log_capture() as captured:
+        log.info("world=%s policy=%s seed %d, %d years -> %s", config.world.name,
+                 config.policy.name, config.run.seed, config.run.years, config.run.out)
+        results = run(config)  # the world's load report is logged as a warning by sim.run
+        results.write(config.run.out, overwrite=config.run.overwrite, figures=config.run.figures)
+    write_log(config.run.out, captured.getvalue())
     if config.run.seeds > 1:
         seed_figures(config, results)
     ts = results.timeseries
@@ -73,5 +80,7 @@ def seed_figures(config, first) -> None:
     print(f"{config.run.seeds} seeds: {', '.join(written)} in {config.run.out}/figures")
 
 
+cli = entry_point(hydra_exit_codes(main), help_name="run", level_setting="run.log_level")
+
 if __name__ == "__main__":
-    main()
+    cli()

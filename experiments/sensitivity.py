@@ -15,7 +15,7 @@ analysed: the Ishigami test function goes through this same path.
 
 from __future__ import annotations
 
-import sys
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
@@ -31,6 +31,7 @@ from .cli import Incomplete
 from .compose import experiment_main
 from .execution import Evaluate, execute
 from .figures import sensitivity_figures
+from .logs import log_file, log_session
 from .manifest import open_experiment
 from .model_function import evaluate_model
 from .plan import run_config, sample_tasks
@@ -41,6 +42,7 @@ from .spec import ExecutionConfig, ExperimentSpec, with_behaviour_values, with_o
 from .store import ExperimentStore, failed_runs_message
 
 RUN_KEY_COLUMNS = ["sample", "replication"]
+log = logging.getLogger("experiments.sensitivity")  # not __name__: "__main__" under -m
 
 
 def analysis_base(spec: ExperimentSpec) -> SimConfig:
@@ -93,12 +95,15 @@ def run_sensitivity(spec: ExperimentSpec, execution: ExecutionConfig,
                              for arm in spec.arms})
         make_config = partial(model_config, analysis_base(spec))
     total = len(sample) * spec.experiment.replications
-    with open_experiment(spec, RUN_KEY_COLUMNS, total, checked) as store:
+    with open_experiment(spec, RUN_KEY_COLUMNS, total, checked) as store, log_file(store.root):
+        log.info("%s %s: %d sample points x %d replications -> %s", spec.experiment.kind,
+                 spec.experiment.name, len(sample), spec.experiment.replications, store.root)
         store.write_parquet("sample.parquet", sample)
         session = execute(sample_tasks(spec, sample, make_config), evaluate, store, execution,
                           total, description=spec.experiment.name,
                           retry_failed=spec.experiment.retry_failed)
         store.log_session(session)
+        log_session(session, store.root)
         analyse_outcomes(store, spec, problem, sample)
         if spec.experiment.figures:
             sensitivity_figures(store.root, spec.experiment.kind)
@@ -128,8 +133,8 @@ def analyse_outcomes(store: ExperimentStore, spec: ExperimentSpec, problem: dict
     for outcome in outcomes:
         Y = means[outcome].to_numpy()
         if np.isnan(Y).any():
-            print(f"warning: {int(np.isnan(Y).sum())} sample point(s) have no value of {outcome} "
-                  "(failed runs or undefined outcome); its indices are undefined", file=sys.stderr)
+            log.warning("%d sample point(s) have no value of %s (failed runs or undefined "
+                        "outcome); its indices are undefined", int(np.isnan(Y).sum()), outcome)
         full = analysis(X=X, Y=Y)
         indices.append(indices_table(e.kind, problem, full, outcome))
         halves.append(indices_table(e.kind, problem, analysis(X=X[:half_rows], Y=Y[:half_rows]),

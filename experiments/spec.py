@@ -132,6 +132,7 @@ class ExecutionConfig:
     array_parallelism: int | None = None  # array tasks running at once (%N); unset: no limit
     setup: list[str] = field(default_factory=list)  # shell lines run before each job (module load ...)
     poll_seconds: float = 10.0  # how often the submitting process asks squeue about its jobs
+    log_level: str = "INFO"  # console logging: DEBUG | INFO | WARNING | ERROR (-v / -q)
 
 
 @dataclass(frozen=True)

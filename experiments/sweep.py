@@ -14,6 +14,7 @@ when run again; failed runs are run again with ``experiment.retry_failed=true``.
 
 from __future__ import annotations
 
+import logging
 from itertools import combinations
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from .cli import Incomplete
 from .compose import experiment_main
 from .execution import Evaluate, execute
 from .figures import sweep_figures
+from .logs import log_file, log_session
 from .manifest import open_experiment
 from .model_function import evaluate_model
 from .plan import run_config, sweep_tasks
@@ -38,6 +40,7 @@ from .summary import (arm_summary, costs_per_extra_school, la_differences, paire
 
 RUN_KEY_COLUMNS = ["arm", "replication"]
 COST_OUTCOMES = ("spend_gbp_per_year", "schools_good_or_outstanding")  # for summary/costs.csv
+log = logging.getLogger("experiments.sweep")  # not __name__: "__main__" under python -m
 
 
 def run_sweep(spec: ExperimentSpec, execution: ExecutionConfig,
@@ -46,11 +49,14 @@ def run_sweep(spec: ExperimentSpec, execution: ExecutionConfig,
     total = len(spec.arms) * spec.experiment.replications
     checked = preflight({f"experiment.arms.{arm}": run_config(with_overrides(spec.base, overrides))
                          for arm, overrides in spec.arms.items()})
-    with open_experiment(spec, RUN_KEY_COLUMNS, total, checked) as store:
+    with open_experiment(spec, RUN_KEY_COLUMNS, total, checked) as store, log_file(store.root):
+        log.info("sweep %s: %d arms x %d replications -> %s", spec.experiment.name,
+                 len(spec.arms), spec.experiment.replications, store.root)
         session = execute(sweep_tasks(spec), evaluate, store, execution, total,
                           description=spec.experiment.name,
                           retry_failed=spec.experiment.retry_failed)
         store.log_session(session)
+        log_session(session, store.root)
         summarise_sweep(store, spec)
         if spec.experiment.figures:
             sweep_figures(store.root, spec.reference_arm)

@@ -44,7 +44,7 @@ def bounded(default: Any, low: float | None = None, high: float | None = None, u
 class BehaviourParams:
     """Behavioural parameters of the model: effect sizes, hazards and lags, each with evidence.
 
-    Seed files are cited as ``seed NNN Lline`` (``../shared/seeds/NNN_*.txt``). Values marked
+    Seed files are cited as ``seed NNN Lline`` (``docs/evidence/seeds/NNN_*.txt``). Values marked
     ``calibrated`` were tuned by ``scripts/calibration_report.py`` against
     ``../shared/data/england_reference.md``.
     """
@@ -70,7 +70,7 @@ class BehaviourParams:
         "seed 003 L287-289, L1434-1436 (deprivation most acute pressure); size an assumption")
     secondary_headwind: float = uncertain(
         0.07, "condition units", 0.0, 0.15,
-        "seed 003 L764-767 (secondary heads face recruiting subject specialists and managing "
+        "seed 003 L765-769 (secondary heads face recruiting subject specialists and managing "
         "exclusions); size calibrated to hold the March 2018 phase gap (90 % of primaries and "
         "80 % of secondaries good or better)")
     weakest_condition_weight: float = uncertain(
@@ -79,7 +79,7 @@ class BehaviourParams:
         "weight on the weakest condition in FSM band 3-4 schools")
     outcome_rate_per_term: float = uncertain(
         0.12, "1/term", 0.04, 0.3,
-        "seed 003 L617-620 (improvement over years); seed 000 L1458-1469 (conditions precede results)")
+        "seed 003 L616-620 (improvement over years); seed 000 L1458-1469 (conditions precede results)")
     outcome_per_condition: float = uncertain(
         5.0, "effectiveness sd per condition unit", 3.0, 8.0,
         "calibrated: spread of effectiveness across schools")
@@ -236,13 +236,13 @@ class BehaviourParams:
         "seed 002 L6654 (funding-led partnerships can be shallow); assumption")
     home_strain: float = uncertain(
         0.3, "fraction of change effort lost at full intensity", 0.0, 0.6,
-        "seed 002 L2724-2728 (two thirds report pressure on capacity), L6338-6344, L6796-6803")
+        "seed 002 L2724-2728 (two thirds report pressure on capacity), L6338-6344, L6796-6804")
     home_cover_readiness: float = uncertain(
         0.6, "bench strength (mean readiness)", 0.4, 0.9,
         "seed 002 L6338-6344: home capacity must be in place; level an assumption")
     secondment_readiness_gain: float = uncertain(
         0.01, "readiness units per term", 0.0, 0.03,
-        "seed 004 L495 (a secondment opened step-up roles for 8 staff), L507-510; seed 002 L5951-5957")
+        "seed 004 L495 (a secondment opened step-up roles for 8 staff), L507-510; seed 002 L5945-5958")
     nle_exit_multiplier: float = uncertain(
         0.7, "hazard ratio", 0.4, 1.0,
         "seed 004 L506 (NLE work kept a head in headship); size an assumption")
@@ -298,15 +298,15 @@ class BehaviourParams:
         "assumption")
     cover_cost_engagement: float = uncertain(
         0.8, "multiplier on engagement of a client with at most one senior leader", 0.4, 1.0,
-        "seed 003 L1281-1286 (limited staff capacity and cover costs hinder release for support); "
+        "seed 003 L1281-1285 (limited staff capacity and cover costs hinder release for support); "
         "size an assumption")
     weak_leadership_engagement: float = uncertain(
         0.5, "engagement lost per unit of client head capacity below 0.5", 0.0, 1.0,
-        "seed 003 L1361-1362 (system leaders: school leadership quality a barrier to progress), "
-        "L1324-1326 (poor SLT-staff relations); size an assumption")
+        "seed 003 L1360-1362 (system leaders: school leadership quality a barrier to progress), "
+        "L1323-1325 (poor SLT-staff relations); size an assumption")
     alliance_readiness_gain: float = uncertain(
         0.004, "readiness units per term", 0.0, 0.015,
-        "seed 001 L230 (leaders grown through partnerships of schools); seed 002 L5951-5957; size an "
+        "seed 001 L230 (leaders grown through partnerships of schools); seed 002 L5945-5958; size an "
         "assumption")
     federation_readiness_gain: float = uncertain(
         0.005, "readiness units per term", 0.0, 0.02,
@@ -502,6 +502,9 @@ class RunConfig:
     progress: bool = True
     figures: bool = True
     check_invariants: bool = bounded(False, doc="check invariants every step (slower; tests turn it on)")
+    log_level: str = bounded("INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                             doc="console logging of the sis-run command (-v DEBUG, -q WARNING); "
+                             "run.log in run.out gets INFO or finer")
 
 
 @dataclass

@@ -208,8 +208,10 @@ def source_revision() -> str:
 
 
 def package_versions() -> dict[str, str]:
-    """Versions of this package and the libraries whose behaviour affects results."""
-    names = ("selfimproving-schools", "mesa", "numpy", "pandas", "pyarrow", "SALib", "hydra-core")
+    """Versions of this package and every library it imports (tests/test_project_metadata.py
+    keeps the list complete)."""
+    names = ("selfimproving-schools", "mesa", "networkx", "numpy", "pandas", "pyarrow", "scipy",
+             "matplotlib", "SALib", "hydra-core", "omegaconf", "tqdm", "distributed")
     versions = {"python": platform.python_version()}
     for name in names:
         try:

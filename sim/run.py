@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import numbers
 import time
 from collections.abc import Callable
@@ -14,7 +15,10 @@ from .fingerprint import world_inputs
 from .model import SchoolSystemModel
 from .state import TERMS_PER_YEAR
 from .parameters import ConfigError, SimConfig, to_dict, validate
-from .world import build_world
+from .world import World, build_world
+
+log = logging.getLogger(__name__)
+_reported_loads: set[str] = set()  # input files whose imputations this process has reported
 
 
 @dataclass
@@ -74,6 +78,9 @@ def run(config: SimConfig, seed: int | None = None, progress: bool | None = None
     start = time.perf_counter()
     world = build_world(config.world)
     timings["build_world_s"] = time.perf_counter() - start
+    log.debug("world %s: %d schools, built in %.1f s", world.name, world.n_schools,
+              timings["build_world_s"])
+    _report_load(world)
 
     report("initialise")
     start = time.perf_counter()
@@ -85,7 +92,7 @@ def run(config: SimConfig, seed: int | None = None, progress: bool | None = None
     show = config.run.progress if progress is None else progress
     terms = range(steps)
     if show:
-        from tqdm import tqdm
+        from tqdm.auto import tqdm  # a widget in notebooks, a text bar in terminals
         terms = tqdm(terms, desc=f"{world.name} seed {seed}", unit="term", leave=False)
     for done in terms:
         model.step()
@@ -107,3 +114,24 @@ def run(config: SimConfig, seed: int | None = None, progress: bool | None = None
                         "input_files": world_inputs(world),
                         "load_report": getattr(world, "load_report", None)}
     return results
+
+
+def _report_load(world: World) -> None:
+    """Warn (once per process and input file) about what loading the world imputed, dropped or
+    did not know, as counted in its ``load_report``."""
+    report = world.load_report or {}
+    parts = []
+    for key, value in report.items():
+        if not any(word in key for word in ("imputed", "dropped", "unknown", "skipped")):
+            continue
+        if isinstance(value, dict):
+            counts = ", ".join(f"{name} {n}" for name, n in value.items() if n)
+            parts += [f"{key}: {counts}"] if counts else []
+        elif value:
+            parts.append(f"{key} {value}")
+    source = str(report.get("file", world.name))
+    if parts and source not in _reported_loads:
+        _reported_loads.add(source)
+        log.warning("%s: loading %s: %s", world.name, source, "; ".join(parts))
+    if report:
+        log.debug("world %s load report: %s", world.name, report)

@@ -114,7 +114,7 @@ def combined_condition(conditions: np.ndarray, fsm_band: np.ndarray, weakest_wei
 
 def condition_headwind(world: World, params: BehaviourParams) -> np.ndarray:
     """(n,) condition units by which context holds back what leadership can sustain:
-    disadvantage (seed 003 L287-289) and the secondary phase (seed 003 L764-767)."""
+    disadvantage (seed 003 L287-289) and the secondary phase (seed 003 L765-769)."""
     return (params.disadvantage_headwind * world.fsm_share
             + params.secondary_headwind * (world.phase != PRIMARY))
 

@@ -53,8 +53,8 @@ FSM_REGION_FACTOR = {"North East": 1.27, "North West": 1.12, "Yorkshire and The 
                      "East Midlands": 0.92, "West Midlands": 1.10, "East of England": 0.85,
                      "London": 1.12, "South East": 0.80, "South West": 0.85}
 FSM_SETTING_FACTOR = (1.15, 0.85, 0.6)   # approximation: urban, town, rural intakes
-ACADEMY_SHARE = {PRIMARY: 0.32, SECONDARY: 0.75}          # seed 003 L382-391 (Jan 2019)
-ACADEMY_REGION = {"North East": (0.26, 0.64), "North West": (0.15, 0.59)}  # seed 003 L382-391
+ACADEMY_SHARE = {PRIMARY: 0.32, SECONDARY: 0.75}          # seed 003 L382-392 (Jan 2019)
+ACADEMY_REGION = {"North East": (0.26, 0.64), "North West": (0.15, 0.59)}  # seed 003 L382-392
 COASTAL_KM = 5.5                         # Plymouth University coastal-schools definition
 # Ofsted grade shares at the start. Aug 2018: published. Aug 2010: 68% good or better published,
 # the split within good/outstanding and RI/inadequate is an approximation.

@@ -5,7 +5,7 @@ outstanding for overall effectiveness, leadership and teaching, with partnership
 professional development beyond the school: seed 002, section 2.1 item 2) are designated teaching
 schools up to the quota (scaled like the NLE quota). Each forms an alliance with its nearest
 schools not yet in one, within the travel distance. Alliance membership grows leaders: senior
-leaders in member schools gain readiness each term (seed 001 L230; seed 002 L5951-5957). The
+leaders in member schools gain readiness each term (seed 001 L230; seed 002 L5945-5958). The
 teaching school's grant tapers to nothing over its first four years (seed 002 L6680-6684). A
 teaching school whose grade falls below good loses the designation (which belongs to the school,
 not the head) and its alliance dissolves.

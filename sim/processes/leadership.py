@@ -3,10 +3,10 @@
 Each term, the conditions a head's practice can sustain are ``PRACTICE_TO_CONDITION @ capacity``,
 amplified by a ready senior team (distributed leadership, seed 000 L768-818) and held back by
 disadvantage (seed 003 L287-289) and, in secondary schools, by the phase's own challenges
-(seed 003 L764-767). Conditions move towards that level at a rate that rises with
+(seed 003 L765-769). Conditions move towards that level at a rate that rises with
 the head's change effort: higher in the first years in a school (seed 000 L1489-1492) and in
 disadvantaged schools (seed 000 L612-626), lower under an acting head. Outcomes then follow the
-conditions with a lag (seed 003 L617-620), the weakest condition weighing more in FSM band 3-4
+conditions with a lag (seed 003 L616-620), the weakest condition weighing more in FSM band 3-4
 schools (seed 000 L1580-1582). Heads' own capacity grows with experience and resilience
 (seed 000 L951-961).
 """

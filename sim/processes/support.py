@@ -6,8 +6,8 @@ L458-466, L484), scaled by the deployment's intensity, the client's engagement (
 withdraw: seed 003 L1348-1353), the supporter's credibility (LLE below NLE: seed 004 L444) and
 whether the partnership is a shallow, funding-led one (seed 002 L6654); several supporters on
 one school overload it (seed 003 L1235-1241). On the home school, time away lowers the head's
-change effort unless the senior team can cover (seed 002 L2724-2728, L6338-6344, L6796-6803),
-while its staff gain readiness through the work (seed 004 L495, L507-510; seed 002 L5951-5957);
+change effort unless the senior team can cover (seed 002 L2724-2728, L6338-6344, L6796-6804),
+while its staff gain readiness through the work (seed 004 L495, L507-510; seed 002 L5945-5958);
 NLE work lowers the NLE's own exit hazard (seed 004 L506). Deployments end at their planned
 end, or early when the client's grade reaches good or better at an inspection.
 

@@ -1,0 +1,102 @@
+"""Logging for the commands: to the console, and to ``run.log`` in every results folder.
+
+The model and the experiments log through the standard :mod:`logging` module (loggers under
+``sim`` and ``experiments``) and configure nothing on import, so library use (a notebook, a
+test) keeps Python's defaults: warnings reach stderr, nothing else is printed. The commands call
+:func:`configure` with the level chosen (``run.log_level`` or ``execution.log_level``, or
+``-v`` / ``-q``), and every results folder gets the log of the command that wrote it, at INFO
+or finer, in ``<folder>/run.log``: an experiment's appended as it runs (:func:`log_file`), a
+single run's written with its results, once they are complete (:func:`log_capture`).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sim.parameters import ConfigError
+
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FILE = "run.log"
+PACKAGES = ("sim", "experiments")
+CONSOLE_FORMAT = "%(levelname)s: %(message)s"
+FILE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure(level: str = "INFO", setting: str = "run.log_level") -> None:
+    """Send the model's log records at ``level`` and above to stderr (once per process;
+    calling again changes the level). ``setting`` names the setting in an error."""
+    if level not in LEVELS:
+        raise ConfigError(f"{setting}={level!r} is not one of {', '.join(LEVELS)}")
+    root = logging.getLogger()
+    handler = next((h for h in root.handlers if getattr(h, "_sis_console", False)), None)
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler._sis_console = True  # type: ignore[attr-defined]
+        handler.setFormatter(logging.Formatter(CONSOLE_FORMAT))
+        root.addHandler(handler)
+    handler.setLevel(level)
+    for name in PACKAGES:
+        logging.getLogger(name).setLevel(level)
+
+
+@contextmanager
+def log_file(folder: str | Path, mode: str = "a") -> Iterator[Path]:
+    """Record the model's log in ``folder/run.log`` while the block runs (``mode`` "a" appends:
+    a resumed experiment keeps the log of every session). The file gets INFO records even
+    when the console shows warnings only; DEBUG ones too after ``-v``."""
+    path = Path(folder) / LOG_FILE
+    handler = logging.FileHandler(path, mode=mode, encoding="utf-8")
+    with _recording(handler):
+        yield path
+
+
+@contextmanager
+def log_capture() -> Iterator[io.StringIO]:
+    """Record the model's log in memory while the block runs, as :func:`log_file` would; the
+    caller writes it (:func:`write_log`) beside results that were written in full."""
+    buffer = io.StringIO()
+    with _recording(logging.StreamHandler(buffer)):
+        yield buffer
+
+
+def write_log(folder: str | Path, text: str) -> Path:
+    """Write a captured log to ``folder/run.log`` (replacing the log of earlier results)."""
+    path = Path(folder) / LOG_FILE
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@contextmanager
+def _recording(handler: logging.Handler) -> Iterator[None]:
+    """Attach ``handler`` at INFO or finer, lowering the model's loggers to match meanwhile."""
+    handler.setFormatter(logging.Formatter(FILE_FORMAT))
+    loggers = [logging.getLogger(name) for name in PACKAGES]
+    saved = [logger.level for logger in loggers]
+    level = min(logging.INFO, *(logger.getEffectiveLevel() for logger in loggers))
+    handler.setLevel(level)
+    for logger in loggers:
+        logger.setLevel(min(level, logger.getEffectiveLevel()))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+        for logger, before in zip(loggers, saved):
+            logger.setLevel(before)
+
+def log_session(session: dict, folder: str | Path) -> None:
+    """Log what one session of an experiment did; failed runs are a warning (their errors are
+    in ``folder/errors/`` and they are left out of every summary)."""
+    log = logging.getLogger("experiments")
+    log.info("%d run(s) done in %.1f s on %s; %d already recorded", session["runs_done"],
+             session["wall_s"], session["backend"], session["runs_skipped"])
+    if session["runs_failed"]:
+        log.warning("%d run(s) failed and are left out of the summaries; see %s",
+                    session["runs_failed"], Path(folder) / "errors")
