@@ -471,6 +471,11 @@ SCALAR_OUTCOMES = (
     "nle_primary_share", "nle_executive_share", "nle_designations_fsm_band_3_4_share",
     "nle_dedesignations_per_year", "supporting_school_decline_share", "executive_home_decline_share",
 )  # the keys of scalar_outcomes(), in order; experiments check outcome names against it
+# Who the NLEs are (phase, executive share, designations, losses) and home-school decline:
+# measured for the whole world only, not per subgroup or local authority.
+NATIONAL_ONLY_OUTCOMES = ("nle_primary_share", "nle_executive_share",
+                          "nle_designations_fsm_band_3_4_share", "nle_dedesignations_per_year",
+                          "supporting_school_decline_share", "executive_home_decline_share")
 # outcomes where less is better (reports rank arms by them the other way round)
 LOWER_IS_BETTER = frozenset({
     "share_inadequate", "mean_gap", "acting_head_share", "vacancies_per_100_schools_per_year",
@@ -539,6 +544,7 @@ def scalar_outcomes(timeseries: pd.DataFrame, events: pd.DataFrame,
         "deployments_started_per_year": float(run_totals["support_started"] / years),
         "executive_led_share": float((per_step["executive_led"] / n).mean()),
         **_support_scalars(events, spend, inspections),
+        **_system_leader_scalars(end, events, years),
     }
 
 
@@ -631,7 +637,8 @@ def subgroup_outcomes(recorder: TimeSeriesRecorder, events: pd.DataFrame,
         }
         out.update(_unit_support_scalars(events, school_ids, members, spend, inspections))
         empty = stock["n_schools"][0].sum(axis=1) == 0
-    table = pd.DataFrame({name: np.where(empty, np.nan, out[name]) for name in SCALAR_OUTCOMES},
+    table = pd.DataFrame({name: np.where(empty, np.nan, out[name]) for name in SCALAR_OUTCOMES
+                          if name not in NATIONAL_ONLY_OUTCOMES},
                          index=pd.Index(recorder.unit_names, name="unit"))
     return table
 
@@ -655,3 +662,54 @@ def _unit_support_scalars(events: pd.DataFrame, school_ids: pd.Index, members,
     out["support_cost_per_extra_improved_school_gbp"] = np.where(
         (extra > 0) & (spend_gbp > 0), spend_gbp / np.where(extra > 0, extra, 1), np.nan)
     return out
+
+
+def _system_leader_scalars(end: pd.DataFrame, events: pd.DataFrame, years: float) -> dict[str, float]:
+    """Who the NLEs are and what system leadership costs the home schools (issue 8); ``end`` is
+    the time series of the last year."""
+    nles = end["nle_count"].sum()
+    designated = events[(events["event"] == "designated") & (events["role"] == "NLE")]
+    lost = events[(events["event"] == "dedesignated") & (events["role"] == "NLE")
+                  & events["reason"].isin(["grade_fell", "not_outstanding"])]
+    support = support_spells(events).rename(columns={"supporter_school_id": "school_id"})
+    executive = executive_spells(events).rename(columns={"supporter_school_id": "school_id"})
+    columns = ["school_id", "start_step", "end_step"]
+    return {
+        "nle_primary_share": float(end.loc[end["phase"] == "primary", "nle_count"].sum() / nles)
+        if nles else float("nan"),
+        "nle_executive_share": float(end["nle_executive_heads"].sum() / nles) if nles else float("nan"),
+        "nle_designations_fsm_band_3_4_share": float((designated["fsm_band"] >= 3).mean())
+        if len(designated) else float("nan"),
+        "nle_dedesignations_per_year": float(len(lost) / years),
+        "supporting_school_decline_share": _home_decline_share(
+            events, support[columns].dropna(subset=["school_id"]).astype({"school_id": "int64"})),
+        "executive_home_decline_share": _home_decline_share(
+            events, executive[columns].dropna(subset=["school_id"]).astype({"school_id": "int64"})),
+    }
+
+
+def _home_decline_share(events: pd.DataFrame, spells: pd.DataFrame) -> float:
+    """Share of inspections of good or better schools, held while the school's head was away
+    (``spells``: school_id, start_step, end_step), that lowered its grade."""
+    insp = events[(events["event"] == "inspection") & events["previous_grade"].between(1, 2)][
+        ["step", "school_id", "grade", "previous_grade"]]
+    if spells.empty or insp.empty:
+        return float("nan")
+    merged = pd.merge_asof(insp.sort_values("step"), spells.sort_values("start_step"),
+                           left_on="step", right_on="start_step", by="school_id", direction="backward")
+    away = (merged["step"] >= merged["start_step"]) & ~(merged["step"] > merged["end_step"].fillna(np.inf))
+    rows = merged[away]
+    return float((rows["grade"] > rows["previous_grade"]).mean()) if len(rows) else float("nan")
+
+
+def executive_spells(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per executive headship: home school, led school, start and end step (NaN if on)."""
+    key = ["supporter_school_id", "client_school_id"]
+    starts = events[events["event"] == "federation_formed"][key + ["step"]]
+    ends = events[events["event"] == "federation_ended"][key + ["step"]]
+    starts = starts.assign(k=starts.groupby(key).cumcount()).rename(columns={"step": "start_step"})
+    ends = ends.assign(k=ends.groupby(key).cumcount()).rename(columns={"step": "end_step"})
+    spells = starts.merge(ends, on=key + ["k"], how="left").drop(columns="k")
+    spells["end_step"] = spells["end_step"].astype("float64")
+    return spells
+

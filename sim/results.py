@@ -211,7 +211,8 @@ def package_versions() -> dict[str, str]:
     """Versions of this package and every library it imports (tests/test_project_metadata.py
     keeps the list complete)."""
     names = ("selfimproving-schools", "mesa", "networkx", "numpy", "pandas", "pyarrow", "scipy",
-             "matplotlib", "SALib", "hydra-core", "omegaconf", "tqdm", "distributed")
+             "matplotlib", "SALib", "hydra-core", "omegaconf", "tqdm", "distributed", "statsmodels",
+             "ema_workbench", "filelock", "submitit")
     versions = {"python": platform.python_version()}
     for name in names:
         try:

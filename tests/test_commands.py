@@ -156,6 +156,7 @@ def test_run_writes_its_log_with_the_results_and_q_keeps_warnings_only(tmp_path)
     out = tmp_path / "run"
     result = subprocess.run([sys.executable, "-m", "experiments.run", "world=gias",
                              f"world.gias_path={REPO / 'tests' / 'fixtures' / 'gias_small.csv'}",
+                             "world.gias_max_dropped_share=0.1",  # the fixture drops 1 of 20
                              "run=quick", f"run.out={out}", "-q"],
                             cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
@@ -186,7 +187,7 @@ def test_world_load_warning_once_per_process_and_file(caplog, monkeypatch):
     config = make_config(years=1)
     config = replace(config, world=replace(
         config.world, name="gias", source="gias",
-        gias_path=str(REPO / "tests" / "fixtures" / "gias_small.csv")))
+        gias_path=str(REPO / "tests" / "fixtures" / "gias_small.csv"), gias_max_dropped_share=0.1))
     with caplog.at_level(logging.WARNING, logger="sim"):
         run_module.run(config, progress=False)
         run_module.run(config, progress=False)
