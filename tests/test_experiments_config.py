@@ -14,6 +14,7 @@ from omegaconf.errors import OmegaConfBaseException
 from experiments.compose import compose_spec
 from experiments.calibrate import prior_sample
 from experiments.model_function import SCALAR_OUTCOMES, evaluate_model
+from sim.outcomes import NATIONAL_ONLY_OUTCOMES
 from sim.subgroups import LA_OUTCOMES, NAMED_SUBGROUPS
 from experiments.plan import replication_seeds, sweep_tasks
 from experiments.sensitivity import check_sample, design
