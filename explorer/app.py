@@ -370,6 +370,8 @@ def SweepView(saved: SavedSweep):
              for arm, levers in saved.arm_levers().items()]
     solara.Markdown("**Arms**\n\n" + "\n".join(lines))
     arms = saved.arms.copy()
+    if "subgroup" in arms:  # the whole world here; subgroups are in summary/arms.csv
+        arms = arms[arms["subgroup"] == "all"]
     arms["interval"] = [f"{m:.4g} [{lo:.4g}, {hi:.4g}]"
                         for m, lo, hi in zip(arms["mean"], arms["ci_low"], arms["ci_high"])]
     solara.Markdown(f"**Mean and {level}% interval per arm**")
@@ -377,9 +379,14 @@ def SweepView(saved: SavedSweep):
                      items_per_page=30)
     if len(saved.differences):
         d = saved.differences.copy()
+        adjusted = "ci_low_adjusted" in d
+        if "subgroup" in d:
+            d = d[d["subgroup"] == "all"]
+        low, high = ("ci_low_adjusted", "ci_high_adjusted") if adjusted else ("ci_low", "ci_high")
         d["interval"] = [f"{m:.4g} [{lo:.4g}, {hi:.4g}]" for m, lo, hi in
-                         zip(d["mean_difference"], d["ci_low"], d["ci_high"])]
-        solara.Markdown(f"**Paired differences (same seeds), {level}% interval**")
+                         zip(d["mean_difference"], d[low], d[high])]
+        solara.Markdown(f"**Paired differences (same seeds), {level}% interval"
+                        + (", adjusted for multiple comparisons**" if adjusted else "**"))
         solara.DataFrame(d[["arm", "versus", "outcome", "n", "interval"]], items_per_page=30)
     for figure in saved.figures:
         solara.Markdown(f"**{figure.name}**")
