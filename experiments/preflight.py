@@ -11,11 +11,11 @@ the model is initialised on it. The worlds' input files are fingerprinted for th
 from __future__ import annotations
 
 import json
-import sys
 
 from sim.fingerprint import world_inputs
 from sim.model import SchoolSystemModel
 from sim.parameters import ConfigError, SimConfig, to_dict, validate
+from sim.run import report_load
 from sim.world import build_world
 
 
@@ -41,22 +41,10 @@ def preflight(configs: dict[str, SimConfig], quiet: bool = False) -> dict:
                 if report:
                     reports.append(report)
                     if not quiet:
-                        print(describe_load_report(report), file=sys.stderr)
+                        report_load(world)  # the same warning a run gives, once per file
             SchoolSystemModel(config, seed=0, world=worlds[world_key])
         except ConfigError as error:
             raise ConfigError(f"{label}: {error}") from None
         checked.add(key)
     return {"input_files": dict(sorted(inputs.items())), "load_reports": reports}
 
-
-def describe_load_report(report: dict) -> str:
-    """A world's load report as a few readable lines (one per entry, nested counts inline)."""
-    if isinstance(report.get("summary"), str):
-        return report["summary"]
-
-    def text(value) -> str:
-        if isinstance(value, dict):
-            return ", ".join(f"{k} {text(v)}" for k, v in value.items()) or "none"
-        return str(value)
-
-    return "load report: " + "; ".join(f"{key}: {text(value)}" for key, value in report.items())

@@ -80,7 +80,7 @@ def run(config: SimConfig, seed: int | None = None, progress: bool | None = None
     timings["build_world_s"] = time.perf_counter() - start
     log.debug("world %s: %d schools, built in %.1f s", world.name, world.n_schools,
               timings["build_world_s"])
-    _report_load(world)
+    report_load(world)
 
     report("initialise")
     start = time.perf_counter()
@@ -116,7 +116,7 @@ def run(config: SimConfig, seed: int | None = None, progress: bool | None = None
     return results
 
 
-def _report_load(world: World) -> None:
+def report_load(world: World) -> None:
     """Warn (once per process and input file) about what loading the world imputed, dropped or
     did not know, as counted in its ``load_report``."""
     report = world.load_report or {}
