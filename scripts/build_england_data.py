@@ -657,6 +657,7 @@ files alone.
 | `districts.geojson` | England's {r['boundaries']['districts']} local authority districts, December 2017 (`code` = lad17cd, `name` = lad17nm) |
 | `local_authorities.geojson` | the {r['boundaries']['local_authorities']} education authorities (`code` = DfE LA number, `name` = GIAS `la_name`), dissolved from districts |
 | `build_report.json` | rows read, kept, dropped by reason and imputed by column (the script prints it) |
+| `inspection_transitions.csv`, `inspection_transitions_region.csv`, `inspection_intervals.csv`, `inspection_region_test.csv` | calibration targets estimated from `inspections.csv.gz` and `schools.csv` by `scripts/estimate_inspection_transitions.py`: next grade given the previous one by regime (2005-2012, 2012-2015, 2015-), phase and FSM band, and by region; terms between inspections with Kaplan-Meier censoring; whether region adds to phase and FSM band. Academy conversion gives a school a new URN, so no transition across a conversion is recorded and predecessors' histories are missing: see [INSPECTION_TABLES.md](INSPECTION_TABLES.md) for this and the other biases |
 
 Boundaries are in British National Grid metres (EPSG:27700), whole metres, from the ONS
 ultra-generalised (clipped) district boundaries converted from WGS84 with pyproj and simplified
