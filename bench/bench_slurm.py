@@ -189,6 +189,9 @@ def main() -> None:
     parser.add_argument("--memory-replications", type=int, nargs="*", default=[50, 200])
     parser.add_argument("--sobol-runs", type=int, default=4,
                         help="runs of the Sobol preset timed at England scale (0: skip)")
+    parser.add_argument("--compare-replications", type=int, default=None,
+                        help="seeds per arm of the grid run serially, locally and through "
+                             "batch_run (default: the Slurm grid's); fewer on a busy machine")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     runs_per_job = args.runs_per_job or ExecutionConfig(backend="slurm").runs_per_job
@@ -199,54 +202,65 @@ def main() -> None:
     slurm = shutil.which("sbatch") is not None
     print(f"{runs} runs ({args.world} world, {args.years} years, {arms} arms x {replications} "
           f"seeds) on {cores} cores; Slurm: {jobs} jobs of {runs_per_job} runs")
+    compare = args.compare_replications or replications
+    compare_runs = arms * compare
+    labels = {"local": f"ours, {cores} cores (local)",
+              "slurm": f"ours, Slurm, {jobs} jobs of 1 core",
+              "local_compare": f"ours, {cores} cores (local)", "serial": "ours, 1 core (serial)",
+              "batch_run": f"mesa.batch_run, {cores} processes",
+              "batch_run_cached": f"mesa.batch_run, {cores} proc., world cached"}
     measured: dict[str, dict] = {}
     results = BENCH.parent / "results"  # shared with the jobs
     results.mkdir(exist_ok=True)
+    print(f"{'mode':40} {'runs':>5} {'seconds':>8} {'runs/s':>8} {'peak MB':>8}  before it")
+
+    def show(name: str, n: int, before: str) -> None:
+        m = measured[name]
+        print(f"{labels[name]:40} {n:5d} {m['seconds']:8.2f} {n / m['seconds']:8.2f} "
+              f"{m['peak_mb']:8.0f}  {before}", flush=True)
+
     with tempfile.TemporaryDirectory(prefix="bench_slurm-", dir=results) as tmp:
         tmp = Path(tmp)
 
-        def ours(name: str, backend: str) -> dict:
-            spec, execution = grid(args.world, args.years, replications, tmp / name, backend,
+        def ours(name: str, backend: str, seeds: int) -> None:
+            spec, execution = grid(args.world, args.years, seeds, tmp / name, backend,
                                    arms=TWO_ARMS)
             if backend == "slurm":
                 execution = on_slurm(execution, args.runs_per_job)
-            print(f"  {name}: {load()}", flush=True)
+            before = load()
             measured[name] = timed(spec, execution)
-            return measured[name]
+            show(name, arms * seeds, before)
 
-        ours("local", "local")
+        ours("local", "local", replications)
         if slurm:
-            ours("slurm", "slurm")
-        ours("serial", "serial")
+            ours("slurm", "slurm", replications)
+            check_same_work(measured["slurm"]["runs"], measured["local"]["runs"][
+                ["arm", "seed", "mean_gap"]].to_dict("records"))
+        if compare == replications:
+            measured["local_compare"] = measured["local"]
+        else:
+            ours("local_compare", "local", compare)
+        ours("serial", "serial", compare)
         for name, cached in (("batch_run", False), ("batch_run_cached", True)):
-            print(f"  {name}: {load()}", flush=True)
-            seconds, peak, rows = time_batch_run(args.world, args.years, replications, cores,
+            before = load()
+            seconds, peak, rows = time_batch_run(args.world, args.years, compare, cores,
                                                  TWO_ARMS, cached_world=cached)
-            check_same_work(measured["local"]["runs"], rows)
+            check_same_work(measured["local_compare"]["runs"], rows)
             measured[name] = {"seconds": seconds, "peak_mb": peak}
-        for name in ("serial", "slurm"):
-            if name in measured:
-                check_same_work(measured[name]["runs"], rows)
+            show(name, compare_runs, before)
+        check_same_work(measured["serial"]["runs"], rows)
         print(f"  memory: {load()}", flush=True)
         memory = memory_growth(args.memory_replications, cores, tmp)
         print(f"  end: {load()}", flush=True)
-    labels = {"serial": "ours, 1 core (serial)", "local": f"ours, {cores} cores (local)",
-              "slurm": f"ours, Slurm, {jobs} jobs of 1 core",
-              "batch_run": f"mesa.batch_run, {cores} processes",
-              "batch_run_cached": f"mesa.batch_run, {cores} proc., world cached"}
-    print(f"\n{'mode':40} {'seconds':>8} {'runs/s':>8} {'peak MB':>8}")
-    for name, label in labels.items():
-        if name in measured:
-            m = measured[name]
-            print(f"{label:40} {m['seconds']:8.2f} {runs / m['seconds']:8.2f} {m['peak_mb']:8.0f}")
-    serial, local = measured["serial"], measured["local"]
+    serial, local = measured["serial"], measured["local_compare"]
     run_cpu = serial["runs"]["bench_run_cpu_s"].mean()
     print(f"CPU seconds per run (serial): {run_cpu:.3f}")
 
     workers = processes(local["runs"])
     local_cpu = workers["process_cpu_s"].sum() + local["main_cpu_s"]
     efficiency = serial["seconds"] / (cores * local["seconds"])
-    print(f"\nparallel efficiency on {cores} cores: {efficiency:.2f} (target >= 0.9)")
+    print(f"\non the grid of {compare_runs} runs:")
+    print(f"parallel efficiency on {cores} cores: {efficiency:.2f} (target >= 0.9)")
     print(f"  work efficiency in CPU seconds: {workers['run_cpu_s'].sum() / local_cpu:.2f} "
           f"(runs {workers['run_cpu_s'].sum():.1f} s; outside runs: {len(workers)} workers "
           f"{workers['overhead_cpu_s'].sum():.1f} s, submitting process "
@@ -268,11 +282,13 @@ def main() -> None:
               f"{job_table['start_to_first_run_s'].median():.2f} s (median)")
         print(f"  overhead per run: {per_run:.3f} CPU s = {100 * per_run / run_cpu:.1f} % of a "
               f"run (target < 5 %); local workers: "
-              f"{workers['overhead_cpu_s'].sum() / runs:.3f} CPU s per run")
-        extra = on["seconds"] - local["seconds"]
-        print(f"  at equal work, wall: Slurm {on['seconds']:.1f} s, local {local['seconds']:.1f} s: "
-              f"{100 * extra / local['seconds']:+.1f} % ({extra * cores / jobs:+.2f} core-seconds "
-              f"per job, {extra * cores / runs:+.3f} per run)")
+              f"{workers['overhead_cpu_s'].sum() / compare_runs:.3f} CPU s per run")
+        alone = measured["local"]
+        extra = on["seconds"] - alone["seconds"]
+        print(f"  at equal work ({runs} runs), wall: Slurm {on['seconds']:.1f} s, local "
+              f"{alone['seconds']:.1f} s: {100 * extra / alone['seconds']:+.1f} % "
+              f"({extra * cores / jobs:+.2f} core-seconds per job, {extra * cores / runs:+.3f} "
+              "per run)")
     else:
         print("\nSlurm: not measured (no sbatch on PATH; scripts/slurm_cluster.sh start)")
     print("\npeak memory of the submitting process as the grid grows (toy world, 10 years, "
