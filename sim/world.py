@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -197,6 +198,7 @@ def build_world(config: WorldConfig) -> World:
 WORLDS_KEPT = 4  # worlds a process keeps built (about 1 MB each at England scale, 20 MB at 20x)
 # world configuration -> (the world as built, fingerprints of its input files then)
 _built_worlds: OrderedDict[tuple, tuple[World, dict[str, str]]] = OrderedDict()
+_built_worlds_lock = threading.Lock()
 
 
 def cached_world(config: WorldConfig) -> World:
@@ -211,7 +213,8 @@ def cached_world(config: WorldConfig) -> World:
     reaches another run, and the copy equals a freshly built world array for array.
     """
     key = dataclasses.astuple(config)
-    entry = _built_worlds.pop(key, None)
+    with _built_worlds_lock:  # the explorer runs scenarios in threads
+        entry = _built_worlds.get(key)
     if entry is not None:
         try:
             if world_inputs(entry[0]) != entry[1]:
@@ -221,9 +224,11 @@ def cached_world(config: WorldConfig) -> World:
     if entry is None:
         world = build_world(config)
         entry = (world, world_inputs(world))
-    _built_worlds[key] = entry  # most recently used last
-    while len(_built_worlds) > WORLDS_KEPT:
-        _built_worlds.popitem(last=False)
+    with _built_worlds_lock:
+        _built_worlds[key] = entry
+        _built_worlds.move_to_end(key)  # most recently used last
+        while len(_built_worlds) > WORLDS_KEPT:
+            _built_worlds.popitem(last=False)
     return copy.deepcopy(entry[0])
 
 
