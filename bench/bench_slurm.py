@@ -7,7 +7,7 @@ grows.
     .venv/bin/python bench/bench_slurm.py --waves 2 --memory-replications 100 400 --sobol-runs 0
 
 Speed grid: two policy arms (baseline, recruitment premium) x as many seeds as fill the cores
-with Slurm jobs of the default ``runs_per_job`` ``--waves`` times (2 cores x 200 runs: 400
+with Slurm jobs of the default ``runs_per_job`` ``--waves`` times (2 cores x 400 runs: 800
 runs), so Slurm and local processes do equal work. Measured in this order, the load average
 printed before each: local processes (one per core), Slurm (``execution=slurm``, one core per
 job), serial, ``mesa.batch_run`` (same processes, outcomes checked equal) as a user writes it
