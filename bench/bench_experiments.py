@@ -31,7 +31,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from experiments.compose import compose_spec  # noqa: E402
-from experiments.model_function import national_series  # noqa: E402
+from experiments.model_function import evaluate_model, national_series  # noqa: E402
 from experiments.plan import replication_seeds, sweep_tasks  # noqa: E402
 from experiments.spec import ExperimentSpec  # noqa: E402
 from experiments.store import ExperimentStore  # noqa: E402
@@ -39,6 +39,7 @@ from experiments.sweep import run_sweep  # noqa: E402
 from sim import outcomes  # noqa: E402
 from sim.model import SchoolSystemModel  # noqa: E402
 from sim.state import TERMS_PER_YEAR  # noqa: E402
+from sim.world import cached_world as world_cache  # noqa: E402
 
 ARMS = "{baseline: {}, recruitment_premium: {policy.recruitment_incentive.enabled: true}}"
 
@@ -64,9 +65,10 @@ class PeakMemory:
 
 
 @cache
-def arm_configs(world: str, years: int) -> dict:
-    """Arm name -> configuration of the benchmark grid (composed once per worker process)."""
-    spec, _ = grid(world, years, replications=1, out=Path("unused"), backend="serial")
+def arm_configs(world: str, years: int, arms: tuple[str, ...] = ()) -> dict:
+    """Arm name -> configuration of the benchmark grid (composed once per worker process);
+    ``arms``: overrides replacing the grid's arms (see :func:`grid`)."""
+    spec, _ = grid(world, years, replications=1, out=Path("unused"), backend="serial", arms=arms)
     return {task.labels["arm"]: task.config for task in sweep_tasks(spec)}
 
 
@@ -75,10 +77,13 @@ class BatchRunAdapter(mesa.Model):
     holding the same outputs as ``experiments.model_function.evaluate_model`` out."""
 
     def __init__(self, arm: str = "baseline", world: str = "one_la", years: int = 2,
-                 seed: int | None = None):
+                 seed: int | None = None, arms: tuple[str, ...] = (), cached_world: bool = False):
         super().__init__(rng=seed)
-        config = arm_configs(world, years)[arm]
-        self.school_system = SchoolSystemModel(config, seed=seed)
+        config = arm_configs(world, years, arms)[arm]
+        # as a batch_run user writes it, the model builds its world; cached_world=True gives it
+        # the world our experiments use (built once per process), to compare like with like
+        prebuilt = world_cache(config.world) if cached_world else None
+        self.school_system = SchoolSystemModel(config, seed=seed, world=prebuilt)
         self.terms = config.run.years * TERMS_PER_YEAR
         self.outputs: dict = {}
         self.mean_gap = float("nan")
@@ -98,33 +103,51 @@ class BatchRunAdapter(mesa.Model):
             self.running = False
 
 
-def grid(world: str, years: int, replications: int, out: Path, backend: str) -> tuple:
-    """The benchmark sweep as a spec and execution settings for ``backend``."""
+def timed_evaluate(config, seed: int) -> dict:
+    """``evaluate_model`` with timings added as outputs (``bench_*``), so a benchmark can split a
+    process's time into runs and overhead whatever backend ran it: the run's CPU seconds, its
+    start and end (epoch seconds), and its process's id, start time and CPU seconds so far
+    (imports, world, earlier runs). Importable by name, so Slurm jobs and workers can load it."""
+    process = psutil.Process()
+    started, cpu = time.time(), time.process_time()
+    outputs = evaluate_model(config, seed)
+    outputs.update(bench_run_cpu_s=time.process_time() - cpu, bench_run_started=started,
+                   bench_run_ended=time.time(), bench_process_cpu_s=time.process_time(),
+                   bench_pid=float(process.pid), bench_process_started=process.create_time())
+    return outputs
+
+
+def grid(world: str, years: int, replications: int, out: Path, backend: str,
+         arms: tuple[str, ...] = ()) -> tuple:
+    """The benchmark sweep as a spec and execution settings for ``backend``; ``arms`` (Hydra
+    overrides) replace the default arms (the smoke preset's two and ``ARMS``)."""
     return compose_spec([
         "experiment=smoke", f"world={world}", f"run.years={years}",
-        f"experiment.replications={replications}", f"+experiment.arms={ARMS}",
+        f"experiment.replications={replications}", *(arms or [f"+experiment.arms={ARMS}"]),
         "experiment.figures=false", f"experiment.out={out}", f"execution={backend}",
         "execution.progress=false", "execution.batch_size=16"])
 
 
-def time_ours(spec: ExperimentSpec, execution) -> tuple[float, float]:
+def time_ours(spec: ExperimentSpec, execution, evaluate=None) -> tuple[float, float]:
     """Seconds and peak memory of our sweep (store writes and summaries included)."""
     with PeakMemory() as memory:
         start = time.perf_counter()
-        run_sweep(spec, execution)
+        run_sweep(spec, execution, **({"evaluate": evaluate} if evaluate else {}))
         seconds = time.perf_counter() - start
     return seconds, memory.peak_mb
 
 
-def time_batch_run(world: str, years: int, replications: int,
-                   processes: int) -> tuple[float, float, list[dict]]:
+def time_batch_run(world: str, years: int, replications: int, processes: int,
+                   arms: tuple[str, ...] = (),
+                   cached_world: bool = False) -> tuple[float, float, list[dict]]:
     """Seconds, peak memory and rows returned by mesa.batch_run over the same grid."""
     seeds = replication_seeds(0, replications)  # the smoke preset's experiment seed
     with PeakMemory() as memory:
         start = time.perf_counter()
         rows = mesa.batch_run(BatchRunAdapter,
-                              parameters={"arm": list(arm_configs(world, years)),
-                                          "world": world, "years": years},
+                              parameters={"arm": list(arm_configs(world, years, arms)),
+                                          "world": world, "years": years, "arms": [arms],
+                                          "cached_world": cached_world},
                               number_processes=processes, rng=seeds,
                               max_steps=10_000, display_progress=False)
         seconds = time.perf_counter() - start

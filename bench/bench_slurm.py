@@ -3,30 +3,37 @@ local processes against one core and against ``mesa.batch_run``, and peak memory
 grows.
 
     scripts/slurm_cluster.sh start                     # a local one-node cluster (root)
-    .venv/bin/python bench/bench_slurm.py              # one-LA world, 2 years, 3 arms x 200
-    .venv/bin/python bench/bench_slurm.py --replications 100 --memory-replications 50 200
+    .venv/bin/python bench/bench_slurm.py              # one-LA world, 2 years, 2 arms
+    .venv/bin/python bench/bench_slurm.py --waves 2 --memory-replications 100 400 --sobol-runs 0
 
-Speed grid: three policy arms x ``--replications`` seeds (the grid of bench_experiments.py), run
-serially, on local processes (one per core), through ``mesa.batch_run`` (same processes, same
-outputs checked) and through Slurm (``execution=slurm``, one core per job, default batching
-unless ``--runs-per-job``). Printed:
+Speed grid: two policy arms (baseline, recruitment premium) x as many seeds as fill the cores
+with Slurm jobs of the default ``runs_per_job`` ``--waves`` times (2 cores x 400 runs: 800
+runs), so Slurm and local processes do equal work. Measured in this order, the load average
+printed before each: local processes (one per core), Slurm (``execution=slurm``, one core per
+job), serial, ``mesa.batch_run`` (same processes, outcomes checked equal) as a user writes it
+(the model builds its world every run), and again with the world our runs use (built once per
+process). Every run of ours records its own CPU seconds and its process's (``bench_experiments.
+timed_evaluate``), so the overhead of a job or worker process is measured in CPU seconds, which
+other work on a shared machine changes much less than wall time. Printed:
 
+* runs per second and peak memory of the submitting process for each mode;
 * parallel efficiency of local processes = rate on all cores / (cores x rate on one core);
-  target >= 0.9;
+  target >= 0.9; and the work efficiency in CPU seconds (run CPU / all CPU of the sweep,
+  workers and submitting process), with how busy the cores were (CPU / (cores x wall));
 * ours / batch_run: rate of local processes / rate of batch_run on the same cores; target
   >= 1.2;
-* Slurm overhead at equal work: (Slurm seconds - local seconds) / local seconds; target < 5 %
-  with the default ``runs_per_job``; per job: that extra time x cores / jobs (core-seconds);
-  and the fixed cost of one job, measured apart (one job of three short toy runs);
-* peak memory of the submitting process at ``--memory-replications`` sizes (toy world, every
-  output kept): ours writes results as they come, batch_run keeps every row until the end, so
-  its memory grows with the grid; MB per 1,000 runs is printed for both, and the pickled size
-  of one batch_run row (a floor of what it holds per run);
+* Slurm overhead: per job, CPU seconds of the job process outside its runs (start-up, imports,
+  world, hand-over) and seconds from process start to its first run; per run, that CPU /
+  runs per job, as a share of a run's CPU (target < 5 % with the default ``runs_per_job``); and
+  at equal work, (Slurm wall - local wall) / local wall;
+* peak memory of the submitting process at ``--memory-replications`` sizes (toy world, three
+  arms, every output kept): ours writes results as they come, batch_run keeps every row until
+  the end; MB per 1,000 runs for both, and the pickled size of one batch_run row;
 * with ``--sobol-runs K``, the CPU seconds of the first K runs of the Sobol preset at England
   scale and the preset's cost in core-hours (docs/SLURM.md).
 
 Needs a running Slurm (the Slurm rows are skipped, saying so, when ``sbatch`` is missing).
-Prints measured figures; not a test. Run it on a quiet machine: load changes the figures.
+Prints measured figures; not a test. Load from other work changes the wall-clock figures.
 """
 
 from __future__ import annotations
@@ -36,22 +43,81 @@ import math
 import os
 import pickle
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import mesa
+import pandas as pd
+import psutil
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(BENCH.parent))
 
 from bench_experiments import (BatchRunAdapter, PeakMemory, arm_configs,  # noqa: E402
-                               check_same_work, grid, time_batch_run, time_ours)
+                               check_same_work, grid, time_batch_run, time_ours, timed_evaluate)
 
 from experiments.plan import replication_seeds  # noqa: E402
 from experiments.spec import ExecutionConfig  # noqa: E402
 from experiments.store import ExperimentStore  # noqa: E402
+
+# the grid's arms: the smoke preset's baseline and a recruitment premium
+TWO_ARMS = ("~experiment.arms.no_system_leadership",
+            "+experiment.arms={recruitment_premium: {policy.recruitment_incentive.enabled: true}}")
+TIMING = ["bench_run_cpu_s", "bench_run_started", "bench_run_ended", "bench_process_cpu_s",
+          "bench_pid", "bench_process_started"]
+
+
+def load() -> str:
+    """The 1-minute load average and the number of jobs in Slurm's queue, as printed."""
+    queue = ""
+    if shutil.which("squeue"):
+        jobs = subprocess.run(["squeue", "-h", "-r", "-o", "%i"], capture_output=True,
+                              text=True).stdout.split()
+        queue = f", {len(jobs)} job(s) in Slurm's queue"
+    return f"load average {os.getloadavg()[0]:.1f}{queue}"
+
+
+def cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process so far."""
+    times = psutil.Process().cpu_times()
+    return times.user + times.system
+
+
+def timed(spec, execution) -> dict:
+    """Run the sweep with timed runs; wall seconds, peak MB, this process's CPU seconds and the
+    runs' timings."""
+    cpu = cpu_seconds()
+    seconds, peak = time_ours(spec, execution, evaluate=timed_evaluate)
+    main_cpu = cpu_seconds() - cpu
+    runs = ExperimentStore(spec.experiment.out).read_runs(columns=["run_key", "arm", "seed",
+                                                                   "mean_gap", *TIMING])
+    return {"seconds": seconds, "peak_mb": peak, "main_cpu_s": main_cpu, "runs": runs}
+
+
+def processes(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per process that ran runs: runs, their CPU, the process's CPU outside them (start-up,
+    imports, world, hand-over; up to its last run) and seconds from its start to its first run."""
+    table = runs.groupby(["bench_pid", "bench_process_started"]).agg(
+        runs=("run_key", "size"), run_cpu_s=("bench_run_cpu_s", "sum"),
+        process_cpu_s=("bench_process_cpu_s", "max"), first_run=("bench_run_started", "min"))
+    table["overhead_cpu_s"] = table["process_cpu_s"] - table["run_cpu_s"]
+    table["start_to_first_run_s"] = table["first_run"] - table.index.get_level_values(1)
+    return table.reset_index(drop=True)
+
+
+def on_slurm(execution: ExecutionConfig, runs_per_job: int | None) -> ExecutionConfig:
+    """``execution`` moved to Slurm: one core per job, batching default unless given; jobs can
+    import the benchmark's timed evaluate function."""
+    slurm = ExecutionConfig(backend="slurm", progress=False, batch_size=execution.batch_size,
+                            memory="1G", time="30",
+                            setup=[f"export PYTHONPATH={BENCH}${{PYTHONPATH:+:$PYTHONPATH}}"])
+    if runs_per_job:
+        slurm.runs_per_job = runs_per_job
+    return slurm
 
 
 class EveryOutputAdapter(BatchRunAdapter):
@@ -63,25 +129,6 @@ class EveryOutputAdapter(BatchRunAdapter):
         super().__init__(arm=arm, world=world, years=years, seed=seed)
         self.datacollector = mesa.DataCollector(model_reporters={"mean_gap": "mean_gap",
                                                                  "outputs": "outputs"})
-
-
-def on_slurm(execution: ExecutionConfig, runs_per_job: int | None) -> ExecutionConfig:
-    """``execution`` moved to Slurm: one core per job, batching default unless given."""
-    slurm = ExecutionConfig(backend="slurm", progress=False, batch_size=execution.batch_size,
-                            memory="1G", time="30")
-    if runs_per_job:
-        slurm.runs_per_job = runs_per_job
-    return slurm
-
-
-def time_slurm(world: str, years: int, replications: int, out: Path,
-               runs_per_job: int | None) -> tuple[float, float, int]:
-    """Seconds, peak memory and jobs of the grid through Slurm."""
-    spec, execution = grid(world, years, replications, out, "serial")
-    execution = on_slurm(execution, runs_per_job)
-    seconds, peak = time_ours(spec, execution)
-    jobs = math.ceil(len(spec.arms) * replications / execution.runs_per_job)
-    return seconds, peak, jobs
 
 
 def memory_growth(sizes: list[int], cores: int, tmp: Path) -> list[tuple]:
@@ -130,64 +177,136 @@ def sobol_cost(runs: int, world: str) -> tuple[list[float], float, int]:
     return cpu_s, peak_mb, len(sample) * spec.experiment.replications
 
 
+def print_sobol_cost(runs: int) -> None:
+    """Print the CPU seconds of the Sobol preset's first ``runs`` runs at England scale (the
+    first builds the world; a job's later runs copy it) and the preset's core-hours."""
+    cpu_s, peak_mb, preset_runs = sobol_cost(runs, "england")
+    later = cpu_s[1:] or cpu_s
+    mean_s = sum(later) / len(later)
+    print(f"\nSobol preset at England scale: CPU seconds of its first {len(cpu_s)} runs "
+          f"{', '.join(f'{t:.2f}' for t in cpu_s)} (the first builds the world); mean of the "
+          f"others {mean_s:.2f}; peak {peak_mb:.0f} MB")
+    print(f"{preset_runs} runs x {mean_s:.2f} s = {preset_runs * mean_s / 3600:.1f} core-hours "
+          f"(second-order indices: x {(2 * 10 + 2) / (10 + 2):.2f}; N = 512: x 2)")
+
+
 def main() -> None:
     """Measure and print the figures listed in the module docstring."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--world", default="one_la")
     parser.add_argument("--years", type=int, default=2)
-    parser.add_argument("--replications", type=int, default=200)
+    parser.add_argument("--waves", type=int, default=1,
+                        help="the grid fills the cores with Slurm jobs this many times")
     parser.add_argument("--runs-per-job", type=int, default=None,
                         help="Slurm batching (default: execution.runs_per_job's default)")
-    parser.add_argument("--memory-replications", type=int, nargs="*", default=[100, 400])
+    parser.add_argument("--memory-replications", type=int, nargs="*", default=[50, 200])
     parser.add_argument("--sobol-runs", type=int, default=4,
                         help="runs of the Sobol preset timed at England scale (0: skip)")
+    parser.add_argument("--compare-replications", type=int, default=None,
+                        help="seeds per arm of the grid run serially, locally and through "
+                             "batch_run (default: the Slurm grid's); fewer on a busy machine")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
-    arms = len(arm_configs(args.world, args.years))
-    runs = arms * args.replications
+    runs_per_job = args.runs_per_job or ExecutionConfig(backend="slurm").runs_per_job
+    arms = len(arm_configs(args.world, args.years, TWO_ARMS))
+    replications = math.ceil(cores * runs_per_job * args.waves / arms)
+    runs = arms * replications
+    jobs = math.ceil(runs / runs_per_job)
     slurm = shutil.which("sbatch") is not None
-    print(f"{runs} runs ({args.world} world, {args.years} years, {arms} arms x {args.replications} "
-          f"seeds) on {cores} cores; load average {os.getloadavg()[0]:.1f}")
-    rows = []
-    results = Path(__file__).resolve().parent.parent / "results"  # shared with the jobs
+    print(f"{runs} runs ({args.world} world, {args.years} years, {arms} arms x {replications} "
+          f"seeds) on {cores} cores; Slurm: {jobs} jobs of {runs_per_job} runs")
+    compare = args.compare_replications or replications
+    compare_runs = arms * compare
+    labels = {"local": f"ours, {cores} cores (local)",
+              "slurm": f"ours, Slurm, {jobs} jobs of 1 core",
+              "local_compare": f"ours, {cores} cores (local)", "serial": "ours, 1 core (serial)",
+              "batch_run": f"mesa.batch_run, {cores} processes",
+              "batch_run_cached": f"mesa.batch_run, {cores} proc., world cached"}
+    measured: dict[str, dict] = {}
+    results = BENCH.parent / "results"  # shared with the jobs
     results.mkdir(exist_ok=True)
+    print(f"{'mode':40} {'runs':>5} {'seconds':>8} {'runs/s':>8} {'peak MB':>8}  before it")
+
+    def show(name: str, n: int, before: str) -> None:
+        m = measured[name]
+        print(f"{labels[name]:40} {n:5d} {m['seconds']:8.2f} {n / m['seconds']:8.2f} "
+              f"{m['peak_mb']:8.0f}  {before}", flush=True)
+
     with tempfile.TemporaryDirectory(prefix="bench_slurm-", dir=results) as tmp:
         tmp = Path(tmp)
-        serial_s, serial_mb = time_ours(*grid(args.world, args.years, args.replications,
-                                              tmp / "serial", "serial"))
-        rows.append(("ours, 1 core (serial)", serial_s, serial_mb))
-        local_s, local_mb = time_ours(*grid(args.world, args.years, args.replications,
-                                            tmp / "local", "local"))
-        rows.append((f"ours, {cores} cores (local)", local_s, local_mb))
-        batch_s, batch_mb, batch_rows = time_batch_run(args.world, args.years,
-                                                       args.replications, processes=cores)
-        rows.append((f"mesa.batch_run, {cores} processes", batch_s, batch_mb))
-        check_same_work(ExperimentStore(tmp / "local").read_runs(), batch_rows)
+
+        def ours(name: str, backend: str, seeds: int) -> None:
+            spec, execution = grid(args.world, args.years, seeds, tmp / name, backend,
+                                   arms=TWO_ARMS)
+            if backend == "slurm":
+                execution = on_slurm(execution, args.runs_per_job)
+            before = load()
+            measured[name] = timed(spec, execution)
+            show(name, arms * seeds, before)
+
+        ours("local", "local", replications)
         if slurm:
-            slurm_s, slurm_mb, jobs = time_slurm(args.world, args.years, args.replications,
-                                                 tmp / "slurm", args.runs_per_job)
-            rows.append((f"ours, Slurm, {jobs} jobs of 1 core", slurm_s, slurm_mb))
-            check_same_work(ExperimentStore(tmp / "slurm").read_runs(), batch_rows)
-            fixed_s, _, _ = time_slurm("toy", 1, 1, tmp / "fixed", 3)  # one job, 3 short runs
+            ours("slurm", "slurm", replications)
+            check_same_work(measured["slurm"]["runs"], measured["local"]["runs"][
+                ["arm", "seed", "mean_gap"]].to_dict("records"))
+        if compare == replications:
+            measured["local_compare"] = measured["local"]
+        else:
+            ours("local_compare", "local", compare)
+        ours("serial", "serial", compare)
+        for name, cached in (("batch_run", False), ("batch_run_cached", True)):
+            before = load()
+            seconds, peak, rows = time_batch_run(args.world, args.years, compare, cores,
+                                                 TWO_ARMS, cached_world=cached)
+            check_same_work(measured["local_compare"]["runs"], rows)
+            measured[name] = {"seconds": seconds, "peak_mb": peak}
+            show(name, compare_runs, before)
+        check_same_work(measured["serial"]["runs"], rows)
+        print(f"  memory: {load()}", flush=True)
         memory = memory_growth(args.memory_replications, cores, tmp)
-    print(f"{'mode':34} {'seconds':>8} {'runs/s':>8} {'peak MB':>8}")
-    for mode, seconds, peak in rows:
-        print(f"{mode:34} {seconds:8.2f} {runs / seconds:8.2f} {peak:8.0f}")
-    efficiency = (runs / local_s) / (cores * runs / serial_s)
+        print(f"  end: {load()}", flush=True)
+    serial, local = measured["serial"], measured["local_compare"]
+    run_cpu = serial["runs"]["bench_run_cpu_s"].mean()
+    print(f"CPU seconds per run (serial): {run_cpu:.3f}")
+
+    workers = processes(local["runs"])
+    local_cpu = workers["process_cpu_s"].sum() + local["main_cpu_s"]
+    efficiency = serial["seconds"] / (cores * local["seconds"])
+    print(f"\non the grid of {compare_runs} runs:")
     print(f"parallel efficiency on {cores} cores: {efficiency:.2f} (target >= 0.9)")
-    print(f"ours / batch_run on {cores} cores: {batch_s / local_s:.2f}x the rate (target >= 1.2)")
-    print(f"core-seconds per run: {serial_s / runs:.3f}")
+    print(f"  work efficiency in CPU seconds: {workers['run_cpu_s'].sum() / local_cpu:.2f} "
+          f"(runs {workers['run_cpu_s'].sum():.1f} s; outside runs: {len(workers)} workers "
+          f"{workers['overhead_cpu_s'].sum():.1f} s, submitting process "
+          f"{local['main_cpu_s']:.1f} s); cores busy with the sweep: "
+          f"{local_cpu / (cores * local['seconds']):.2f}; serial: "
+          f"{serial['main_cpu_s'] / serial['seconds']:.2f} of one core")
+    print(f"ours / batch_run on {cores} cores: "
+          f"{measured['batch_run']['seconds'] / local['seconds']:.2f}x the rate (target >= 1.2); "
+          f"against batch_run given our world cache: "
+          f"{measured['batch_run_cached']['seconds'] / local['seconds']:.2f}x")
     if slurm:
-        extra = slurm_s - local_s
-        print(f"Slurm overhead at equal work: {100 * extra / local_s:.1f} % of the local time "
-              f"(target < 5 %), {extra * cores / jobs:.2f} core-seconds per job, "
-              f"{extra * cores / runs:.3f} per run")
-        print(f"fixed cost of one job (wall, submission to results recorded, of a job of three "
-              f"one-year toy runs, about 0.4 s of work): {fixed_s:.2f} s")
+        on = measured["slurm"]
+        job_table = processes(on["runs"])
+        per_job = job_table["overhead_cpu_s"].median()
+        per_run = job_table["overhead_cpu_s"].sum() / runs
+        print(f"\nSlurm, {len(job_table)} jobs of {runs_per_job} runs: CPU seconds outside runs per "
+              f"job median {per_job:.2f} (range {job_table['overhead_cpu_s'].min():.2f}-"
+              f"{job_table['overhead_cpu_s'].max():.2f}); process start to first run "
+              f"{job_table['start_to_first_run_s'].median():.2f} s (median)")
+        job_run_cpu = job_table["run_cpu_s"].sum() / job_table["runs"].sum()
+        print(f"  overhead per run: {per_run:.4f} CPU s = {100 * per_run / job_run_cpu:.1f} % of a "
+              f"run ({job_run_cpu:.3f} CPU s in the jobs; target < 5 %); local workers: "
+              f"{workers['overhead_cpu_s'].sum() / compare_runs:.3f} CPU s per run")
+        alone = measured["local"]
+        extra = on["seconds"] - alone["seconds"]
+        print(f"  at equal work ({runs} runs), wall: Slurm {on['seconds']:.1f} s, local "
+              f"{alone['seconds']:.1f} s: {100 * extra / alone['seconds']:+.1f} % "
+              f"({extra * cores / jobs:+.2f} core-seconds per job, {extra * cores / runs:+.3f} "
+              "per run)")
     else:
-        print("Slurm: not measured (no sbatch on PATH; scripts/slurm_cluster.sh start)")
-    print(f"\npeak memory of the submitting process as the grid grows (toy world, 10 years, "
-          f"every output kept):")
+        print("\nSlurm: not measured (no sbatch on PATH; scripts/slurm_cluster.sh start)")
+    print("\npeak memory of the submitting process as the grid grows (toy world, 10 years, "
+          "3 arms, every output kept):")
     print(f"{'runs':>6} {'ours s':>8} {'ours MB':>8} {'batch_run s':>12} {'batch_run MB':>13} "
           f"{'KB per row':>11}")
     for runs_m, ours_s, ours_mb, batch_s_m, batch_mb_m, row_kb in memory:
@@ -198,12 +317,8 @@ def main() -> None:
         print(f"MB per 1,000 more runs: ours {1000 * (o1 - o0) / (n1 - n0):.1f}, "
               f"batch_run {1000 * (b1 - b0) / (n1 - n0):.1f}")
     if args.sobol_runs:
-        cpu_s, peak_mb, preset_runs = sobol_cost(args.sobol_runs, "england")
-        mean_s = sum(cpu_s) / len(cpu_s)
-        print(f"\nSobol preset at England scale: CPU seconds of its first {len(cpu_s)} runs "
-              f"{', '.join(f'{t:.2f}' for t in cpu_s)}; mean {mean_s:.2f}; peak {peak_mb:.0f} MB")
-        print(f"{preset_runs} runs x {mean_s:.2f} s = {preset_runs * mean_s / 3600:.1f} core-hours "
-              f"(second-order indices: x {(2 * 10 + 2) / (10 + 2):.2f}; N = 512: x 2)")
+        print_sobol_cost(args.sobol_runs)
+    print(f"\n{load()}")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -43,6 +44,7 @@ from .store import ExperimentStore
 Evaluate = Callable[[Any, int], dict]
 IN_FLIGHT_PER_WORKER = 4  # enough queued work to keep a worker busy, little memory
 PARENT_CHECK_SECONDS = 0.5  # how soon a worker notices that the experiment process is gone
+PROJECT_PACKAGES = ("experiments", "sim")  # preloaded by the worker server, see _preloaded_modules
 
 
 @dataclass
@@ -157,8 +159,23 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     "spawn", where every worker imports numpy, pandas and Mesa itself.
     """
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["__main__", "experiments.model_function"])
+    context.set_forkserver_preload(_preloaded_modules())
     return context
+
+
+def _preloaded_modules() -> list[str]:
+    """Modules the worker server imports once, so that no worker imports them itself.
+
+    Python 3.12's forkserver silently skips its ``"__main__"`` preload (it looks for a key its
+    own preparation data does not have), so each worker used to import what the command's main
+    module imports (Hydra, scipy, pyarrow, matplotlib: 1.3-1.7 CPU seconds a worker, measured
+    by bench/bench_slurm.py). Instead the server imports the model function and every module of
+    this project the command has imported, which pull in the same libraries; a worker then only
+    re-runs the main module's own lines.
+    """
+    ours = sorted(name for name, module in list(sys.modules.items())
+                  if name.partition(".")[0] in PROJECT_PACKAGES and module is not None)
+    return list(dict.fromkeys(["experiments.model_function", *ours]))
 
 
 def _exit_with_parent(parent_pid: int) -> None:

@@ -127,7 +127,7 @@ class ExecutionConfig:
     time: str = "01:00:00"  # time limit of one job: minutes, or [D-]HH:MM:SS as sbatch takes it
     memory: str | None = "4G"  # memory of one job (sbatch --mem); unset: the partition default
     cpus_per_task: int = 1  # cores of one job; its runs share them as local processes
-    runs_per_job: int = 100  # runs per array task: bigger amortises job start-up, loses more to a kill
+    runs_per_job: int = 400  # runs per array task: bigger amortises job start-up, loses more to a kill
     max_array_size: int = 1000  # array tasks per sbatch call (at most the cluster's MaxArraySize)
     array_parallelism: int | None = None  # array tasks running at once (%N); unset: no limit
     setup: list[str] = field(default_factory=list)  # shell lines run before each job (module load ...)
