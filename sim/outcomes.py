@@ -470,12 +470,14 @@ SCALAR_OUTCOMES = (
     "improved_share_not_supported", "support_cost_per_extra_improved_school_gbp",
     "nle_primary_share", "nle_executive_share", "nle_designations_fsm_band_3_4_share",
     "nle_dedesignations_per_year", "supporting_school_decline_share", "executive_home_decline_share",
+    "teaching_school_dedesignations_per_year", "senior_leader_appointments_per_year",
 )  # the keys of scalar_outcomes(), in order; experiments check outcome names against it
 # Who the NLEs are (phase, executive share, designations, losses) and home-school decline:
 # measured for the whole world only, not per subgroup or local authority.
 NATIONAL_ONLY_OUTCOMES = ("nle_primary_share", "nle_executive_share",
                           "nle_designations_fsm_band_3_4_share", "nle_dedesignations_per_year",
-                          "supporting_school_decline_share", "executive_home_decline_share")
+                          "supporting_school_decline_share", "executive_home_decline_share",
+                          "teaching_school_dedesignations_per_year", "senior_leader_appointments_per_year")
 # outcomes where less is better (reports rank arms by them the other way round)
 LOWER_IS_BETTER = frozenset({
     "share_inadequate", "mean_gap", "acting_head_share", "vacancies_per_100_schools_per_year",
@@ -669,8 +671,12 @@ def _system_leader_scalars(end: pd.DataFrame, events: pd.DataFrame, years: float
     the time series of the last year."""
     nles = end["nle_count"].sum()
     designated = events[(events["event"] == "designated") & (events["role"] == "NLE")]
-    lost = events[(events["event"] == "dedesignated") & (events["role"] == "NLE")
-                  & events["reason"].isin(["grade_fell", "not_outstanding"])]
+    fell = events["reason"].isin(["grade_fell", "not_outstanding"])
+    lost = events[(events["event"] == "dedesignated") & (events["role"] == "NLE") & fell]
+    teaching_lost = events[(events["event"] == "dedesignated") & (events["role"] == "teaching_school") & fell]
+    # middle leaders stepping up into senior posts: pipeline refills and secondments' stand-ins
+    step_ups = events[(events["event"] == "leader_appointed")
+                      & events["route"].isin(["middle_leader", "stepped_up"]) & (events["step"] > 0)]
     support = support_spells(events).rename(columns={"supporter_school_id": "school_id"})
     executive = executive_spells(events).rename(columns={"supporter_school_id": "school_id"})
     columns = ["school_id", "start_step", "end_step"]
@@ -685,6 +691,8 @@ def _system_leader_scalars(end: pd.DataFrame, events: pd.DataFrame, years: float
             events, support[columns].dropna(subset=["school_id"]).astype({"school_id": "int64"})),
         "executive_home_decline_share": _home_decline_share(
             events, executive[columns].dropna(subset=["school_id"]).astype({"school_id": "int64"})),
+        "teaching_school_dedesignations_per_year": float(len(teaching_lost) / years),
+        "senior_leader_appointments_per_year": float(len(step_ups) / years),
     }
 
 
