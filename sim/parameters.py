@@ -537,6 +537,9 @@ class MechanismSwitches:
     secondment_vacancy_chain: bool = bounded(True, doc="a seconded senior leader leaves their post "
                                              "for the secondment and a middle leader steps up into "
                                              "it until they return (seed 004 L495)")
+    new_head_support: bool = bounded(True, doc="a school whose substantive head is in their first "
+                                     "year as a head is in need of support whatever its grade "
+                                     "(seed 004 L433)")
     nle_executive_headship: bool = bounded(True, doc="a school that needs an executive head is "
                                            "offered first to an NLE already supporting it")
     domain_heterogeneity: bool = bounded(True, doc="heads' capacity differs across the four "

@@ -266,6 +266,19 @@ def test_school_that_declines_support_is_not_served_and_its_supporter_stays_free
     assert (brokerage.available_supply(model)[:2].sum() == 1) == switched_on
 
 
+@pytest.mark.parametrize("switched_on", [True, False])
+def test_a_new_headteacher_makes_a_good_school_a_client_for_support(switched_on):
+    # 0 good school, substantive head in their first headship (half a year); 1 good school, head of
+    # five years; 2 good school led by an acting head; 3 requires improvement, experienced head.
+    from sim.need import schools_in_need
+    world = sl_world([0.0, 1.0, 2.0, 3.0], grade=[2, 2, 2, 3])
+    model = sl_model(world, mechanisms={"new_head_support": switched_on})
+    model.state.head_experience[:] = [0.5, 5.0, 5.0, 5.0]
+    make_acting(model, 2)
+    model.state.head_experience[2] = 0.0
+    assert schools_in_need(model).tolist() == [switched_on, False, False, True]
+
+
 # ------------------------------------------------------------------------------------------
 # NLEs as executive heads; deployment lengths
 # ------------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """Brokerage: brokers find schools in need and match them to available system leaders.
 
-Need (``sim/need.py``; seed 004 L432-438: low achievement, new headteachers, Ofsted categories): a school graded
-requires improvement or inadequate; a new head (first year) in a school below good; or a
-high-disadvantage school (FSM band 4) with results below the good threshold. Brokers seek
+Need (``sim/need.py``; seed 004 L432-438: low achievement, new headteachers, Ofsted categories): a
+school graded requires improvement or inadequate; a high-disadvantage school (FSM band 4) with
+results below the good threshold; a school in its new head's first year as a head. Brokers seek
 support for those not already supported or led by an executive head.
 
 Supply: NLEs with fewer clients than the cap (one or two schools: seed 002 L1023) and LLEs
