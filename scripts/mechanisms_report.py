@@ -46,7 +46,7 @@ EXPECTED = {
     "no_secondment_vacancy_chain": ([("senior_leader_appointments_per_year", -1), ("mean_effectiveness", +1)],
                                     "a seconded deputy's post gave eight staff step-up roles (seed 004 L495)"),
     "no_new_head_support": ([("schools_in_need", -1)],
-                            "partnerships were brokered to support new headteachers (seed 004 L433)"),
+                            "partnerships were brokered to support new headteachers (seed 004 L435)"),
     "no_nle_executive_headship": ([("nle_executive_share", -1)],
                                   "over a third of NLEs were executive heads (seed 002 L935-937)"),
     "no_domain_heterogeneity": ([("share_good_or_outstanding", +1)],

@@ -539,7 +539,7 @@ class MechanismSwitches:
                                              "it until they return (seed 004 L495)")
     new_head_support: bool = bounded(True, doc="a school whose substantive head is in their first "
                                      "year as a head is in need of support whatever its grade "
-                                     "(seed 004 L433)")
+                                     "(seed 004 L435)")
     nle_executive_headship: bool = bounded(True, doc="a school that needs an executive head is "
                                            "offered first to an NLE already supporting it")
     domain_heterogeneity: bool = bounded(True, doc="heads' capacity differs across the four "
