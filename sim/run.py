@@ -15,7 +15,7 @@ from .fingerprint import world_inputs
 from .model import SchoolSystemModel
 from .state import TERMS_PER_YEAR
 from .parameters import ConfigError, SimConfig, to_dict, validate
-from .world import World, build_world
+from .world import World, cached_world
 
 log = logging.getLogger(__name__)
 _reported_loads: set[str] = set()  # input files whose imputations this process has reported
@@ -76,7 +76,7 @@ def run(config: SimConfig, seed: int | None = None, progress: bool | None = None
     steps = config.run.years * TERMS_PER_YEAR
     report("build_world")
     start = time.perf_counter()
-    world = build_world(config.world)
+    world = cached_world(config.world)  # built once per process, copied per run
     timings["build_world_s"] = time.perf_counter() - start
     log.debug("world %s: %d schools, built in %.1f s", world.name, world.n_schools,
               timings["build_world_s"])

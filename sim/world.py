@@ -1,7 +1,8 @@
 """The schools a run starts from: real England (March 2018), a GIAS file, a synthetic England, or a toy world.
 
-A :class:`World` is a table of schools held as numpy arrays (one entry per school). It is built
-once per run; the model copies what it changes into its own state. The default world is the real
+A :class:`World` is a table of schools held as numpy arrays (one entry per school). A process
+builds each world once and gives every run its own copy (:func:`cached_world`); the model copies
+what it changes into its own state. The default world is the real
 one (``sim/england.py``, data in ``data/england_2018/``). The synthetic generator below is kept
 for scaling benchmarks (``world=synthetic``); its figures come from
 ``../shared/data/england_reference.md`` and ``regions.csv`` unless marked as an approximation;
@@ -10,11 +11,14 @@ for scaling benchmarks (``world=synthetic``); its figures come from
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
+from .fingerprint import world_inputs
 from .parameters import ConfigError, WorldConfig
 
 PRIMARY, SECONDARY = 0, 1
@@ -185,6 +189,39 @@ def build_world(config: WorldConfig) -> World:
     world = select(world, config.region, config.local_authority)
     world.name = config.name
     return world
+
+
+WORLDS_KEPT = 4  # worlds a process keeps built (about 1 MB each at England scale, 20 MB at 20x)
+# world configuration -> (the world as built, fingerprints of its input files then)
+_built_worlds: OrderedDict[tuple, tuple[World, dict[str, str]]] = OrderedDict()
+
+
+def cached_world(config: WorldConfig) -> World:
+    """A private copy of the world ``config`` names, built at most once per process.
+
+    Every run of a sweep starts from the same world (its random draws use ``world.seed``, never
+    the run seed), and building it (reading and checking the England CSV, or generating a
+    synthetic England) cost more than simulating a region for two years. So a process keeps the
+    last :data:`WORLDS_KEPT` worlds it built, keyed by the whole world configuration, and builds
+    again when an input file's sha256 has changed since (:mod:`sim.fingerprint`; a missing file
+    rebuilds, which reports it). Each call returns a deep copy: nothing a run does to its world
+    reaches another run, and the copy equals a freshly built world array for array.
+    """
+    key = dataclasses.astuple(config)
+    entry = _built_worlds.pop(key, None)
+    if entry is not None:
+        try:
+            if world_inputs(entry[0]) != entry[1]:
+                entry = None
+        except OSError:
+            entry = None
+    if entry is None:
+        world = build_world(config)
+        entry = (world, world_inputs(world))
+    _built_worlds[key] = entry  # most recently used last
+    while len(_built_worlds) > WORLDS_KEPT:
+        _built_worlds.popitem(last=False)
+    return copy.deepcopy(entry[0])
 
 
 def select(world: World, region: str | None, local_authority: str | None) -> World:

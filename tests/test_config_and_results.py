@@ -161,7 +161,7 @@ def test_run_validates_before_any_work(monkeypatch):
     def no_world(*args, **kwargs):
         raise AssertionError("the world was built before the configuration was validated")
 
-    monkeypatch.setattr(sim_run, "build_world", no_world)
+    monkeypatch.setattr(sim_run, "cached_world", no_world)
     bad = make_config(years=1)
     bad = replace(bad, behaviour=replace(bad.behaviour, transition_dip=0.5))
     with pytest.raises(ConfigError, match=r"behaviour\.transition_dip"):
