@@ -5,8 +5,9 @@ switching it off moves the outcome its source speaks about, in the published dir
     python -m experiments.sweep experiment=mechanisms
     python scripts/mechanisms_report.py results/experiments/mechanisms
 
-``EXPECTED`` lists, for each arm, the outcome the mechanism's source speaks about and the sign of
-(mechanism off - all on) that the source implies. The paired differences come from the sweep's
+``EXPECTED`` lists, for each arm, the outcome the mechanism's source speaks about (``outcome`` for
+the whole world, ``outcome@subgroup`` for a subgroup) and the sign of (mechanism off - all on)
+that the source implies. The paired differences come from the sweep's
 own summary (``summary/paired_differences.csv``: same seeds in every arm).
 """
 
@@ -27,8 +28,9 @@ EXPECTED = {
     "no_executive_home_cost": ([("executive_home_decline_share", -1), ("mean_effectiveness", +1),
                                 ("nle_dedesignations_per_year", -1)],
                                "an executive headship puts two schools at risk (seed 002 L6360-6376)"),
-    "no_status_review": ([("nle_dedesignations_per_year", -1)],
-                         "NLE status depends on staying outstanding (seed 002 L2575-2579)"),
+    "no_status_review": ([("nle_dedesignations_per_year", -1), ("teaching_school_dedesignations_per_year", -1)],
+                         "NLE and teaching-school status depend on staying outstanding (seed 002 L2575-2579, "
+                         "L1000-1004, L6672-6678)"),
     "no_travel_cost": ([("improved_share_supported", +1), ("mean_effectiveness", +1)],
                        "distant support is costly and time-consuming (seed 003 L1354-1356)"),
     "no_deployment_limits": ([("deployments_started_per_year", +1)],
@@ -37,11 +39,19 @@ EXPECTED = {
                        "CVA criterion (seed 004 L647) lets the FSM relaxation (L646) act"),
     "no_phase_mix": ([("nle_primary_share", +1)],
                      "secondary heads take system roles more often (seed 002 L772)"),
-    "no_client_readiness": ([("improved_share_supported", +1), ("deployments_started_per_year", +1)],
-                            "readiness barriers hinder engagement with support (seed 003 L1277-1362)"),
+    "no_client_readiness": ([("deployments_started_per_year@coastal", +1),
+                             ("deployments_started_per_year@rural", +1), ("improved_share_supported", +1)],
+                            "trusts' own support and remoteness are barriers to taking up support, cover "
+                            "costs and weak leadership to engaging with it (seed 003 L1277-1362)"),
+    "no_secondment_vacancy_chain": ([("supporting_school_step_ups_per_year", -1),
+                                     ("senior_leader_appointments_per_year", -1)],
+                                    "a seconded deputy's post gave eight staff step-up roles (seed 004 L495)"),
+    "no_new_head_support": ([("schools_in_need", -1)],
+                            "partnerships were brokered to support new headteachers (seed 004 L435)"),
     "no_nle_executive_headship": ([("nle_executive_share", -1)],
                                   "over a third of NLEs were executive heads (seed 002 L935-937)"),
-    "no_domain_heterogeneity": ([("share_good_or_outstanding", +1)],
+    "no_domain_heterogeneity": ([("share_good_or_outstanding", +1), ("share_good_or_outstanding@fsm_band_4", +1),
+                                 ("mean_effectiveness@fsm_band_4", +1)],
                                 "in challenging schools the weakest area holds results back (seed 000 L1580-1582)"),
     "no_starting_system_leaders": ([("deployments_started_per_year", -1)],
                                    "about 1,000 NLEs and 2,000 LLEs were in post in 2018 (seed 002 Appendix 1)"),
@@ -56,14 +66,19 @@ def verdicts(differences: pd.DataFrame, reference: str = "all_on") -> pd.DataFra
     rows = []
     for arm, (expected, reason) in EXPECTED.items():
         arm_rows = []
-        for outcome, sign in expected:
-            row = d[(d["arm"] == arm) & (d["outcome"] == outcome)]
+        for output, sign in expected:
+            outcome, _, subgroup = output.partition("@")
+            subgroup = subgroup or "all"
+            chosen = (d["arm"] == arm) & (d["outcome"] == outcome)
+            if "subgroup" in d:
+                chosen &= d["subgroup"] == subgroup
+            row = d[chosen]
             if row.empty:
                 continue
             r = row.iloc[0]
             resolved = r["ci_low"] > 0 or r["ci_high"] < 0
             right_way = (r["mean_difference"] > 0) == (sign > 0)
-            arm_rows.append({"arm": arm, "outcome": outcome, "expected": "+" if sign > 0 else "-",
+            arm_rows.append({"arm": arm, "outcome": output, "expected": "+" if sign > 0 else "-",
                              "difference": r["mean_difference"], "ci_low": r["ci_low"],
                              "ci_high": r["ci_high"], "n": int(r["n"]), "source": reason,
                              "result": ("published direction" if resolved and right_way else

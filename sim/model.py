@@ -248,6 +248,21 @@ class SchoolSystemModel(mesa.Model):
         self.events.log("leader_appointed", school, person, route=route)
         return person
 
+    def move_senior_leader(self, school: int, from_post: int, to_post: int) -> None:
+        """Move a senior leader to an empty established post of the same school (no event: they
+        stay in the school's senior team)."""
+        s = self.state
+        if s.bench_person[school, to_post] >= 0 or to_post >= s.bench_posts[school]:
+            raise RuntimeError(f"post {to_post} of school index {school} is not an empty established post")
+        for array in (s.bench_person, s.bench_readiness, s.bench_years, s.bench_programme_terms):
+            array[school, to_post] = array[school, from_post]
+        s.bench_person[school, from_post] = -1
+        s.bench_readiness[school, from_post] = 0.0
+        s.bench_years[school, from_post] = 0.0
+        s.bench_programme_terms[school, from_post] = 0
+        if (school, to_post) not in self.senior_posts:
+            self.senior_posts[(school, to_post)] = SeniorLeader(self, school, to_post)
+
     def remove_senior_leader(self, school: int, post: int, reason: str) -> int:
         """Empty a senior post; log ``leader_left`` with the reason; return the person id."""
         s = self.state

@@ -470,12 +470,16 @@ SCALAR_OUTCOMES = (
     "improved_share_not_supported", "support_cost_per_extra_improved_school_gbp",
     "nle_primary_share", "nle_executive_share", "nle_designations_fsm_band_3_4_share",
     "nle_dedesignations_per_year", "supporting_school_decline_share", "executive_home_decline_share",
+    "teaching_school_dedesignations_per_year", "senior_leader_appointments_per_year",
+    "supporting_school_step_ups_per_year",
 )  # the keys of scalar_outcomes(), in order; experiments check outcome names against it
 # Who the NLEs are (phase, executive share, designations, losses) and home-school decline:
 # measured for the whole world only, not per subgroup or local authority.
 NATIONAL_ONLY_OUTCOMES = ("nle_primary_share", "nle_executive_share",
                           "nle_designations_fsm_band_3_4_share", "nle_dedesignations_per_year",
-                          "supporting_school_decline_share", "executive_home_decline_share")
+                          "supporting_school_decline_share", "executive_home_decline_share",
+                          "teaching_school_dedesignations_per_year", "senior_leader_appointments_per_year",
+                          "supporting_school_step_ups_per_year")
 # outcomes where less is better (reports rank arms by them the other way round)
 LOWER_IS_BETTER = frozenset({
     "share_inadequate", "mean_gap", "acting_head_share", "vacancies_per_100_schools_per_year",
@@ -669,8 +673,12 @@ def _system_leader_scalars(end: pd.DataFrame, events: pd.DataFrame, years: float
     the time series of the last year."""
     nles = end["nle_count"].sum()
     designated = events[(events["event"] == "designated") & (events["role"] == "NLE")]
-    lost = events[(events["event"] == "dedesignated") & (events["role"] == "NLE")
-                  & events["reason"].isin(["grade_fell", "not_outstanding"])]
+    fell = events["reason"].isin(["grade_fell", "not_outstanding"])
+    lost = events[(events["event"] == "dedesignated") & (events["role"] == "NLE") & fell]
+    teaching_lost = events[(events["event"] == "dedesignated") & (events["role"] == "teaching_school") & fell]
+    # middle leaders stepping up into senior posts: pipeline refills and secondments' stand-ins
+    step_ups = events[(events["event"] == "leader_appointed")
+                      & events["route"].isin(["middle_leader", "stepped_up"]) & (events["step"] > 0)]
     support = support_spells(events).rename(columns={"supporter_school_id": "school_id"})
     executive = executive_spells(events).rename(columns={"supporter_school_id": "school_id"})
     columns = ["school_id", "start_step", "end_step"]
@@ -685,7 +693,27 @@ def _system_leader_scalars(end: pd.DataFrame, events: pd.DataFrame, years: float
             events, support[columns].dropna(subset=["school_id"]).astype({"school_id": "int64"})),
         "executive_home_decline_share": _home_decline_share(
             events, executive[columns].dropna(subset=["school_id"]).astype({"school_id": "int64"})),
+        "teaching_school_dedesignations_per_year": float(len(teaching_lost) / years),
+        "senior_leader_appointments_per_year": float(len(step_ups) / years),
+        "supporting_school_step_ups_per_year": float(_during_spells(
+            step_ups, support[columns].dropna(subset=["school_id"]).astype({"school_id": "int64"})).sum() / years),
     }
+
+
+def _during_spells(rows: pd.DataFrame, spells: pd.DataFrame) -> pd.Series:
+    """(len(rows),) bool: each event row (step, school_id) falls within one of its school's
+    ``spells`` (school_id, start_step, end_step; a NaN end is still running), matched to the
+    latest spell that started at or before it."""
+    if spells.empty or rows.empty:
+        return pd.Series(False, index=rows.index)
+    ordered = rows[["step", "school_id"]].assign(_row=np.arange(len(rows))).sort_values("step")
+    merged = pd.merge_asof(ordered, spells.sort_values("start_step"), left_on="step",
+                           right_on="start_step", by="school_id", direction="backward")
+    inside = ((merged["step"] >= merged["start_step"])
+              & ~(merged["step"] > merged["end_step"].fillna(np.inf))).to_numpy(dtype=bool)
+    result = np.zeros(len(rows), dtype=bool)
+    result[merged["_row"].to_numpy()] = inside
+    return pd.Series(result, index=rows.index)
 
 
 def _home_decline_share(events: pd.DataFrame, spells: pd.DataFrame) -> float:
@@ -693,12 +721,7 @@ def _home_decline_share(events: pd.DataFrame, spells: pd.DataFrame) -> float:
     (``spells``: school_id, start_step, end_step), that lowered its grade."""
     insp = events[(events["event"] == "inspection") & events["previous_grade"].between(1, 2)][
         ["step", "school_id", "grade", "previous_grade"]]
-    if spells.empty or insp.empty:
-        return float("nan")
-    merged = pd.merge_asof(insp.sort_values("step"), spells.sort_values("start_step"),
-                           left_on="step", right_on="start_step", by="school_id", direction="backward")
-    away = (merged["step"] >= merged["start_step"]) & ~(merged["step"] > merged["end_step"].fillna(np.inf))
-    rows = merged[away]
+    rows = insp[_during_spells(insp, spells)]
     return float((rows["grade"] > rows["previous_grade"]).mean()) if len(rows) else float("nan")
 
 

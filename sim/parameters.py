@@ -289,11 +289,12 @@ class BehaviourParams:
         "seed 002 L772 (56 % of primary and 77 % of secondary heads in a system-leadership role); "
         "calibrated to about 53-54 % primary NLEs (seed 002 Appendix 1)")
     trust_engagement: float = uncertain(
-        0.8, "multiplier on engagement of a client in a trust", 0.4, 1.0,
+        0.8, "probability per term that a school in a trust takes up offered external support", 0.4, 1.0,
         "seed 003 L1343-1346 (trusts may prefer their own CPD, a barrier to external support); size "
         "an assumption")
     remote_engagement: float = uncertain(
-        0.8, "multiplier on engagement of a rural or coastal client", 0.4, 1.0,
+        0.8, "probability per term that a rural or coastal school takes up offered support "
+        "(multiplies trust_engagement)", 0.4, 1.0,
         "seed 003 L1354-1356, L798-802 (rural/coastal schools cut off from support); size an "
         "assumption")
     cover_cost_engagement: float = uncertain(
@@ -304,6 +305,11 @@ class BehaviourParams:
         0.5, "engagement lost per unit of client head capacity below 0.5", 0.0, 1.0,
         "seed 003 L1360-1362 (system leaders: school leadership quality a barrier to progress), "
         "L1323-1325 (poor SLT-staff relations); size an assumption")
+    secondee_readiness_gain: float = uncertain(
+        0.03, "readiness units per term while seconded", 0.0, 0.06,
+        "seed 004 L495 (the seconded deputy got 'a meaningful opportunity to develop his leadership "
+        "skills' and used them to win a headship); size an assumption, between the pipeline's usual "
+        "growth (about 0.016 a term) and a development programme's 0.04 a term")
     alliance_readiness_gain: float = uncertain(
         0.004, "readiness units per term", 0.0, 0.015,
         "seed 001 L230 (leaders grown through partnerships of schools); seed 002 L5945-5958; size an "
@@ -517,15 +523,23 @@ class MechanismSwitches:
     executive_home_cost: bool = bounded(True, doc="an executive head's home school bears the same "
                                         "cost for the time given to the other school")
     status_review: bool = bounded(True, doc="at each inspection NLEs must still be outstanding "
-                                  "(or exceptionally good with FSM >= 25 %), LLEs good")
+                                  "(or exceptionally good with FSM >= 25 %), teaching schools "
+                                  "outstanding, LLEs good")
     travel_cost: bool = bounded(True, doc="the dose of support falls with the supporter's distance")
     deployment_limits: bool = bounded(True, doc="a supporter needs willingness and a senior team "
                                       "to cover, and NLEs a senior team of at least two")
     cva_ranking: bool = bounded(True, doc="NLE applicants ranked by contextual value added rather "
                                 "than raw effectiveness")
     phase_mix: bool = bounded(True, doc="secondary heads apply more often than primary heads")
-    client_readiness: bool = bounded(True, doc="cover cost, trust membership, remoteness and weak "
+    client_readiness: bool = bounded(True, doc="trust membership and remoteness lower the chance a "
+                                     "school takes up offered support; cover cost and weak "
                                      "leadership lower a client's engagement")
+    secondment_vacancy_chain: bool = bounded(True, doc="a seconded senior leader leaves their post "
+                                             "for the secondment and a middle leader steps up into "
+                                             "it until they return (seed 004 L495)")
+    new_head_support: bool = bounded(True, doc="a school whose substantive head is in their first "
+                                     "year as a head is in need of support whatever its grade "
+                                     "(seed 004 L435)")
     nle_executive_headship: bool = bounded(True, doc="a school that needs an executive head is "
                                            "offered first to an NLE already supporting it")
     domain_heterogeneity: bool = bounded(True, doc="heads' capacity differs across the four "

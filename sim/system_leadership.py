@@ -23,6 +23,10 @@ ROLES = ("none", "LLE", "NLE")
 # consultancy with NSS staff) and seed 004 L495 (secondment two days a week).
 MODES = {"consultancy": 0.3, "secondment": 0.4, "interim_headship": 0.6}
 SECONDARY_SECONDMENT_SHARE = 4 / 11  # seed 004 L493: 4 of 11 secondary clients cited secondment
+# Readiness of the middle leader who steps up into a seconded leader's post: the mean of the
+# pipeline's Beta(2, 5) draw for middle leaders stepping up (processes/pipeline.py), fixed rather
+# than drawn so that the ablation arms keep drawing the same random numbers.
+STAND_IN_READINESS = 2.0 / 7.0
 
 
 @dataclass(eq=False)  # identity, not field equality: deployments are removed from lists often
@@ -41,6 +45,11 @@ class Deployment:
     shallow: bool           # a funding-led partnership (seed 002 L6654)
     grant_gbp: float
     start_grade: int        # client's grade when support started
+    # a secondment's vacancy chain (mechanism secondment_vacancy_chain): the senior leader away
+    # from the supporter's senior team, the post they left and their readiness, which grows
+    secondee_person: int = -1
+    secondee_post: int = -1
+    secondee_readiness: float = 0.0
 
 
 class Deployments:
@@ -156,9 +165,42 @@ class SystemLeadershipState:
         return counts
 
 
+def second_leader(model: "SchoolSystemModel", deployment: Deployment) -> None:
+    """Start a secondment's vacancy chain (seed 004 L495: the seconded deputy's secondment
+    "created opportunities for eight staff ... to take on additional responsibilities"): the
+    supporting school's most ready senior leader leaves their post for the client school and a
+    middle leader steps up into it, so the home team is less ready until they return."""
+    s, home = model.state, deployment.supporter
+    present = s.bench_person[home] >= 0
+    if not present.any():
+        return
+    post = int(np.argmax(np.where(present, s.bench_readiness[home], -1.0)))
+    deployment.secondee_readiness = float(s.bench_readiness[home, post])
+    deployment.secondee_post = post
+    deployment.secondee_person = model.remove_senior_leader(home, post, reason="seconded")
+    model.add_senior_leader(home, post, STAND_IN_READINESS, route="stepped_up")
+
+
+def return_secondee(model: "SchoolSystemModel", deployment: Deployment) -> None:
+    """End a secondment's vacancy chain: the seconded leader takes back their post, with the
+    readiness gained away; whoever holds it moves to a free senior post or steps back down."""
+    s, home, post = model.state, deployment.supporter, deployment.secondee_post
+    if s.bench_person[home, post] >= 0:
+        free = np.nonzero((s.bench_person[home] < 0) & (np.arange(s.bench_person.shape[1]) < s.bench_posts[home]))[0]
+        if len(free):
+            model.move_senior_leader(home, post, int(free[0]))
+        else:
+            model.remove_senior_leader(home, post, reason="stepped_down")
+    model.add_senior_leader(home, post, deployment.secondee_readiness, route="returned_from_secondment",
+                            person=deployment.secondee_person)
+    deployment.secondee_person = -1
+
+
 def end_deployment(model: "SchoolSystemModel", deployment: Deployment, reason: str) -> None:
-    """Close a deployment and log ``support_ended``."""
+    """Close a deployment (a seconded leader returns home) and log ``support_ended``."""
     model.sl.deployments.remove(deployment)
+    if deployment.secondee_person >= 0:
+        return_secondee(model, deployment)
     model.events.log("support_ended", deployment.client, int(model.state.head_person[deployment.supporter]),
                      reason=reason, supporter=deployment.supporter, client=deployment.client,
                      distance_km=deployment.distance_km, mode=deployment.mode,

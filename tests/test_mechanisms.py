@@ -85,6 +85,30 @@ def test_nle_whose_school_is_inspected_good_loses_the_role_unless_relaxation_app
     assert reasons == (["not_outstanding"] if switched_on else [])
 
 
+@pytest.mark.parametrize("switched_on", [True, False])
+def test_teaching_school_inspected_and_not_found_outstanding_loses_the_designation(switched_on):
+    # Teaching schools 0, 1, 2; school 3 a member of 0's alliance. 0 inspected now and graded
+    # good: loses the designation and its alliance dissolves (seed 002 L1000-1004, L6672-6678);
+    # 1 graded good long ago and not inspected now: keeps it; 2 inspected now, outstanding: keeps.
+    from sim.processes import alliances
+    world = sl_world([0.0, 10.0, 20.0, 1.0], grade=[2, 2, 1, 2])
+    model = sl_model(world, mechanisms={"status_review": switched_on}, teaching_schools=True)
+    sl = model.sl
+    sl.teaching_school_since[:3] = 0
+    sl.alliance_of[:] = [0, 1, 2, 0]
+    model.state.terms_since_inspection[:] = [0, 5, 0, 0]
+    model.step_count = 1
+    alliances.step(model)
+    if switched_on:
+        assert (sl.teaching_school_since >= 0).tolist() == [False, True, True, False]
+        assert sl.alliance_of.tolist() == [-1, 1, 2, -1]
+        lost = events_of(model, "dedesignated")
+        assert lost["reason"].tolist() == ["not_outstanding"] and lost["role"].tolist() == ["teaching_school"]
+    else:
+        assert (sl.teaching_school_since >= 0).tolist() == [True, True, True, False]
+        assert sl.alliance_of.tolist() == [0, 1, 2, 0]
+
+
 # ------------------------------------------------------------------------------------------
 # travel cost
 # ------------------------------------------------------------------------------------------
@@ -190,21 +214,69 @@ def test_starting_round_fills_the_quotas_in_the_published_phase_split():
 # client readiness (seed 003 L1277-1362)
 # ------------------------------------------------------------------------------------------
 
-def test_client_engagement_falls_for_each_readiness_barrier():
-    # 0 plain urban maintained client with a team of two and a head at capacity 0.6: factor 1.
-    # 1 academy (trust): 0.8. 2 rural: 0.8. 3 one senior leader only (cover costs): 0.8.
-    # 4 head capacity 0.3 (0.2 below 0.5): 1 - 0.5 * 0.2 = 0.9. 5 all of these: 0.8^3 * 0.9.
-    world = sl_world(np.arange(6) * 1.0, grade=3, setting=[0, 0, RURAL, 0, 0, RURAL])
+def readiness_world():
+    """0 plain urban maintained client with a team of two and a head at capacity 0.6;
+    1 academy (trust); 2 rural; 3 one senior leader only (cover costs); 4 head capacity 0.3;
+    5 all of these; 6 coastal."""
+    world = sl_world(np.arange(7) * 1.0, grade=3, setting=[0, 0, RURAL, 0, 0, RURAL, 0])
     world.academy[[1, 5]] = True
+    world.coastal[6] = True
     model = sl_model(world, mechanisms=on("client_readiness"))
-    for i in range(6):
+    for i in range(7):
         set_bench(model, i, [0.5] if i in (3, 5) else [0.5, 0.5])
     model.state.head_capacity[:] = 0.6
     model.state.head_capacity[[4, 5]] = 0.3
-    factors = [brokerage.client_engagement_factor(model, i) for i in range(6)]
-    np.testing.assert_allclose(factors, [1.0, 0.8, 0.8, 0.8, 0.9, 0.8 ** 3 * 0.9])
+    return model
+
+
+def test_access_barriers_lower_the_chance_of_taking_up_support():
+    # worked: trust_engagement 0.8 for the academy, remote_engagement 0.8 for rural or coastal,
+    # both for school 5 (0.64); cover costs and weak leadership do not stop take-up.
+    model = readiness_world()
+    np.testing.assert_allclose(brokerage.take_up_probability(model), [1, 0.8, 0.8, 1, 1, 0.64, 0.8])
     model.config.mechanisms.client_readiness = False
-    assert [brokerage.client_engagement_factor(model, i) for i in range(6)] == [1.0] * 6
+    np.testing.assert_allclose(brokerage.take_up_probability(model), 1.0)
+
+
+def test_capacity_barriers_lower_the_engagement_of_a_client_that_takes_up_support():
+    # worked: 3 one senior leader only (cover costs): 0.8; 4 head capacity 0.3 (0.2 below
+    # 0.5): 1 - weak_leadership_engagement 0.5 * 0.2 = 0.9; 5 both: 0.72; trust and remoteness
+    # (1, 2, 6) act on take-up instead.
+    model = readiness_world()
+    factors = [brokerage.client_engagement_factor(model, i) for i in range(7)]
+    np.testing.assert_allclose(factors, [1.0, 1.0, 1.0, 0.8, 0.9, 0.8 * 0.9, 1.0])
+    model.config.mechanisms.client_readiness = False
+    assert [brokerage.client_engagement_factor(model, i) for i in range(7)] == [1.0] * 7
+
+
+@pytest.mark.parametrize("switched_on", [True, False])
+def test_school_that_declines_support_is_not_served_and_its_supporter_stays_free(switched_on):
+    # LLEs at 0 and 10 km; clients at 1 km (an academy whose trust never takes up external
+    # support: trust_engagement 0) and 11 km (a maintained school). With the mechanism the
+    # academy declines and only the maintained school is served; without it both are.
+    world = sl_world([0.0, 10.0, 1.0, 11.0], grade=[2, 2, 3, 3])
+    world.academy[2] = True
+    model = sl_model(world, mechanisms={"client_readiness": switched_on}, lle_quota=0, nle_quota=0,
+                     budget_gbp_per_year=1e9)
+    model.sl.role[:2] = LLE
+    set_params(model, trust_engagement=0.0)
+    started = broker_once(model)
+    served = sorted(started["client_school_id"].astype(int) - 5001)
+    assert served == ([3] if switched_on else [2, 3])
+    assert (brokerage.available_supply(model)[:2].sum() == 1) == switched_on
+
+
+@pytest.mark.parametrize("switched_on", [True, False])
+def test_a_new_headteacher_makes_a_good_school_a_client_for_support(switched_on):
+    # 0 good school, substantive head in their first headship (half a year); 1 good school, head of
+    # five years; 2 good school led by an acting head; 3 requires improvement, experienced head.
+    from sim.need import schools_in_need
+    world = sl_world([0.0, 1.0, 2.0, 3.0], grade=[2, 2, 2, 3])
+    model = sl_model(world, mechanisms={"new_head_support": switched_on})
+    model.state.head_experience[:] = [0.5, 5.0, 5.0, 5.0]
+    make_acting(model, 2)
+    model.state.head_experience[2] = 0.0
+    assert schools_in_need(model).tolist() == [switched_on, False, False, True]
 
 
 # ------------------------------------------------------------------------------------------
@@ -275,3 +347,69 @@ def test_new_heads_capacity_spread_follows_the_switch():
     # sd within a head: about head_domain_sd (0.18) on, 0.08 off (times E[s]/sigma ~ 0.92 for 4 draws)
     assert spreads[True] == pytest.approx(0.18 * 0.92, rel=0.1)
     assert spreads[False] == pytest.approx(0.08 * 0.92, rel=0.1)
+
+
+# ------------------------------------------------------------------------------------------
+# secondment vacancy chain (seed 004 L495)
+# ------------------------------------------------------------------------------------------
+
+def secondment_model(switched_on: bool, posts: int):
+    """0 a secondary NLE's school with senior leaders ready 0.9, 0.8 and 0.4 in ``posts``
+    established posts; 1 a secondary school graded requires improvement."""
+    world = sl_world([0.0, 5.0], grade=[1, 3], phase=SECONDARY)
+    model = sl_model(world, mechanisms={"secondment_vacancy_chain": switched_on}, lle_quota=0,
+                     nle_quota=0, budget_gbp_per_year=1e9)
+    make_strong(model, 0)
+    model.sl.role[0] = NLE
+    set_bench(model, 0, [0.9, 0.8, 0.4])
+    model.state.bench_posts[0] = posts
+    return model
+
+
+@pytest.mark.parametrize("switched_on", [True, False])
+def test_secondment_takes_the_most_ready_leader_and_a_middle_leader_steps_up(switched_on, monkeypatch):
+    monkeypatch.setattr(brokerage, "SECONDARY_SECONDMENT_SHARE", 1.0)  # the mode drawn is secondment
+    model = secondment_model(switched_on, posts=3)
+    person = int(model.state.bench_person[0, 0])
+    started = broker_once(model)
+    assert started["mode"].tolist() == ["secondment"]
+    s, d = model.state, model.sl.deployments[0]
+    if switched_on:
+        # worked: the 0.9 leader leaves; a middle leader at 2/7 steps up into post 0, so the
+        # team's mean readiness falls from 0.7 to (2/7 + 0.8 + 0.4) / 3 = 0.4952
+        assert d.secondee_person == person and d.secondee_readiness == pytest.approx(0.9)
+        assert person not in s.bench_person[0]
+        assert s.bench_strength()[0] == pytest.approx((2 / 7 + 0.8 + 0.4) / 3)
+        routes = events_of(model, "leader_appointed")["route"].tolist()
+        assert routes[-1] == "stepped_up"
+        assert events_of(model, "leader_left")["reason"].tolist()[-1] == "seconded"
+    else:
+        assert d.secondee_person == -1 and s.bench_person[0, 0] == person
+        assert s.bench_strength()[0] == pytest.approx(0.7)
+
+
+@pytest.mark.parametrize("posts, stand_in_post", [(3, None), (4, 3)])
+def test_seconded_leader_returns_with_readiness_gained_and_stand_in_moves_or_steps_down(posts, stand_in_post):
+    from sim.system_leadership import STAND_IN_READINESS, end_deployment, second_leader
+    model = secondment_model(True, posts=posts)
+    person = int(model.state.bench_person[0, 0])
+    d = manual_deployment(0, 1, mode="secondment", intensity=0.4)
+    model.sl.deployments.append(d)
+    second_leader(model, d)
+    stand_in = int(model.state.bench_person[0, 0])
+    support_step(model, 2)
+    support_step(model, 3)
+    # worked: two terms away at secondee_readiness_gain 0.03: 0.9 + 0.06 = 0.96
+    assert d.secondee_readiness == pytest.approx(0.96)
+    end_deployment(model, d, reason="completed")
+    s = model.state
+    assert s.bench_person[0, 0] == person and s.bench_readiness[0, 0] == pytest.approx(0.96)
+    if stand_in_post is None:       # no free post: the stand-in steps back down
+        assert stand_in not in s.bench_person[0]
+        assert events_of(model, "leader_left")["reason"].tolist()[-1] == "stepped_down"
+    else:                           # a free post: the stand-in keeps a senior post
+        assert s.bench_person[0, stand_in_post] == stand_in
+        assert s.bench_readiness[0, stand_in_post] == pytest.approx(STAND_IN_READINESS)
+    assert events_of(model, "leader_appointed")["route"].tolist()[-1] == "returned_from_secondment"
+    from sim.invariants import check_invariants
+    check_invariants(model)

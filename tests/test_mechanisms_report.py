@@ -48,5 +48,16 @@ def test_every_arm_of_the_preset_has_an_expected_outcome():
                              / "mechanisms.yaml").read_text())
     arms = set(preset["experiment"]["arms"]) - {"all_on"}
     assert arms == set(EXPECTED)
-    expected = {outcome for outcomes, _ in EXPECTED.values() for outcome, _ in outcomes}
-    assert expected <= set(preset["experiment"]["outcomes"])
+    expected = [output.partition("@") for outcomes, _ in EXPECTED.values() for output, _ in outcomes]
+    assert {outcome for outcome, _, _ in expected} <= set(preset["experiment"]["outcomes"])
+    assert {subgroup or "all" for _, _, subgroup in expected} <= set(preset["experiment"]["subgroups"])
+
+
+def test_an_expected_subgroup_outcome_is_read_from_its_own_rows():
+    rows = [("no_client_readiness", "all", "deployments_started_per_year", 0.1, -1.0, 1.2),
+            ("no_client_readiness", "coastal", "deployments_started_per_year", 2.0, 1.0, 3.0)]
+    frame = pd.DataFrame(rows, columns=["arm", "subgroup", "outcome", "mean_difference", "ci_low", "ci_high"])
+    frame["versus"], frame["n"] = "all_on", 20
+    table = verdicts(frame)
+    row = table[table["outcome"] == "deployments_started_per_year@coastal"].iloc[0]
+    assert row["difference"] == 2.0 and row["verdict"] == "acts, published direction"

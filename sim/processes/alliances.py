@@ -8,7 +8,12 @@ schools not yet in one, within the travel distance. Alliance membership grows le
 leaders in member schools gain readiness each term (seed 001 L230; seed 002 L5945-5958). The
 teaching school's grant tapers to nothing over its first four years (seed 002 L6680-6684). A
 teaching school whose grade falls below good loses the designation (which belongs to the school,
-not the head) and its alliance dissolves.
+not the head) and its alliance dissolves. Under the ``status_review`` mechanism a teaching school
+inspected and not found outstanding loses it too: the criteria begin, as for an NLE, with an
+Ofsted judgement of outstanding (seed 002 L1000-1004), and heads who led teaching schools spoke
+of "the fragility of the status of teaching school being linked to maintaining an outstanding
+judgement from Ofsted" (seed 002 L6672-6678). A good teaching school keeps the status until its
+next inspection (59 of the 662 mainstream teaching schools of March 2018 were graded good).
 """
 
 from __future__ import annotations
@@ -61,6 +66,10 @@ def step(model: "SchoolSystemModel") -> None:
     sl, s, cfg = model.sl, model.state, model.config.policy.system_leadership
     for school in np.nonzero((sl.teaching_school_since >= 0) & (s.grade >= 3))[0]:
         dissolve(model, int(school), reason="grade_fell")
+    if model.config.mechanisms.status_review:
+        inspected_now = s.terms_since_inspection == 0
+        for school in np.nonzero((sl.teaching_school_since >= 0) & inspected_now & (s.grade != 1))[0]:
+            dissolve(model, int(school), reason="not_outstanding")
     if model.step_count % TERMS_PER_YEAR or not (cfg.enabled and cfg.teaching_schools):
         return
     quota = model.system_leadership.teaching_school_quota(model)

@@ -1,8 +1,8 @@
 """Brokerage: brokers find schools in need and match them to available system leaders.
 
-Need (``sim/need.py``; seed 004 L432-438: low achievement, new headteachers, Ofsted categories): a school graded
-requires improvement or inadequate; a new head (first year) in a school below good; or a
-high-disadvantage school (FSM band 4) with results below the good threshold. Brokers seek
+Need (``sim/need.py``; seed 004 L432-438: low achievement, new headteachers, Ofsted categories): a
+school graded requires improvement or inadequate; a high-disadvantage school (FSM band 4) with
+results below the good threshold; a school in its new head's first year as a head. Brokers seek
 support for those not already supported or led by an executive head.
 
 Supply: NLEs with fewer clients than the cap (one or two schools: seed 002 L1023) and LLEs
@@ -16,10 +16,13 @@ Mechanisms of issue 8 (``config.mechanisms``): ``deployment_limits`` makes suppl
 than the budget: a system leader takes a new client in a term only if willing
 (``supporter_willingness``: seed 002 L2724-2728, the time commitment presses on capacity) and if
 the home school has a ready senior leader to cover (seed 002 L6338-6344). ``client_readiness``
-lowers the client's engagement for the barriers of seed 003 L1277-1362: cover costs where the
-senior team is one person or none (``cover_cost_engagement``), membership of a trust that prefers
-its own support (``trust_engagement``, from the ``academy`` field), rural or coastal remoteness
-(``remote_engagement``) and weak leadership (``weak_leadership_engagement``).
+applies the barriers of seed 003 L1277-1362 where the source places them: access barriers lower
+the chance a school offered support takes it up this term (membership of a trust that prefers
+its own support, ``trust_engagement``, from the ``academy`` field; rural or coastal remoteness,
+``remote_engagement``), and capacity barriers lower the engagement of a client that does (cover
+costs where the senior team is one person or none, ``cover_cost_engagement``; weak leadership,
+``weak_leadership_engagement``). A school that declines stays in need and can be offered
+support again next term.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ import numpy as np
 from ..nearest import CandidateSearch
 from ..need import schools_in_need  # noqa: F401  (re-exported: brokers' definition of need)
 from ..state import ACTING, TERMS_PER_YEAR
-from ..system_leadership import MODES, NLE, NO_ROLE, ROLES, SECONDARY_SECONDMENT_SHARE, Deployment
+from ..system_leadership import (MODES, NLE, NO_ROLE, ROLES, SECONDARY_SECONDMENT_SHARE, Deployment,
+                                 second_leader)
 from ..world import RURAL, SECONDARY, good_or_better
 
 if TYPE_CHECKING:
@@ -62,19 +66,27 @@ def available_supply(model: "SchoolSystemModel", room: np.ndarray | None = None)
     return supply
 
 
+def take_up_probability(model: "SchoolSystemModel") -> np.ndarray:
+    """(n,) chance that a school offered external support this term takes it up: the access
+    barriers of seed 003 (1 without the ``client_readiness`` mechanism). A school in a trust may
+    prefer the trust's own support (L1343-1346, ``trust_engagement``); a rural or coastal school
+    finds support "time consuming and costly to attend" (L1354-1356, ``remote_engagement``)."""
+    n = model.state.n
+    if not model.config.mechanisms.client_readiness:
+        return np.ones(n)
+    p, w = model.params, model.world
+    return (np.where(w.academy, p.trust_engagement, 1.0)
+            * np.where((w.setting == RURAL) | w.coastal, p.remote_engagement, 1.0))
+
+
 def client_engagement_factor(model: "SchoolSystemModel", client: int) -> float:
-    """Multiplier on a new client's engagement for the readiness barriers of seed 003
-    L1277-1362 (1 without the ``client_readiness`` mechanism)."""
+    """Multiplier on a new client's engagement for the capacity barriers of seed 003 (1 without
+    the ``client_readiness`` mechanism): cover costs where the senior team is one person or none
+    (L1281-1285) and weak leadership (L1360-1362, L1323-1325)."""
     if not model.config.mechanisms.client_readiness:
         return 1.0
-    p, s, w = model.params, model.state, model.world
-    factor = 1.0
-    if (s.bench_person[client] >= 0).sum() <= 1:
-        factor *= p.cover_cost_engagement
-    if w.academy[client]:
-        factor *= p.trust_engagement
-    if w.setting[client] == RURAL or w.coastal[client]:
-        factor *= p.remote_engagement
+    p, s = model.params, model.state
+    factor = p.cover_cost_engagement if (s.bench_person[client] >= 0).sum() <= 1 else 1.0
     shortfall = max(0.0, 0.5 - float(s.head_capacity[client].mean()))
     return factor * max(0.0, 1.0 - p.weak_leadership_engagement * shortfall)
 
@@ -89,6 +101,7 @@ def step(model: "SchoolSystemModel") -> None:
     room_by_school = client_room(model)
     supply = available_supply(model, room_by_school)
     willing = model.rng.random(s.n) < model.params.supporter_willingness  # drawn always: common numbers
+    takes_up = model.rng.random(s.n) < take_up_probability(model)  # drawn always: common numbers
     if model.config.mechanisms.deployment_limits:
         supply &= willing
     levers = model.system_leadership
@@ -109,7 +122,7 @@ def step(model: "SchoolSystemModel") -> None:
         if sl.spent_this_year_gbp + cfg.deployment_grant_gbp > budget + 1e-9 or open_places == 0:
             break
         g = w.phase[client] if cfg.phase_match else 0
-        if g not in searches:
+        if g not in searches or not takes_up[client]:
             continue
         search = searches[g]
         x, y = w.x_km[client], w.y_km[client]
@@ -167,6 +180,8 @@ def _start(model: "SchoolSystemModel", supporter: int, client: int, distance_km:
                             shallow=bool(rng.random() < cfg.funding_incentive),
                             grant_gbp=cfg.deployment_grant_gbp, start_grade=int(s.grade[client]))
     sl.deployments.append(deployment)
+    if mode == "secondment" and model.config.mechanisms.secondment_vacancy_chain:
+        second_leader(model, deployment)
     sl.spent_this_year_gbp += cfg.deployment_grant_gbp
     sl.spent_total_gbp += cfg.deployment_grant_gbp
     sl.started_this_step += 1

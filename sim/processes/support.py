@@ -15,7 +15,10 @@ Mechanisms of issue 8 (``config.mechanisms``): ``home_capacity_at_risk`` also lo
 conditions the home school can sustain, by ``home_capacity_loss`` times the time away, less what
 the senior team covers (its mean readiness): seed 002 L2724-2728, L6338-6344, L6360-6376
 ("two schools at risk"); :func:`home_capacity_shift` is shared with executive headships.
-``travel_cost`` scales the dose by ``exp(-distance / travel_decay_km)`` (seed 003 L1354-1356:
+``secondment_vacancy_chain``: a secondment takes the supporting school's most ready senior leader
+out of its senior team, a middle leader stepping up into the post, and the seconded leader gains
+``secondee_readiness_gain`` a term until they return (seed 004 L495;
+``system_leadership.second_leader``). ``travel_cost`` scales the dose by ``exp(-distance / travel_decay_km)`` (seed 003 L1354-1356:
 support far away is "time consuming and costly to attend"; seed 004 L440).
 """
 
@@ -84,6 +87,9 @@ def step(model: "SchoolSystemModel") -> None:
     np.add.at(staff_gain, supporter, p.secondment_readiness_gain
               * np.where(np.array([d.mode for d in active]) == "secondment", 2.0, 1.0))
     fx.readiness_bonus += staff_gain[:, None]
+    for d in active:  # seconded leaders develop away from home (seed 004 L495)
+        if d.secondee_person >= 0:
+            d.secondee_readiness = min(1.0, d.secondee_readiness + p.secondee_readiness_gain)
     supporting_nle = np.zeros(s.n, dtype=bool)
     supporting_nle[supporter[role == NLE]] = True
     fx.exit_hazard_multiplier *= np.where(supporting_nle, p.nle_exit_multiplier, 1.0)
