@@ -36,7 +36,7 @@ EXPECTED = {
     "no_cva_ranking": ([("nle_designations_fsm_band_3_4_share", -1)],
                        "CVA criterion (seed 004 L647) lets the FSM relaxation (L646) act"),
     "no_phase_mix": ([("nle_primary_share", +1)],
-                     "secondary heads take system roles more often (seed 002 L772)"),
+                     "secondary heads take system roles more often (seed 002 L772-774)"),
     "no_client_readiness": ([("improved_share_supported", +1), ("deployments_started_per_year", +1)],
                             "readiness barriers hinder engagement with support (seed 003 L1277-1362)"),
     "no_nle_executive_headship": ([("nle_executive_share", -1)],

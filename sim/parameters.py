@@ -91,7 +91,8 @@ class BehaviourParams:
         "seed 004 L140: decline linked to changes in or vacancies for leadership posts; size an assumption")
     acting_effort: float = uncertain(
         0.5, "fraction of a substantive head's effort", 0.2, 1.0,
-        "assumption: an acting head holds the school rather than changing it (seed 004 L140)")
+        "assumption: an acting head holds the school rather than changing it (seed 004 L140 links "
+        "vacancies in leadership posts to decline; it gives no figure for acting heads)")
     gap_base: float = uncertain(
         0.35, "effect-size units", 0.2, 0.5,
         "assumption: disadvantage gap of about a third of a standard deviation")
@@ -144,7 +145,8 @@ class BehaviourParams:
         "assumption: small schools' heads leave more (the seeds give no exit figure by size)")
     exit_mult_low_resilience: float = uncertain(
         0.8, "hazard ratio increment at zero resilience", 0.0, 1.5,
-        "seed 000 L951-1016 (self-efficacy and persistence); assumption")
+        "assumption: direction from seed 000 L951-961 (self-efficacy breeds persistence in the face "
+        "of challenges); the seed does not study heads leaving")
     exit_mult_after_downgrade: float = uncertain(
         1.5, "hazard ratio", 1.0, 2.5,
         "NFER 2017: retention lowest 'especially the year after a downgrade' (direction); size an "
@@ -159,7 +161,8 @@ class BehaviourParams:
     # --- succession (processes/succession.py) --------------------------------------------
     internal_preference: float = uncertain(
         0.75, "probability", 0.3, 1.0,
-        "seed 002 L6201-6206 (internal promotion faster than external hiring); assumption")
+        "assumption; direction from seed 002 L6201-6206 (a head trains the next tier because "
+        "someone from outside cannot step in instantly)")
     external_success_per_term: float = uncertain(
         0.55, "probability per term for a fully attractive post", 0.2, 0.9,
         "assumption: most posts are filled within a term or two")
@@ -176,7 +179,8 @@ class BehaviourParams:
     attractiveness_fsm_band4: float = uncertain(
         0.8, "multiplier", 0.5, 1.0, "seed 003 L1438-1440 (disadvantaged schools struggle to recruit)")
     attractiveness_inadequate: float = uncertain(
-        0.7, "multiplier", 0.4, 1.0, "NFER 2017 (inadequate schools lose heads); assumption")
+        0.7, "multiplier", 0.4, 1.0,
+        "assumption (NFER 2017 reports heads leaving inadequate schools, not recruitment to them)")
     external_capacity_mean: float = uncertain(
         0.5, "capacity units", 0.35, 0.7, "assumption: capacity of appointees from outside the region's pipeline")
     new_head_capacity_per_readiness: float = uncertain(
@@ -233,7 +237,8 @@ class BehaviourParams:
         "assumption: an LLE's support does less than an NLE's (no seed compares them)")
     shallow_partnership_effect: float = uncertain(
         0.5, "fraction of full effect", 0.2, 1.0,
-        "seed 002 L6654 (funding-led partnerships can be shallow); assumption")
+        "seed 002 L6654-6662 (LA seed funding led schools to collaborate for financial gain: the "
+        "focus vague, the benefits for pupils unclear); size an assumption")
     home_strain: float = uncertain(
         0.3, "fraction of change effort lost at full intensity", 0.0, 0.6,
         "seed 002 L2724-2728 (two thirds report pressure on capacity), L6338-6344, L6796-6804")
@@ -278,15 +283,16 @@ class BehaviourParams:
         "L440 (geographical proximity); size an assumption")
     supporter_willingness: float = uncertain(
         0.3, "probability per term that an available system leader takes a new client", 0.1, 1.0,
-        "seed 002 L2724-2728 (time commitment puts pressure on capacity); seed 002 L3508-3512 (2 of "
-        "14 system leaders could not spare the time for an interview); level an assumption")
+        "seed 002 L2724-2728 (two thirds of system leaders: the time commitment puts pressure on "
+        "their capacity); the level an assumption")
     nle_min_senior_leaders: float = uncertain(
         2.0, "senior leaders in post", 1.0, 4.0,
         "seed 004 L648 (senior and middle leaders with capacity for intensive support); seed 002 "
         "L6338-6344; count an assumption")
     secondary_application_ratio: float = uncertain(
         4.0, "odds of a secondary head applying relative to a primary head", 1.0, 8.0,
-        "seed 002 L772 (56 % of primary and 77 % of secondary heads in a system-leadership role); "
+        "seed 002 L772-774 (56 % of primary and 77 % of secondary heads in a system-leadership "
+        "role); "
         "calibrated to about 53-54 % primary NLEs (seed 002 Appendix 1)")
     trust_engagement: float = uncertain(
         0.8, "multiplier on engagement of a client in a trust", 0.4, 1.0,
@@ -412,7 +418,7 @@ class SystemLeadershipConfig:
     executive_headship: bool = bounded(True, doc="small or failing schools that cannot recruit can "
                                        "be led by the head of a nearby strong school")
     funding_incentive: float = bounded(0.0, 0.0, 1.0, doc="share of deployments that are shallow "
-                                       "funding-led partnerships (seed 002 L6654)")
+                                       "funding-led partnerships (seed 002 L6654-6662)")
     federation_incentive: float = bounded(1.0, 0.0, 5.0, doc="multiplier on the chance an executive "
                                           "headship forms where a school cannot recruit")
     teaching_schools: bool = bounded(True, doc="designate teaching schools and form their alliances")

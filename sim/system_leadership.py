@@ -38,7 +38,7 @@ class Deployment:
     end_step: int           # planned end (one to three years: seed 004 L135)
     distance_km: float
     engagement: float       # client's readiness to engage, 0-1 (seed 003 L1348-1353)
-    shallow: bool           # a funding-led partnership (seed 002 L6654)
+    shallow: bool           # a funding-led partnership (seed 002 L6654-6662)
     grant_gbp: float
     start_grade: int        # client's grade when support started
 

@@ -23,7 +23,7 @@ Mechanisms of issue 8 (each switched by ``config.mechanisms``):
   the national average), the effectiveness the school would show without its intake's headwind,
   so the FSM relaxation can change who is designated.
 * ``phase_mix``: secondary heads apply ``secondary_application_ratio`` times as often as primary
-  heads (seed 002 L772: 77 % of secondary and 56 % of primary heads hold a system-leadership role).
+  heads (seed 002 L772-774: 77 % of secondary and 56 % of primary heads hold a system-leadership role).
 * ``starting_system_leaders``: at step 0 the NLEs and LLEs in post are designated with these
   criteria, every eligible head counting as an applicant, the NLE quota split by phase as
   published (about 53.5 % primary; LLEs about 81 % primary: seed 002 Appendix 1 L8252-8327).

@@ -3,10 +3,11 @@
 Each vacant school (its head left this term, or an acting head holds it) tries in order:
 
 1. **internal**: a senior leader in the school who is ready for headship, appointed with
-   probability ``internal_preference`` (seed 002 L6201-6206: internal promotion is faster);
+   probability ``internal_preference`` (seed 002 L6201-6206: a head trains the next tier
+   because someone from outside cannot step in instantly);
 2. **external**: the regional market, with a per-term success chance scaled by the post's
-   attractiveness (rural, coastal, small, FSM band 4, inadequate: seed 002 L2415-2417,
-   seed 003 L798-802, L1438-1440) and by market thickness, the ready senior leaders in the
+   attractiveness (rural and small: seed 002 L2415-2417; FSM band 4: seed 003 L1438-1440;
+   coastal and inadequate: assumptions) and by market thickness, the ready senior leaders in the
    region per vacancy (seed 001 L61). The appointee is a ready leader from another school in
    the region (whose post then falls vacant) or, when the region has none, someone from outside;
 3. **acting**: otherwise the most ready senior leader acts up, or an interim head comes in.
