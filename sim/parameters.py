@@ -307,7 +307,8 @@ class BehaviourParams:
         "seed 003 L1281-1285 (limited staff capacity and cover costs hinder release for support); "
         "size an assumption")
     weak_leadership_engagement: float = uncertain(
-        0.5, "engagement lost per unit of client head capacity below 0.5", 0.0, 1.0,
+        0.5, "engagement lost per unit of client head capacity below weak_leadership_capacity",
+        0.0, 1.0,
         "seed 003 L1360-1362 (system leaders: school leadership quality a barrier to progress), "
         "L1323-1325 (poor SLT-staff relations); size an assumption")
     alliance_readiness_gain: float = uncertain(
@@ -317,6 +318,79 @@ class BehaviourParams:
     federation_readiness_gain: float = uncertain(
         0.005, "readiness units per term", 0.0, 0.02,
         "seed 001 L322 (federations create routes for deputies); seed 002 L6410-6418 (heads of school)")
+
+    weak_leadership_capacity: float = uncertain(
+        0.5, "capacity units (mean over the four domains)", 0.3, 0.7,
+        "assumption: client head capacity below which weak leadership lowers engagement "
+        "(weak_leadership_engagement)")
+    secondment_min_ready_leaders: float = uncertain(
+        2.0, "ready senior leaders at home", 1.0, 4.0,
+        "assumption: a supporter seconds staff to a secondary client only with this many ready "
+        "senior leaders in its own school (seed 004 L493: 4 of 11 secondary clients cited "
+        "secondments; seed 002 L6338-6344: home capacity first)")
+
+    # --- starting state (state.py): what the pipeline and careers would have produced -------
+    start_band_above_outstanding: float = uncertain(
+        0.6, "effectiveness sd above threshold_outstanding", 0.3, 1.0,
+        "assumption: width of the band a starting outstanding school's effectiveness is drawn from")
+    start_band_below_inadequate: float = uncertain(
+        0.8, "effectiveness sd below threshold_inadequate", 0.4, 1.2,
+        "assumption: width of the band a starting inadequate school's effectiveness is drawn from")
+    start_condition_sd: float = uncertain(
+        0.03, "condition units", 0.0, 0.1,
+        "assumption: spread of a school's four conditions around their common starting level")
+    start_capacity_sd: float = uncertain(
+        0.06, "capacity units", 0.0, 0.15,
+        "assumption: spread of a starting head's four domain capacities around the level that "
+        "holds the school's conditions")
+    start_senior_post_fill_share: float = uncertain(
+        0.9, "share of established senior posts", 0.7, 1.0,
+        "assumption: senior posts filled at the start (the rest vacant)")
+    start_senior_years_mean: float = uncertain(
+        5.0, "years (exponential)", 2.0, 10.0,
+        "assumption: senior leaders' years in post at the start")
+    start_coaching_capacity: float = uncertain(
+        0.55, "capacity units", 0.3, 0.8,
+        "assumption: a typical head's 'developing people' capacity, used to back-date senior "
+        "leaders' starting readiness")
+    primary_pupils_per_senior_post: float = uncertain(
+        150.0, "pupils per deputy / assistant-head post", 100.0, 250.0,
+        "seed 001 L63 (head alone in 5 % of primaries, head plus one in 11 %, three or four "
+        "members in about half); the rate that gives that mix is an assumption")
+    secondary_senior_posts_base: float = uncertain(
+        2.5, "senior posts", 1.5, 3.5,
+        "assumption: senior posts of a secondary school before its size adds more (3 to 6 in all)")
+    secondary_pupils_per_senior_post: float = uncertain(
+        500.0, "pupils per additional senior post", 300.0, 800.0, "assumption")
+    senior_posts_noise_sd: float = uncertain(
+        0.6, "senior posts", 0.0, 1.0, "assumption: spread of senior posts at a given school size")
+    start_head_age_mean_years: float = uncertain(
+        50.0, "years of age", 45.0, 55.0, "assumption: heads' age profile at the start")
+    start_head_age_sd_years: float = uncertain(
+        7.0, "years of age", 4.0, 10.0, "assumption: heads' age profile at the start")
+    start_head_experience_mean_years: float = uncertain(
+        8.0, "years as a head (gamma, shape 2)", 4.0, 12.0, "assumption")
+    start_head_tenure_mean_years: float = uncertain(
+        6.4, "years in the current school (gamma, shape 1.6)", 3.0, 10.0, "assumption")
+    head_resilience_beta_a: float = uncertain(
+        4.0, "Beta shape a of heads' resilience (0-1)", 2.0, 8.0,
+        "seed 000 L963-968 (heads' self-efficacy positively skewed: high self-confidence); the "
+        "Beta(4, 2) shape an assumption")
+    head_resilience_beta_b: float = uncertain(
+        2.0, "Beta shape b of heads' resilience (0-1)", 1.0, 4.0,
+        "as head_resilience_beta_a (seed 000 L963-968; the shape an assumption)")
+    entrant_readiness_beta_a: float = uncertain(
+        2.0, "Beta shape a of a new senior leader's readiness (0-1)", 1.0, 4.0,
+        "assumption: middle leaders stepping up start low (Beta(2, 5), mean 0.29)")
+    entrant_readiness_beta_b: float = uncertain(
+        5.0, "Beta shape b of a new senior leader's readiness (0-1)", 3.0, 8.0,
+        "assumption, as entrant_readiness_beta_a")
+    external_readiness_sd: float = uncertain(
+        0.08, "readiness units", 0.02, 0.2,
+        "assumption: spread of outside appointees' and interim heads' readiness")
+    external_head_experience_mean_years: float = uncertain(
+        4.5, "years as a head (gamma, shape 1.5)", 1.0, 10.0,
+        "assumption: headship experience of an appointee from outside the region")
 
     # --- inspection (processes/inspection.py) --------------------------------------------
     inspection_noise_sd: float = uncertain(
@@ -328,6 +402,13 @@ class BehaviourParams:
         -0.818, "effectiveness", -1.6, -0.4, "scale: as threshold_outstanding")
     threshold_inadequate: float = uncertain(
         -1.295, "effectiveness", -2.6, -1.0, "scale: as threshold_outstanding")
+    early_inspection_probability: float = uncertain(
+        0.3, "probability per term", 0.0, 0.6,
+        "assumption: chance a school one term short of its interval is inspected that term")
+    risk_inspection_per_term: float = uncertain(
+        0.2, "probability per term", 0.05, 0.5,
+        "assumption: chance an exempt outstanding school whose results fall below good is "
+        "inspected on risk that term")
 
 
 # --------------------------------------------------------------------------------------------

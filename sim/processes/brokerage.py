@@ -75,7 +75,7 @@ def client_engagement_factor(model: "SchoolSystemModel", client: int) -> float:
         factor *= p.trust_engagement
     if w.setting[client] == RURAL or w.coastal[client]:
         factor *= p.remote_engagement
-    shortfall = max(0.0, 0.5 - float(s.head_capacity[client].mean()))
+    shortfall = max(0.0, p.weak_leadership_capacity - float(s.head_capacity[client].mean()))
     return factor * max(0.0, 1.0 - p.weak_leadership_engagement * shortfall)
 
 
@@ -147,10 +147,10 @@ def _start(model: "SchoolSystemModel", supporter: int, client: int, distance_km:
     """Start a deployment: choose its mode, draw the client's engagement, pay the grant."""
     cfg, p, s, sl, rng = (model.config.policy.system_leadership, model.params, model.state,
                           model.sl, model.rng)
-    ready_in_home = ((s.bench_person[supporter] >= 0) & (s.bench_readiness[supporter] >= p.ready_threshold)).sum()  # one row of SchoolState.ready_leaders
+    ready_in_home = s.ready_leaders(p.ready_threshold, supporter).sum()
     if s.leader_kind[client] == ACTING:
         mode = "interim_headship"
-    elif (ready_in_home >= 2 and model.world.phase[client] == SECONDARY
+    elif (ready_in_home >= p.secondment_min_ready_leaders and model.world.phase[client] == SECONDARY
           and rng.random() < SECONDARY_SECONDMENT_SHARE):
         mode = "secondment"
     else:

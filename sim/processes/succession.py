@@ -137,10 +137,12 @@ def _appoint_external(model: "SchoolSystemModel", school: int, ready: np.ndarray
         _make_substantive(model, school, person, readiness, route="external", experience=0.0)
     else:
         readiness = float(np.clip(rng.normal(model.params.external_capacity_mean
-                                             / model.params.new_head_capacity_per_readiness, 0.08), 0.3, 1.0))
+                                             / model.params.new_head_capacity_per_readiness,
+                                             model.params.external_readiness_sd), 0.3, 1.0))
         person = int(model.new_person_ids(1)[0])
         _make_substantive(model, school, person, readiness, route="external",
-                          experience=float(rng.gamma(1.5, 3.0)))
+                          experience=float(rng.gamma(
+                              1.5, model.params.external_head_experience_mean_years / 1.5)))
 
 
 def _make_substantive(model: "SchoolSystemModel", school: int, person: int, readiness: float,
@@ -155,7 +157,8 @@ def _make_substantive(model: "SchoolSystemModel", school: int, person: int, read
     capacity = np.clip(rng.normal(readiness * p.new_head_capacity_per_readiness, spread, 4), 0.05, 1.0)
     age = float(np.clip(rng.normal(p.new_head_age_mean_years, p.new_head_age_sd_years), 30, 60))
     model.install_head(school, person, route, capacity, age, experience,
-                       resilience=float(rng.beta(4, 2)), kind=SUBSTANTIVE)
+                       resilience=float(rng.beta(p.head_resilience_beta_a, p.head_resilience_beta_b)),
+                       kind=SUBSTANTIVE)
     s.vacancy_terms[school] = 0
     s.acting_readiness[school] = 0.0
     s.conditions[school] = np.maximum(0.0, s.conditions[school] - model.params.transition_dip)
@@ -176,13 +179,14 @@ def install_acting(model: "SchoolSystemModel", school: int, ready: np.ndarray | 
         if ready is not None:
             ready[school, post] = False
     else:
-        readiness = float(np.clip(rng.normal(p.external_capacity_mean, 0.08), 0.2, 1.0))
+        readiness = float(np.clip(rng.normal(p.external_capacity_mean, p.external_readiness_sd), 0.2, 1.0))
         person = int(model.new_person_ids(1)[0])
         internal_readiness = 0.0
     capacity = np.full(4, min(1.0, readiness + p.acting_readiness_gain) * p.acting_capacity_factor)
     age = float(np.clip(rng.normal(p.new_head_age_mean_years, p.new_head_age_sd_years), 30, 62))
     model.install_head(school, person, "acting", capacity, age, 0.0,
-                       resilience=float(rng.beta(4, 2)), kind=ACTING)
+                       resilience=float(rng.beta(p.head_resilience_beta_a, p.head_resilience_beta_b)),
+                       kind=ACTING)
     s.vacancy_terms[school] = 1
     s.acting_readiness[school] = internal_readiness
     s.conditions[school] = np.maximum(0.0, s.conditions[school] - p.transition_dip)
