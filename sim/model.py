@@ -39,6 +39,8 @@ import numpy as np
 
 from . import outcomes
 from .agents import Headteacher, School, SeniorLeader
+from .events import (FEDERATION_ENDED, FEDERATION_FORMED, HEAD_APPOINTED, HEAD_LEFT, LEADER_APPOINTED,
+                     LEADER_LEFT)
 from .invariants import check_invariants
 from .parameters import SimConfig
 from .policies import PolicyEffects, build_policies
@@ -157,7 +159,7 @@ class SchoolSystemModel(mesa.Model):
         if self.sl.executive_led_count[school]:
             for led in np.nonzero(self.sl.executive_of == school)[0]:
                 self.end_executive_headship(int(led), reason="executive_left")
-        self.events.log("head_left", school, person, reason=reason,
+        self.events.log(HEAD_LEFT, school, person, reason=reason,
                         kind=int(self.state.leader_kind[school]))
         head.remove()
         self.heads[school] = None  # type: ignore[call-overload]
@@ -178,7 +180,7 @@ class SchoolSystemModel(mesa.Model):
         s.head_resilience[school] = resilience
         head = Headteacher(self, person, school)
         self.heads[school] = head
-        self.events.log("head_appointed", school, person, route=route, kind=kind,
+        self.events.log(HEAD_APPOINTED, school, person, route=route, kind=kind,
                         vacancy_terms=int(s.vacancy_terms[school]))
         return head
 
@@ -202,9 +204,9 @@ class SchoolSystemModel(mesa.Model):
         sl.executive_since[school] = self.step_count
         sl.executive_permanent[school] = False
         self.heads[school] = head
-        self.events.log("head_appointed", school, head.person_id, route="executive", kind=EXECUTIVE,
+        self.events.log(HEAD_APPOINTED, school, head.person_id, route="executive", kind=EXECUTIVE,
                         vacancy_terms=int(s.vacancy_terms[school]))
-        self.events.log("federation_formed", school, head.person_id, supporter=home, client=school,
+        self.events.log(FEDERATION_FORMED, school, head.person_id, supporter=home, client=school,
                         distance_km=distance_km, mode="executive_headship")
         s.vacancy_terms[school] = 0
 
@@ -213,8 +215,8 @@ class SchoolSystemModel(mesa.Model):
         s, sl = self.state, self.sl
         home = int(sl.executive_of[school])
         person = self.heads[school].person_id
-        self.events.log("head_left", school, person, reason=reason, kind=EXECUTIVE)
-        self.events.log("federation_ended", school, person, reason=reason, supporter=home, client=school)
+        self.events.log(HEAD_LEFT, school, person, reason=reason, kind=EXECUTIVE)
+        self.events.log(FEDERATION_ENDED, school, person, reason=reason, supporter=home, client=school)
         self.heads[school] = None  # type: ignore[call-overload]
         sl.executive_led_count[home] -= 1
         sl.executive_of[school] = -1
@@ -245,14 +247,14 @@ class SchoolSystemModel(mesa.Model):
         s.bench_programme_terms[school, post] = 0
         if (school, post) not in self.senior_posts:  # a post established after the start
             self.senior_posts[(school, post)] = SeniorLeader(self, school, post)
-        self.events.log("leader_appointed", school, person, route=route)
+        self.events.log(LEADER_APPOINTED, school, person, route=route)
         return person
 
     def remove_senior_leader(self, school: int, post: int, reason: str) -> int:
         """Empty a senior post; log ``leader_left`` with the reason; return the person id."""
         s = self.state
         person = int(s.bench_person[school, post])
-        self.events.log("leader_left", school, person, reason=reason)
+        self.events.log(LEADER_LEFT, school, person, reason=reason)
         s.bench_person[school, post] = -1
         s.bench_readiness[school, post] = 0.0
         s.bench_years[school, post] = 0.0

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .events import DEDESIGNATED, SUPPORT_ENDED
+
 if TYPE_CHECKING:
     from .model import SchoolSystemModel
 
@@ -159,7 +161,7 @@ class SystemLeadershipState:
 def end_deployment(model: "SchoolSystemModel", deployment: Deployment, reason: str) -> None:
     """Close a deployment and log ``support_ended``."""
     model.sl.deployments.remove(deployment)
-    model.events.log("support_ended", deployment.client, int(model.state.head_person[deployment.supporter]),
+    model.events.log(SUPPORT_ENDED, deployment.client, int(model.state.head_person[deployment.supporter]),
                      reason=reason, supporter=deployment.supporter, client=deployment.client,
                      distance_km=deployment.distance_km, mode=deployment.mode,
                      grade=int(model.state.grade[deployment.client]),
@@ -171,7 +173,7 @@ def dedesignate(model: "SchoolSystemModel", school: int, reason: str) -> None:
     sl = model.sl
     if sl.role[school] == NO_ROLE:
         return
-    model.events.log("dedesignated", school, int(model.state.head_person[school]), reason=reason,
+    model.events.log(DEDESIGNATED, school, int(model.state.head_person[school]), reason=reason,
                      role=ROLES[sl.role[school]])
     sl.role[school] = NO_ROLE
     sl.designated_step[school] = -1

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..events import SUPPORT_STARTED
 from ..nearest import CandidateSearch
 from ..need import schools_in_need  # noqa: F401  (re-exported: brokers' definition of need)
 from ..state import ACTING, TERMS_PER_YEAR
@@ -170,6 +171,6 @@ def _start(model: "SchoolSystemModel", supporter: int, client: int, distance_km:
     sl.spent_this_year_gbp += cfg.deployment_grant_gbp
     sl.spent_total_gbp += cfg.deployment_grant_gbp
     sl.started_this_step += 1
-    model.events.log("support_started", client, int(s.head_person[supporter]), supporter=supporter,
+    model.events.log(SUPPORT_STARTED, client, int(s.head_person[supporter]), supporter=supporter,
                      client=client, distance_km=distance_km, mode=mode, grade=int(s.grade[client]),
                      role=ROLES[sl.role[supporter]])

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..events import DEDESIGNATED, DESIGNATED
 from ..state import SUBSTANTIVE, TERMS_PER_YEAR
 from ..system_leadership import LLE, NLE, NO_ROLE, ROLES, dedesignate
 from ..world import PRIMARY, good_or_better
@@ -161,9 +162,9 @@ def _designate(model: "SchoolSystemModel", role: int, eligible: np.ndarray, quot
     chosen = candidates[np.argsort(-score[candidates], kind="stable")[:places]]
     for school in chosen:
         if sl.role[school] == LLE and role == NLE:
-            model.events.log("dedesignated", int(school), int(s.head_person[school]),
+            model.events.log(DEDESIGNATED, int(school), int(s.head_person[school]),
                              reason="became_nle", role=ROLES[LLE])
         sl.role[school] = role
         sl.designated_step[school] = model.step_count
-        model.events.log("designated", int(school), int(s.head_person[school]), role=ROLES[role])
+        model.events.log(DESIGNATED, int(school), int(s.head_person[school]), role=ROLES[role])
 

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..events import INSPECTION, SHORT_INSPECTION
+
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
 
@@ -85,13 +87,13 @@ def step(model: "SchoolSystemModel") -> np.ndarray:
     if in_force("short_inspections", model):
         still_good = (old == 2) & (new == 2)
         for school in inspected[still_good]:
-            model.events.log("short_inspection", int(school), int(s.head_person[school]),
+            model.events.log(SHORT_INSPECTION, int(school), int(s.head_person[school]),
                              grade=2, previous_grade=2)
         inspected, new, old = inspected[~still_good], new[~still_good], old[~still_good]
     s.previous_grade[inspected] = old
     s.grade[inspected] = new
     s.terms_since_downgrade[inspected[(new > old) & (old > 0)]] = 0
     for school, grade, previous in zip(inspected, new, old):
-        model.events.log("inspection", int(school), int(s.head_person[school]),
+        model.events.log(INSPECTION, int(school), int(s.head_person[school]),
                          grade=int(grade), previous_grade=int(previous))
     return inspected
