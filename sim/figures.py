@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .world import UNINSPECTED  # noqa: E402
-from .outcomes import good_share  # noqa: E402
+from .recorder import good_share  # noqa: E402
 
 PNG_METADATA = {"Software": None}  # keep files free of version strings
 

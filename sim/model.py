@@ -37,7 +37,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from . import outcomes
+from . import recorder
 from .agents import Headteacher, School, SeniorLeader
 from .events import (FEDERATION_ENDED, FEDERATION_FORMED, HEAD_APPOINTED, HEAD_LEFT, LEADER_APPOINTED,
                      LEADER_LEFT)
@@ -69,7 +69,7 @@ class SchoolSystemModel(mesa.Model):
         self.seed = seed
         self.world = world if world is not None else build_world(config.world)
         self.step_count = 0
-        self.events = outcomes.EventLog(self)
+        self.events = recorder.EventLog(self)
         self._next_person = 0
 
         n = self.world.n_schools
@@ -94,7 +94,7 @@ class SchoolSystemModel(mesa.Model):
             leadership.domain_profiles(self)  # heads differ across the four practice domains
         if config.mechanisms.starting_system_leaders and config.policy.system_leadership.enabled:
             designation.initial_round(self)  # NLEs and LLEs in post at the start
-        self.recorder = outcomes.TimeSeriesRecorder(self)
+        self.recorder = recorder.TimeSeriesRecorder(self)
         self.recorder.record()  # step 0: the starting state
 
     # ---------------------------------------------------------------------------------------

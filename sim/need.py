@@ -1,5 +1,5 @@
 """Which schools need support: the one definition, read by brokerage (the process) and by the
-recorder and post-run metrics (``sim/outcomes.py``).
+in-run recorder (``sim/recorder.py``) and by the post-run metrics (``sim/outcomes.py``).
 
 Need (seed 004 L432-438: low achievement, new headteachers, Ofsted categories): a school graded
 requires improvement or inadequate; a new head (first year) in a school below good; or a

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import hand_world, make_config, make_model
-from sim import outcomes
+from sim import recorder
 from sim.invariants import InvariantError, check_invariants
 from sim.parameters import SimConfig, from_dict, to_dict
 from sim.results import RESULT_FILES
@@ -252,7 +252,7 @@ def test_event_rows_carry_their_details(written):
     events = frames["events"]
     appointed = events[events["event"] == "head_appointed"]
     assert len(appointed) > 0 and appointed["route"].notna().all()
-    assert set(appointed["route"]) <= set(outcomes.APPOINTMENT_ROUTES)
+    assert set(appointed["route"]) <= set(recorder.APPOINTMENT_ROUTES)
     assert {"internal", "external", "acting"} <= set(appointed["route"])
     left = events[events["event"] == "head_left"]
     assert len(left) > 0 and left["reason"].notna().all() and (left["reason"].str.len() > 0).all()
@@ -304,7 +304,7 @@ def test_time_series_flows_equal_event_counts(written):
     _, _, _, frames, _ = written
     ts, events = frames["timeseries"], frames["events"]
     keys = ["step", "region", "phase"]
-    flows = {f"appointed_{r}": ("head_appointed", "route", r) for r in outcomes.APPOINTMENT_ROUTES}
+    flows = {f"appointed_{r}": ("head_appointed", "route", r) for r in recorder.APPOINTMENT_ROUTES}
     flows.update({"left_retired": ("head_left", "reason", "retired"),
                   "left_early": ("head_left", "reason", "left_early"),
                   "left_acting_ended": ("head_left", "reason", "acting_ended")})

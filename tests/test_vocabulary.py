@@ -1,0 +1,50 @@
+"""One home per vocabulary: outcome names come from the function that computes them, the
+in-run recorder stands apart from the post-run metrics, and both read need from sim.need."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from sim import outcomes
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Modules of the package a source file imports (``from .x import`` gives ``x``)."""
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            found |= {node.module} if node.module else {a.name for a in node.names}
+    return found
+
+
+def test_scalar_outcome_names_are_the_keys_of_the_function_that_computes_them():
+    names = outcomes.scalar_outcome_names()
+    assert outcomes.SCALAR_OUTCOMES == names and len(names) == len(set(names)) >= 20
+    national = outcomes.NATIONAL_ONLY_OUTCOMES
+    assert national and set(national) < set(names)
+    assert outcomes.LOWER_IS_BETTER < set(names)
+
+
+def test_recorder_and_metrics_are_apart_and_need_lies_below_both():
+    recorder = imported_modules(ROOT / "sim" / "recorder.py")
+    metrics = imported_modules(ROOT / "sim" / "outcomes.py")
+    assert "outcomes" not in recorder       # the recorder knows nothing of post-run metrics
+    assert "need" in recorder and "need" in metrics
+    assert imported_modules(ROOT / "sim" / "need.py") <= {"model"}  # the model type only
+    brokerage = imported_modules(ROOT / "sim" / "processes" / "brokerage.py")
+    assert "need" in brokerage
+
+
+def test_one_ready_leader_mask():
+    """Readiness is compared with ready_threshold only in SchoolState.ready_leaders."""
+    offenders = []
+    for path in (ROOT / "sim").rglob("*.py"):
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if "bench_readiness" in line and ">=" in line and path.name != "state.py" \
+                    and "ready_threshold" in line:
+                offenders.append(f"{path.name}:{number}")
+    assert not offenders, offenders
