@@ -47,7 +47,8 @@ from .policies import PolicyEffects, build_policies
 from .policies.system_leadership import SystemLeadershipLevers
 from .processes import (academies, alliances, brokerage, careers, designation, inspection, leadership,
                         pipeline, structure, succession, support)
-from .state import ACTING, EXECUTIVE, MAX_SENIOR_LEADERS, TERMS_PER_YEAR, SchoolState, initial_state
+from .state import (ACTING, EXECUTIVE, MAX_SENIOR_LEADERS, TERMS_PER_YEAR, VACANT, SchoolState,
+                    initial_state)
 from .system_leadership import SystemLeadershipState, end_deployment, head_leaving
 from .world import World, build_world
 
@@ -81,7 +82,8 @@ class SchoolSystemModel(mesa.Model):
         self.small = self.world.small
 
         self.schools = [School(self, i) for i in range(n)]
-        self.heads: list[Headteacher] = [Headteacher(self, int(p), i) for i, p in enumerate(head_ids)]
+        # agents are views of the state arrays; a vacant headship is VACANT in state.head_person
+        self.heads: list[Headteacher | None] = [Headteacher(self, i) for i in range(n)]
         established = np.arange(MAX_SENIOR_LEADERS)[None, :] < self.state.bench_posts[:, None]
         self.senior_posts: dict[tuple[int, int], SeniorLeader] = {
             (int(i), int(k)): SeniorLeader(self, int(i), int(k)) for i, k in zip(*np.nonzero(established))}
@@ -162,13 +164,14 @@ class SchoolSystemModel(mesa.Model):
         self.events.log(HEAD_LEFT, school, person, reason=reason,
                         kind=int(self.state.leader_kind[school]))
         head.remove()
-        self.heads[school] = None  # type: ignore[call-overload]
+        self.heads[school] = None
+        self.state.head_person[school] = VACANT
         return person
 
     def install_head(self, school: int, person: int, route: str, capacity: np.ndarray,
                      age: float, experience: float, resilience: float, kind: int) -> Headteacher:
         """Make ``person`` the leader of record of ``school``; log ``head_appointed``."""
-        if self.heads[school] is not None:
+        if not self.state.head_vacant[school]:
             raise RuntimeError(f"school index {school} already has a leader of record")
         s = self.state
         s.head_person[school] = person
@@ -178,7 +181,7 @@ class SchoolSystemModel(mesa.Model):
         s.head_tenure[school] = 0.0
         s.head_experience[school] = experience
         s.head_resilience[school] = resilience
-        head = Headteacher(self, person, school)
+        head = Headteacher(self, school)
         self.heads[school] = head
         self.events.log(HEAD_APPOINTED, school, person, route=route, kind=kind,
                         vacancy_terms=int(s.vacancy_terms[school]))
@@ -187,7 +190,7 @@ class SchoolSystemModel(mesa.Model):
     def start_executive_headship(self, school: int, home: int, distance_km: float) -> None:
         """The head of ``home`` becomes executive head of ``school`` (replacing an acting head)."""
         s, sl = self.state, self.sl
-        if self.heads[school] is not None:
+        if not s.head_vacant[school]:
             self.end_acting_headship(school)
         for deployment in sl.deployments.of_client(school):
             end_deployment(self, deployment, reason="client_executive_headship")
@@ -214,10 +217,11 @@ class SchoolSystemModel(mesa.Model):
         """Detach ``school`` from its executive head; it is left without a leader of record."""
         s, sl = self.state, self.sl
         home = int(sl.executive_of[school])
-        person = self.heads[school].person_id
+        person = int(s.head_person[school])
         self.events.log(HEAD_LEFT, school, person, reason=reason, kind=EXECUTIVE)
         self.events.log(FEDERATION_ENDED, school, person, reason=reason, supporter=home, client=school)
-        self.heads[school] = None  # type: ignore[call-overload]
+        self.heads[school] = None
+        s.head_person[school] = VACANT
         sl.executive_led_count[home] -= 1
         sl.executive_of[school] = -1
         sl.executive_since[school] = -1

@@ -35,6 +35,7 @@ CONDITION_REFERENCE = 0.7
 TERMS_PER_YEAR = 3  # one model step is one school term
 
 SUBSTANTIVE, ACTING, EXECUTIVE = 0, 1, 2
+VACANT = -1  # head_person / bench_person of a post nobody holds
 LEADER_KINDS = ("substantive", "acting", "executive")
 MAX_SENIOR_LEADERS = 6  # deputy / assistant-head posts per school (secondary SLTs are the largest)
 
@@ -54,7 +55,7 @@ class SchoolState:
     academy_order_step: np.ndarray  # (n,) int32: step of a pending academy order, -1 = none
     current_id: np.ndarray         # (n,) int64: the school's URN now (a sponsored academy gets a new one)
     # head of record
-    head_person: np.ndarray        # (n,) int64
+    head_person: np.ndarray        # (n,) int64, VACANT while the headship has no leader of record
     leader_kind: np.ndarray        # (n,) int8: SUBSTANTIVE / ACTING / EXECUTIVE
     head_capacity: np.ndarray      # (n, 4) float, 0-1, by practice domain
     head_age: np.ndarray           # (n,) float, years
@@ -75,6 +76,11 @@ class SchoolState:
     def n(self) -> int:
         """Number of schools."""
         return len(self.effectiveness)
+
+    @property
+    def head_vacant(self) -> np.ndarray:
+        """(n,) bool: the school has no leader of record (succession fills it this term)."""
+        return self.head_person == VACANT
 
     @property
     def bench_present(self) -> np.ndarray:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from conftest import hand_world, make_model
 from sim import outcomes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,3 +49,17 @@ def test_one_ready_leader_mask():
                     and "ready_threshold" in line:
                 offenders.append(f"{path.name}:{number}")
     assert not offenders, offenders
+
+
+def test_a_vacant_headship_is_recorded_in_the_state_and_agents_read_it():
+    from sim.state import VACANT
+    model = make_model(hand_world(6), system_leadership=None)
+    head = model.heads[0]
+    person = head.person_id
+    assert person == model.state.head_person[0] and head.age == model.state.head_age[0]
+    model.remove_head(0, reason="left_early")
+    assert model.state.head_person[0] == VACANT and model.state.head_vacant[0]
+    assert model.heads[0] is None and model.schools[0].head is None
+    model.step()  # succession fills the post this term
+    assert not model.state.head_vacant.any()
+    assert model.schools[0].head.person_id == model.state.head_person[0] != person

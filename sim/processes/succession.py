@@ -46,8 +46,7 @@ def attractiveness(model: "SchoolSystemModel") -> np.ndarray:
 def step(model: "SchoolSystemModel") -> None:
     """Fill or hold every vacant headship for this term."""
     p, s, rng = model.params, model.state, model.rng
-    no_head = np.array([h is None for h in model.heads])
-    searching = no_head | (s.leader_kind == ACTING)
+    searching = s.head_vacant | (s.leader_kind == ACTING)
     if not searching.any():
         return
     ready = s.ready_leaders(p.ready_threshold)
@@ -70,7 +69,7 @@ def step(model: "SchoolSystemModel") -> None:
             candidate = _draw_candidate(model, market_pool[int(region[school])], school,
                                         ready, ready_schools, ready_posts)
             _appoint_external(model, school, ready, candidate)
-        elif model.heads[school] is None:
+        elif s.head_vacant[school]:
             install_acting(model, school, ready)
         else:
             s.vacancy_terms[school] += 1
@@ -80,10 +79,10 @@ def _confirm_acting_head(model: "SchoolSystemModel", school: int) -> bool:
     """Appoint the acting head substantively if they stepped up internally and are now ready."""
     s, p = model.state, model.params
     readiness = float(s.acting_readiness[school])
-    if (model.heads[school] is None or readiness < p.ready_threshold
+    if (s.head_vacant[school] or readiness < p.ready_threshold
             or model.rng.random() >= p.internal_preference):
         return False
-    person = model.heads[school].person_id
+    person = int(s.head_person[school])
     _make_substantive(model, school, person, readiness, route="internal", experience=0.0)
     return True
 
@@ -149,9 +148,9 @@ def _make_substantive(model: "SchoolSystemModel", school: int, person: int, read
                       route: str, experience: float) -> None:
     """Install a substantive head, ending any acting arrangement first."""
     s, rng, p = model.state, model.rng, model.params
-    if model.heads[school] is not None and model.heads[school].person_id != person:
+    if not s.head_vacant[school] and s.head_person[school] != person:
         model.end_acting_headship(school)
-    elif model.heads[school] is not None:  # the acting head is confirmed in post
+    elif not s.head_vacant[school]:  # the acting head is confirmed in post
         model.remove_head(school, reason="acting_ended")
     spread = p.head_domain_sd if model.config.mechanisms.domain_heterogeneity else 0.08
     capacity = np.clip(rng.normal(readiness * p.new_head_capacity_per_readiness, spread, 4), 0.05, 1.0)
