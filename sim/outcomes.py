@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .events import (DEDESIGNATED, DESIGNATED, FEDERATION_ENDED, FEDERATION_FORMED, INSPECTION,
+                     SUPPORT_ENDED, SUPPORT_STARTED)
 from .need import schools_in_need
 from .recorder import TimeSeriesRecorder, flow_indicators, good_share
 from .state import CONDITIONS, DOMAINS, LEADER_KINDS, TERMS_PER_YEAR, combined_condition
@@ -35,8 +37,8 @@ def support_spells(events: pd.DataFrame) -> pd.DataFrame:
     is ended by the pair's k-th end.
     """
     key = ["supporter_school_id", "client_school_id"]
-    starts = events[events["event"] == "support_started"][key + ["step", "mode", "distance_km"]]
-    ends = events[events["event"] == "support_ended"][key + ["step", "reason"]]
+    starts = events[events["event"] == SUPPORT_STARTED][key + ["step", "mode", "distance_km"]]
+    ends = events[events["event"] == SUPPORT_ENDED][key + ["step", "reason"]]
     starts = starts.assign(k=starts.groupby(key).cumcount()).rename(columns={"step": "start_step"})
     ends = ends.assign(k=ends.groupby(key).cumcount()).rename(columns={"step": "end_step"})
     spells = starts.merge(ends, on=key + ["k"], how="left").drop(columns="k")
@@ -63,7 +65,7 @@ def support_outcomes(events: pd.DataFrame, inspections: pd.DataFrame | None = No
 def classified_inspections(events: pd.DataFrame) -> pd.DataFrame:
     """Every inspection with a previous grade: school, grades, ``group`` (supported or not, as
     in :func:`support_outcomes`), and whether it improved or declined (0/1)."""
-    insp = events[(events["event"] == "inspection") & (events["previous_grade"] > 0)][
+    insp = events[(events["event"] == INSPECTION) & (events["previous_grade"] > 0)][
         ["step", "school_id", "grade", "previous_grade"]]
     spells = support_spells(events)[["client_school_id", "start_step", "end_step"]].rename(
         columns={"client_school_id": "school_id"}).astype({"school_id": "int64"})
@@ -82,7 +84,7 @@ def classified_inspections(events: pd.DataFrame) -> pd.DataFrame:
 def home_school_outcomes(events: pd.DataFrame) -> pd.DataFrame:
     """Grade changes of supporting schools inspected while supporting (from the start of their
     latest deployment to its end), against other good or better schools' inspections."""
-    insp = events[(events["event"] == "inspection") & events["previous_grade"].between(1, 2)][
+    insp = events[(events["event"] == INSPECTION) & events["previous_grade"].between(1, 2)][
         ["step", "school_id", "grade", "previous_grade"]]
     spells = support_spells(events)[["supporter_school_id", "start_step", "end_step"]].rename(
         columns={"supporter_school_id": "school_id"}).astype({"school_id": "int64"})
@@ -380,8 +382,8 @@ def _system_leader_scalars(end: pd.DataFrame, events: pd.DataFrame, years: float
     """Who the NLEs are and what system leadership costs the home schools (issue 8); ``end`` is
     the time series of the last year."""
     nles = end["nle_count"].sum()
-    designated = events[(events["event"] == "designated") & (events["role"] == "NLE")]
-    lost = events[(events["event"] == "dedesignated") & (events["role"] == "NLE")
+    designated = events[(events["event"] == DESIGNATED) & (events["role"] == "NLE")]
+    lost = events[(events["event"] == DEDESIGNATED) & (events["role"] == "NLE")
                   & events["reason"].isin(["grade_fell", "not_outstanding"])]
     support = support_spells(events).rename(columns={"supporter_school_id": "school_id"})
     executive = executive_spells(events).rename(columns={"supporter_school_id": "school_id"})
@@ -403,7 +405,7 @@ def _system_leader_scalars(end: pd.DataFrame, events: pd.DataFrame, years: float
 def _home_decline_share(events: pd.DataFrame, spells: pd.DataFrame) -> float:
     """Share of inspections of good or better schools, held while the school's head was away
     (``spells``: school_id, start_step, end_step), that lowered its grade."""
-    insp = events[(events["event"] == "inspection") & events["previous_grade"].between(1, 2)][
+    insp = events[(events["event"] == INSPECTION) & events["previous_grade"].between(1, 2)][
         ["step", "school_id", "grade", "previous_grade"]]
     if spells.empty or insp.empty:
         return float("nan")
@@ -417,8 +419,8 @@ def _home_decline_share(events: pd.DataFrame, spells: pd.DataFrame) -> float:
 def executive_spells(events: pd.DataFrame) -> pd.DataFrame:
     """One row per executive headship: home school, led school, start and end step (NaN if on)."""
     key = ["supporter_school_id", "client_school_id"]
-    starts = events[events["event"] == "federation_formed"][key + ["step"]]
-    ends = events[events["event"] == "federation_ended"][key + ["step"]]
+    starts = events[events["event"] == FEDERATION_FORMED][key + ["step"]]
+    ends = events[events["event"] == FEDERATION_ENDED][key + ["step"]]
     starts = starts.assign(k=starts.groupby(key).cumcount()).rename(columns={"step": "start_step"})
     ends = ends.assign(k=ends.groupby(key).cumcount()).rename(columns={"step": "end_step"})
     spells = starts.merge(ends, on=key + ["k"], how="left").drop(columns="k")

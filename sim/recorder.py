@@ -19,7 +19,9 @@ import pandas as pd
 from scipy import sparse
 
 from . import subgroups
-from .events import EVENT_NAMES
+from .events import (ACADEMY_OPENED, ACADEMY_ORDER, DEDESIGNATED, DESIGNATED, EVENT_NAMES,
+                     FEDERATION_ENDED, FEDERATION_FORMED, HEAD_APPOINTED, HEAD_LEFT, INSPECTION,
+                     SHORT_INSPECTION, SUPPORT_ENDED, SUPPORT_STARTED)
 from .need import schools_in_need
 from .state import ACTING, CONDITIONS, EXECUTIVE, LEADER_KINDS, TERMS_PER_YEAR
 from .system_leadership import LLE, NLE
@@ -270,7 +272,7 @@ class TimeSeriesRecorder:
         keys = ["step", "region", "phase"]
         flows = flow_indicators(events)
         counts = pd.DataFrame({k: v.fillna(False).astype("int32") for k, v in flows.items()})
-        started = events["event"] == "support_started"
+        started = events["event"] == SUPPORT_STARTED
         counts["support_distance_km_total"] = events["distance_km"].where(started, 0.0).fillna(0.0).astype(float)
         counts[keys] = events[keys].astype(object)
         counts = counts.groupby(keys, as_index=False).sum()
@@ -292,21 +294,21 @@ class TimeSeriesRecorder:
 def flow_indicators(events: pd.DataFrame) -> dict[str, pd.Series]:
     """Which events count towards each flow column of the time series (nullable booleans)."""
     return {
-        **{f"appointed_{r}": (events["event"] == "head_appointed") & (events["route"] == r)
+        **{f"appointed_{r}": (events["event"] == HEAD_APPOINTED) & (events["route"] == r)
            for r in APPOINTMENT_ROUTES},
-        **{f"left_{r}" if r != "left_early" else "left_early": (events["event"] == "head_left") & (events["reason"] == r)
+        **{f"left_{r}" if r != "left_early" else "left_early": (events["event"] == HEAD_LEFT) & (events["reason"] == r)
            for r in LEAVING_REASONS},
-        "inspections": events["event"] == "inspection",
-        "designations": events["event"] == "designated",
-        "dedesignations": (events["event"] == "dedesignated") & (events["reason"] != "became_nle"),
-        "support_started": events["event"] == "support_started",
-        "support_ended": events["event"] == "support_ended",
-        "federations_formed": events["event"] == "federation_formed",
-        "federations_ended": events["event"] == "federation_ended",
-        "short_inspections": events["event"] == "short_inspection",
-        "academy_orders": events["event"] == "academy_order",
-        "academies_opened": events["event"] == "academy_opened",
-        "downgrades": ((events["event"] == "inspection") & (events["previous_grade"] > 0)
+        "inspections": events["event"] == INSPECTION,
+        "designations": events["event"] == DESIGNATED,
+        "dedesignations": (events["event"] == DEDESIGNATED) & (events["reason"] != "became_nle"),
+        "support_started": events["event"] == SUPPORT_STARTED,
+        "support_ended": events["event"] == SUPPORT_ENDED,
+        "federations_formed": events["event"] == FEDERATION_FORMED,
+        "federations_ended": events["event"] == FEDERATION_ENDED,
+        "short_inspections": events["event"] == SHORT_INSPECTION,
+        "academy_orders": events["event"] == ACADEMY_ORDER,
+        "academies_opened": events["event"] == ACADEMY_OPENED,
+        "downgrades": ((events["event"] == INSPECTION) & (events["previous_grade"] > 0)
                        & (events["grade"] > events["previous_grade"])),
     }
 

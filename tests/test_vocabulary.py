@@ -63,3 +63,12 @@ def test_a_vacant_headship_is_recorded_in_the_state_and_agents_read_it():
     model.step()  # succession fills the post this term
     assert not model.state.head_vacant.any()
     assert model.schools[0].head.person_id == model.state.head_person[0] != person
+
+
+def test_the_model_reads_events_by_their_sim_events_names_too():
+    import re
+    offenders = []
+    for path in (ROOT / "sim").rglob("*.py"):
+        text = path.read_text()
+        offenders += [f"{path.name}: {m}" for m in re.findall(r"\[\"event\"\] == [\"'](\w+)", text)]
+    assert not offenders, offenders
