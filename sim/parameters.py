@@ -171,6 +171,9 @@ class BehaviourParams:
         "seed 001 L61 (declining pool of middle leaders); assumption")
     attractiveness_rural: float = uncertain(
         0.7, "multiplier", 0.4, 1.0, "seed 002 L2415-2417 (recruiting heads of small rural schools problematic)")
+    town_rural_weight: float = uncertain(
+        0.5, "weight of attractiveness_rural for a town school (0 as urban, 1 as rural)", 0.0, 1.0,
+        "assumption: a town-and-fringe headship is halfway between an urban and a rural one")
     attractiveness_coastal: float = uncertain(
         0.8, "multiplier", 0.4, 1.0,
         "assumption: coastal headships are harder to fill (seed 003 L798-802 is about access to support)")
@@ -728,6 +731,82 @@ def validate(config: Any, path: str = "") -> Any:
 
 
 HARD_TO_STAFF_CRITERIA = ("rural", "coastal", "small", "fsm_band4", "inadequate")
+
+
+# --------------------------------------------------------------------------------------------
+# Fixed assumptions: constants that are not sampled (a structure, a published figure, or an
+# assumption that is not one number), declared here with unit and source so that
+# docs/PARAMETERS.md lists them beside the sampled parameters. The value lives in the module
+# named; tests/test_vocabulary.py fails on an undeclared numeric constant in the processes.
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FixedAssumption:
+    """A model constant outside ``BehaviourParams``: where it lives, its unit and its source."""
+
+    where: str   # "module.NAME", e.g. "sim.state.CONDITION_REFERENCE"
+    unit: str
+    source: str
+
+    def value(self) -> Any:
+        """The constant's value, read from its module (its one home)."""
+        import importlib
+        module, name = self.where.rsplit(".", 1)
+        return getattr(importlib.import_module(module), name)
+
+
+FIXED_ASSUMPTIONS = (
+    FixedAssumption(
+        "sim.state.PRACTICE_TO_CONDITION",
+        "share of a condition's support from each practice domain (rows: conditions, columns: "
+        "domains; rows sum to 1)",
+        "assumption shaped by seed 000 L83-110 (practices act on conditions) and L693-700 (staff "
+        "ability, motivation and working conditions are the main channel)"),
+    FixedAssumption(
+        "sim.state.CONDITION_REFERENCE", "condition level (0-1)",
+        "scale: the condition level at which effectiveness is zero; the grade thresholds are "
+        "calibrated against it"),
+    FixedAssumption(
+        "sim.state.MAX_SENIOR_LEADERS", "deputy / assistant-head posts per school at most",
+        "assumption: secondary senior teams are the largest"),
+    FixedAssumption(
+        "sim.processes.inspection.CATCH_UP_TERMS", "terms",
+        "assumption: formerly exempt outstanding schools overdue when the exemption ends are "
+        "inspected with chance 1/12 a term (Ofsted planned about four years)"),
+    FixedAssumption(
+        "sim.processes.alliances.GRANT_TAPER", "share of the first-year grant in years 1-4",
+        "seed 002 L6680-6684 (DfE funding reduced over a teaching school's first four years); "
+        "the steps an assumption"),
+    FixedAssumption(
+        "sim.processes.structure.MAX_SCHOOLS_LED", "schools led by one executive head",
+        "seed 002 Table 3.1 L3547-3658 (schools led by the 12 heads interviewed: 1 to 7, mode 2)"),
+    FixedAssumption(
+        "sim.system_leadership.MODES", "share of a full-time leader, by deployment mode",
+        "National College NLE FAQ (3 days a week supporting an acting head; 1-2 days a week "
+        "consultancy); seed 004 L495 (a secondment two days a week)"),
+    FixedAssumption(
+        "sim.system_leadership.SECONDARY_SECONDMENT_SHARE",
+        "probability a secondary client's deployment is a secondment",
+        "seed 004 L493 (4 of the 11 secondary clients visited cited secondments)"),
+    FixedAssumption(
+        "sim.processes.designation.HIGH_DEPRIVATION_FSM", "FSM share",
+        "seed 004 L646 (high social deprivation: 25 % or above free school meals)"),
+    FixedAssumption(
+        "sim.processes.designation.STARTING_PRIMARY_SHARE",
+        "share of the starting NLEs / LLEs who lead primaries",
+        "seed 002 Appendix 1 L8252-8327 (465 of 878 NLEs in 2013, 504 of 941 in 2014; 1,312 of "
+        "1,617 LLEs in 2014)"),
+    FixedAssumption(
+        "sim.world.GRADE_FSM_SLOPE", "latent-grade sd per unit FSM share (synthetic worlds)",
+        "direction from the real 2018 data (below good: 5.6 % of FSM band 1 schools, 23.1 % of "
+        "band 4); the slope an assumption"),
+    FixedAssumption(
+        "sim.world.TOWN_SHARE_OF_RURAL", "share of the DfE rural class (synthetic worlds)",
+        "approximation: 'town and fringe' share of rural schools"),
+    FixedAssumption(
+        "sim.world.FSM_SETTING_FACTOR", "FSM share relative to the regional mean: urban, town, "
+        "rural (synthetic worlds)", "approximation"),
+)
 
 
 def parameter_table(cls: type = BehaviourParams) -> list[dict]:

@@ -72,3 +72,40 @@ def test_the_model_reads_events_by_their_sim_events_names_too():
         text = path.read_text()
         offenders += [f"{path.name}: {m}" for m in re.findall(r"\[\"event\"\] == [\"'](\w+)", text)]
     assert not offenders, offenders
+
+
+# Module-level constants of the processes that are codes, identifiers or calendar facts, not
+# assumptions about behaviour (so not in parameters.FIXED_ASSUMPTIONS).
+NOT_ASSUMPTIONS = {"SUBSTANTIVE", "ACTING", "EXECUTIVE", "VACANT", "DEVELOPING_PEOPLE",
+                   "TERMS_PER_YEAR", "NO_ROLE", "LLE", "NLE", "NEW_URN_BASE", "CALENDAR"}
+
+
+def numeric_constants(path: Path) -> list[str]:
+    """Names of module-level UPPER_CASE assignments in ``path`` whose value holds a number."""
+    tree = ast.parse(path.read_text())
+    names = []
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            numbers = [n for n in ast.walk(node.value) if isinstance(n, ast.Constant)
+                       and isinstance(n.value, (int, float)) and not isinstance(n.value, bool)]
+            for target in targets:
+                for name in ast.walk(target):
+                    if isinstance(name, ast.Name) and name.id.isupper() and numbers:
+                        names.append(name.id)
+    return names
+
+
+def test_every_numeric_constant_of_the_processes_is_declared():
+    from sim.parameters import FIXED_ASSUMPTIONS
+    declared = {fixed.where.rsplit(".", 1)[1] for fixed in FIXED_ASSUMPTIONS}
+    files = [ROOT / "sim" / "state.py", ROOT / "sim" / "system_leadership.py",
+             ROOT / "sim" / "need.py", *sorted((ROOT / "sim" / "processes").glob("*.py")),
+             *sorted((ROOT / "sim" / "policies").glob("*.py"))]
+    undeclared = [f"{path.name}: {name}" for path in files for name in numeric_constants(path)
+                  if name not in declared | NOT_ASSUMPTIONS]
+    assert not undeclared, ("declare these in sim/parameters.py (BehaviourParams, or "
+                            f"FIXED_ASSUMPTIONS with unit and source): {undeclared}")
+    for fixed in FIXED_ASSUMPTIONS:
+        fixed.value()  # each declaration names a constant that exists
+        assert fixed.unit and fixed.source, fixed.where

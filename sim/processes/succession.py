@@ -34,8 +34,8 @@ def attractiveness(model: "SchoolSystemModel") -> np.ndarray:
     """Relative appeal of each school's headship to external candidates (1 = easiest)."""
     p, s, w = model.params, model.state, model.world
     appeal = np.ones(s.n)
-    appeal *= np.where(w.setting == RURAL, p.attractiveness_rural,
-                       np.where(w.setting == TOWN, 0.5 * (1 + p.attractiveness_rural), 1.0))
+    town = p.town_rural_weight * p.attractiveness_rural + (1.0 - p.town_rural_weight)
+    appeal *= np.where(w.setting == RURAL, p.attractiveness_rural, np.where(w.setting == TOWN, town, 1.0))
     appeal *= np.where(w.coastal, p.attractiveness_coastal, 1.0)
     appeal *= np.where(model.small, p.attractiveness_small, 1.0)
     appeal *= np.where(model.fsm_band == 4, p.attractiveness_fsm_band4, 1.0)
