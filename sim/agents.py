@@ -2,8 +2,8 @@
 
 Agents carry identity and relations and make the discrete decisions; their state (person ids and
 vacancies included) is a row of the model's :class:`~sim.state.SchoolState` arrays, which the
-properties below read and write. That keeps a term's updates for 20,000 schools vectorised while every school and person
-remains an agent a user can inspect (``model.schools[i].head.capacity``).
+properties below read and write. That keeps a term's updates for 20,000 schools vectorised while
+every school and person remains an agent a user can inspect (``model.schools[i].head.capacity``).
 """
 
 from __future__ import annotations

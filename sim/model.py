@@ -171,7 +171,7 @@ class SchoolSystemModel(mesa.Model):
     def install_head(self, school: int, person: int, route: str, capacity: np.ndarray,
                      age: float, experience: float, resilience: float, kind: int) -> Headteacher:
         """Make ``person`` the leader of record of ``school``; log ``head_appointed``."""
-        if not self.state.head_vacant[school]:
+        if not self.state.head_is_vacant(school):
             raise RuntimeError(f"school index {school} already has a leader of record")
         s = self.state
         s.head_person[school] = person
@@ -190,7 +190,7 @@ class SchoolSystemModel(mesa.Model):
     def start_executive_headship(self, school: int, home: int, distance_km: float) -> None:
         """The head of ``home`` becomes executive head of ``school`` (replacing an acting head)."""
         s, sl = self.state, self.sl
-        if not s.head_vacant[school]:
+        if not s.head_is_vacant(school):
             self.end_acting_headship(school)
         for deployment in sl.deployments.of_client(school):
             end_deployment(self, deployment, reason="client_executive_headship")

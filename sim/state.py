@@ -82,6 +82,10 @@ class SchoolState:
         """(n,) bool: the school has no leader of record (succession fills it this term)."""
         return self.head_person == VACANT
 
+    def head_is_vacant(self, school: int) -> bool:
+        """``head_vacant`` for one school (without building the whole array)."""
+        return bool(self.head_person[school] == VACANT)
+
     @property
     def bench_present(self) -> np.ndarray:
         """(n, K) bool: the post is filled."""
@@ -136,8 +140,7 @@ def initial_state(world: World, params: BehaviourParams, rng: np.random.Generato
     so the model starts near its own equilibrium rather than drifting in the first years.
     ``person_ids`` (n,) and ``bench_ids`` (n, K) are the ids to give heads and senior leaders.
     """
-    n = world.n_schools
-    p = params
+    n, p = world.n_schools, params
     bands = np.array([p.threshold_outstanding + p.start_band_above_outstanding,
                       p.threshold_outstanding, p.threshold_good, p.threshold_inadequate,
                       p.threshold_inadequate - p.start_band_below_inadequate])
@@ -150,13 +153,14 @@ def initial_state(world: World, params: BehaviourParams, rng: np.random.Generato
         latent_grade[new] = 1 + rng.choice(4, size=int(new.sum()), p=shares / shares.sum())
     hi, lo = bands[latent_grade - 1], bands[latent_grade]
     effectiveness = lo + (hi - lo) * rng.random(n)
-    level = CONDITION_REFERENCE + effectiveness / params.outcome_per_condition
+    level = CONDITION_REFERENCE + effectiveness / p.outcome_per_condition
     conditions = np.clip(level[:, None] + rng.normal(0, p.start_condition_sd, (n, 4)), 0.02, 0.98)
 
     bench_posts = _bench_posts(world, p, rng)
     k = MAX_SENIOR_LEADERS
-    filled = (np.arange(k)[None, :] < bench_posts[:, None]) & (rng.random((n, k)) < p.start_senior_post_fill_share)
-    bench_person = np.where(filled, bench_ids, -1)
+    filled = ((np.arange(k)[None, :] < bench_posts[:, None])
+              & (rng.random((n, k)) < p.start_senior_post_fill_share))
+    bench_person = np.where(filled, bench_ids, VACANT)
     # Years in role and readiness as the pipeline process would have produced them: entrants
     # start low and grow at the base rate plus a typical head's coaching.
     bench_years = np.where(filled, rng.exponential(p.start_senior_years_mean, (n, k)), 0.0)
@@ -168,13 +172,13 @@ def initial_state(world: World, params: BehaviourParams, rng: np.random.Generato
     strength = mean_readiness(bench_person, bench_readiness)
     # Capacity that would hold conditions where they are (inverse of the leadership target).
     needed = (level + condition_headwind(world, params)) / (
-        1 + params.distributed_leadership_weight * strength)
+        1 + p.distributed_leadership_weight * strength)
     head_capacity = np.clip(needed[:, None] + rng.normal(0, p.start_capacity_sd, (n, 4)), 0.05, 1.0)
 
     age = np.clip(rng.normal(p.start_head_age_mean_years, p.start_head_age_sd_years, n), 32, 63)
     experience = np.minimum(rng.gamma(2.0, p.start_head_experience_mean_years / 2.0, n), age - 28)
     tenure = np.minimum(experience, rng.gamma(1.6, p.start_head_tenure_mean_years / 1.6, n))
-    gap = params.gap_base - params.gap_conditions_effect * (level - CONDITION_REFERENCE)
+    gap = p.gap_base - p.gap_conditions_effect * (level - CONDITION_REFERENCE)
 
     return SchoolState(
         conditions=conditions, effectiveness=effectiveness, gap=gap,
@@ -185,7 +189,8 @@ def initial_state(world: World, params: BehaviourParams, rng: np.random.Generato
         academy_order_step=np.full(n, -1, dtype=np.int32), current_id=world.school_id.copy(),
         head_person=person_ids.astype(np.int64), leader_kind=np.zeros(n, dtype=np.int8),
         head_capacity=head_capacity, head_age=age, head_tenure=tenure,
-        head_experience=experience, head_resilience=rng.beta(p.head_resilience_beta_a, p.head_resilience_beta_b, n),
+        head_experience=experience,
+        head_resilience=rng.beta(p.head_resilience_beta_a, p.head_resilience_beta_b, n),
         vacancy_terms=np.zeros(n, dtype=np.int16), acting_readiness=np.zeros(n),
         bench_posts=bench_posts,
         bench_person=bench_person.astype(np.int64), bench_readiness=bench_readiness,

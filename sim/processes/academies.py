@@ -56,7 +56,7 @@ def open_sponsored_academy(model: "SchoolSystemModel", school: int) -> None:
     model.events.log(ACADEMY_OPENED, school, int(s.head_person[school]), previous_grade=int(s.grade[school]))
     for deployment in sl.deployments.of_client(school):
         end_deployment(model, deployment, reason="academy_conversion")
-    if s.head_vacant[school]:
+    if s.head_is_vacant(school):
         pass  # already vacant: succession fills it this term
     elif s.leader_kind[school] == EXECUTIVE:
         model.end_executive_headship(school, reason="academy_conversion")

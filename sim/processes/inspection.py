@@ -61,13 +61,15 @@ def due(model: "SchoolSystemModel") -> np.ndarray:
     regime, s, rng = model.config.policy.inspection, model.state, model.rng
     interval = np.array((regime.first_inspection_terms,) + tuple(regime.interval_terms))[s.grade]
     draw = rng.random(s.n)
-    is_due = (s.terms_since_inspection >= interval) | ((s.terms_since_inspection >= interval - 1) & (draw < model.params.early_inspection_probability))
+    early = (s.terms_since_inspection >= interval - 1) & (draw < model.params.early_inspection_probability)
+    is_due = (s.terms_since_inspection >= interval) | early
     if regime.regime == "calendar":
         # Outstanding schools long overdue (the exemption just lifted) are caught up gradually.
         overdue = (s.grade == 1) & (s.terms_since_inspection >= interval + CATCH_UP_TERMS)
         is_due = np.where(overdue, draw < 1.0 / CATCH_UP_TERMS, is_due)
     if in_force("outstanding_exempt", model):
-        at_risk = (s.effectiveness < model.params.threshold_good) & (rng.random(s.n) < model.params.risk_inspection_per_term)
+        at_risk = ((s.effectiveness < model.params.threshold_good)
+                   & (rng.random(s.n) < model.params.risk_inspection_per_term))
         is_due = np.where(s.grade == 1, at_risk, is_due)
     return is_due
 

@@ -69,7 +69,7 @@ def step(model: "SchoolSystemModel") -> None:
             candidate = _draw_candidate(model, market_pool[int(region[school])], school,
                                         ready, ready_schools, ready_posts)
             _appoint_external(model, school, ready, candidate)
-        elif s.head_vacant[school]:
+        elif s.head_is_vacant(school):
             install_acting(model, school, ready)
         else:
             s.vacancy_terms[school] += 1
@@ -79,7 +79,7 @@ def _confirm_acting_head(model: "SchoolSystemModel", school: int) -> bool:
     """Appoint the acting head substantively if they stepped up internally and are now ready."""
     s, p = model.state, model.params
     readiness = float(s.acting_readiness[school])
-    if (s.head_vacant[school] or readiness < p.ready_threshold
+    if (s.head_is_vacant(school) or readiness < p.ready_threshold
             or model.rng.random() >= p.internal_preference):
         return False
     person = int(s.head_person[school])
@@ -148,9 +148,9 @@ def _make_substantive(model: "SchoolSystemModel", school: int, person: int, read
                       route: str, experience: float) -> None:
     """Install a substantive head, ending any acting arrangement first."""
     s, rng, p = model.state, model.rng, model.params
-    if not s.head_vacant[school] and s.head_person[school] != person:
+    if not s.head_is_vacant(school) and s.head_person[school] != person:
         model.end_acting_headship(school)
-    elif not s.head_vacant[school]:  # the acting head is confirmed in post
+    elif not s.head_is_vacant(school):  # the acting head is confirmed in post
         model.remove_head(school, reason="acting_ended")
     spread = p.head_domain_sd if model.config.mechanisms.domain_heterogeneity else 0.08
     capacity = np.clip(rng.normal(readiness * p.new_head_capacity_per_readiness, spread, 4), 0.05, 1.0)
