@@ -33,7 +33,7 @@ from ..nearest import CandidateSearch
 from ..need import schools_in_need  # noqa: F401  (re-exported: brokers' definition of need)
 from ..state import ACTING, TERMS_PER_YEAR
 from ..system_leadership import MODES, NLE, NO_ROLE, ROLES, SECONDARY_SECONDMENT_SHARE, Deployment
-from ..world import SECONDARY, good_or_better
+from ..world import RURAL, SECONDARY, good_or_better
 
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
@@ -74,7 +74,7 @@ def client_engagement_factor(model: "SchoolSystemModel", client: int) -> float:
         factor *= p.cover_cost_engagement
     if w.academy[client]:
         factor *= p.trust_engagement
-    if w.rural[client] or w.coastal[client]:
+    if w.setting[client] == RURAL or w.coastal[client]:  # not World.rural: see ODD 6.12
         factor *= p.remote_engagement
     shortfall = max(0.0, p.weak_leadership_capacity - float(s.head_capacity[client].mean()))
     return factor * max(0.0, 1.0 - p.weak_leadership_engagement * shortfall)
