@@ -24,7 +24,7 @@ from experiments.config import CONF_DIR, to_sim_config
 from sim.figures import check_map_inputs
 from experiments.entry import entry_point
 from experiments.logs import configure, log_capture, write_log
-from sim.outcomes import good_share
+from sim.recorder import good_share
 from sim.results import check_out_dir
 from sim.run import run
 

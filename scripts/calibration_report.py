@@ -527,7 +527,7 @@ class Tee(io.TextIOBase):
 # Seed checks of system leadership (issue 8): the seeds' own figures against the model
 # ------------------------------------------------------------------------------------------
 
-# seed 002 Table 1.1 (L281-300): primary schools and primary NLEs in 11 rural LAs, Aug 2013.
+# seed 002 Table 1.1 (L245-285): primary schools and primary NLEs in 11 rural LAs, Aug 2013.
 TABLE_1_1 = {"A": (236, 4), "B": (309, 8), "C": (130, 2), "D": (245, 4), "E": (80, 2), "F": (275, 6),
              "G": (361, 2), "H": (129, 1), "I": (212, 3), "J": (254, 1), "K": (199, 4)}
 NLE_PRIMARY_SHARE = (0.53, 0.54)          # seed 002 Appendix 1 (465/878 in 2013, 504/941 in 2014)

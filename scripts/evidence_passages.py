@@ -34,10 +34,14 @@ SCANNED_SUFFIXES = (".py", ".md", ".yaml", ".yml", ".toml", ".cff", ".txt", ".rs
 SKIPPED_DIRS = (".git", ".venv", "venv", "results", "node_modules", "__pycache__",
                 ".pytest_cache")
 
-# "seed 002 L5945-5958", "seed 000 L1458-1469, L1606-1609", "seed 004 Annex B L646-652";
-# a list may wrap onto the next line of a comment or string literal.
+# "seed 002 L5945-5958", "seed 000 L1458-1469, L1606-1609", "seed 004 Annex B L646-652",
+# "seed 002 Appendix 1 L8252-8327", "seed 002 Table 1.1 (L245-285)"; a list may wrap onto the
+# next line of a comment or string literal.
 SEED = re.compile(r"\bseeds? (\d{3})\b")
-LINE_REF = re.compile(r"(?:[\s,#\"'+]|and\b|Annex [A-Z]\b)*L(\d+)(?:[-\u2013]L?(\d+))?\b")
+# A parenthetical note between two line numbers ("L2724-2728 (two thirds ...), L6338") does not
+# end the list, so every number of the list is checked.
+LINE_REF = re.compile(r"(?:[\s,#\"'+]|and\b|Annex [A-Z]\b|Appendix \d+\b|Table \d+(?:\.\d+)?\b"
+                      r"|\((?=L\d)|\([^()]{0,200}\)(?=[\s,\"'+#]*(?:and )?L\d))*L(\d+)(?:[-\u2013]L?(\d+))?\b")
 
 
 @dataclass(frozen=True)

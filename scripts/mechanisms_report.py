@@ -38,7 +38,7 @@ EXPECTED = {
     "no_cva_ranking": ([("nle_designations_fsm_band_3_4_share", -1)],
                        "CVA criterion (seed 004 L647) lets the FSM relaxation (L646) act"),
     "no_phase_mix": ([("nle_primary_share", +1)],
-                     "secondary heads take system roles more often (seed 002 L772)"),
+                     "secondary heads take system roles more often (seed 002 L772-774)"),
     "no_client_readiness": ([("deployments_started_per_year@coastal", +1),
                              ("deployments_started_per_year@rural", +1), ("improved_share_supported", +1)],
                             "trusts' own support and remoteness are barriers to taking up support, cover "

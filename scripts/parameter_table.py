@@ -44,6 +44,15 @@ def render() -> str:
             values = meta.get("unit") or (", ".join(meta["choices"]) if meta.get("choices") else "")
             rng = f"[{meta.get('low')}, {meta.get('high')}]" if meta.get("low") is not None else ""
             lines.append(f"| `{f.name}` | {default} | {values} | {rng} | {meta.get('doc', '')} |")
+    lines += ["", "## Fixed assumptions (not sampled)", "",
+              "Constants of the processes that are not behavioural parameters: structures, published "
+              "figures, or assumptions that are not one number. Each value lives in the module named "
+              "(`parameters.FIXED_ASSUMPTIONS`).", "",
+              "| constant | value | unit | source |", "|---|---|---|---|"]
+    for fixed in parameters.FIXED_ASSUMPTIONS:
+        value = fixed.value()
+        shown = repr(value.tolist() if hasattr(value, "tolist") else value)
+        lines.append(f"| `{fixed.where}` | `{shown}` | {fixed.unit} | {fixed.source} |")
     return "\n".join(lines) + "\n"
 
 

@@ -1,9 +1,9 @@
 """Mesa agents: schools, headteachers and senior leaders.
 
-Agents carry identity and relations and make the discrete decisions; their continuous state is a
-row of the model's :class:`~sim.state.SchoolState` arrays, which the properties below read and
-write. That keeps a term's updates for 20,000 schools vectorised while every school and person
-remains an agent a user can inspect (``model.schools[i].head.capacity``).
+Agents carry identity and relations and make the discrete decisions; their state (person ids and
+vacancies included) is a row of the model's :class:`~sim.state.SchoolState` arrays, which the
+properties below read and write. That keeps a term's updates for 20,000 schools vectorised while
+every school and person remains an agent a user can inspect (``model.schools[i].head.capacity``).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ class School(mesa.Agent):
 
     @property
     def head(self) -> "Headteacher":
-        """The leader of record: substantive, acting or executive head."""
+        """The leader of record: substantive, acting or executive head (None while vacant)."""
         return self.model.heads[self.index]
 
     @property
@@ -83,10 +83,14 @@ class Headteacher(mesa.Agent):
 
     model: "SchoolSystemModel"
 
-    def __init__(self, model: "SchoolSystemModel", person_id: int, school_index: int) -> None:
+    def __init__(self, model: "SchoolSystemModel", school_index: int) -> None:
         super().__init__(model)
-        self.person_id = person_id
         self.school_index = school_index
+
+    @property
+    def person_id(self) -> int:
+        """The head's person id (from the state arrays, like every other attribute)."""
+        return int(self.model.state.head_person[self.school_index])
 
     @property
     def school(self) -> School:

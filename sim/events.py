@@ -1,6 +1,6 @@
 """The event vocabulary: every event name the model logs, in one place.
 
-Processes log events through ``model.events.log(name, ...)`` (:class:`sim.outcomes.EventLog`),
+Processes log events through ``model.events.log(name, ...)`` (:class:`sim.recorder.EventLog`),
 which accepts only these names; ``docs/RESULTS.md`` documents each one.
 """
 

@@ -12,7 +12,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .world import UNINSPECTED  # noqa: E402
-from .outcomes import good_share  # noqa: E402
+from .events import HEAD_APPOINTED, HEAD_LEFT, SUPPORT_ENDED, SUPPORT_STARTED  # noqa: E402
+from .recorder import good_share  # noqa: E402
 
 PNG_METADATA = {"Software": None}  # keep files free of version strings
 
@@ -99,8 +100,8 @@ def head_retention(ts: pd.DataFrame, events: pd.DataFrame) -> plt.Figure:
 
 def survival_in_post(events: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Kaplan-Meier survival in post of substantive heads appointed during the run, by phase."""
-    appointed = events[(events["event"] == "head_appointed") & (events["kind"] == "substantive")]
-    left = events[events["event"] == "head_left"][["school_id", "person_id", "time_years"]]
+    appointed = events[(events["event"] == HEAD_APPOINTED) & (events["kind"] == "substantive")]
+    left = events[events["event"] == HEAD_LEFT][["school_id", "person_id", "time_years"]]
     spells = appointed[["school_id", "person_id", "time_years", "phase"]].merge(
         left, on=["school_id", "person_id"], how="left", suffixes=("", "_left"))
     spells = spells[~(spells["time_years_left"] < spells["time_years"])]
@@ -235,8 +236,8 @@ def grade_map(results) -> plt.Figure:
 
 def active_links(events: pd.DataFrame) -> pd.DataFrame:
     """Support links (supporter, client) still active at the end of the run."""
-    started = events[events["event"] == "support_started"]
-    ended = events[events["event"] == "support_ended"]
+    started = events[events["event"] == SUPPORT_STARTED]
+    ended = events[events["event"] == SUPPORT_ENDED]
     key = ["supporter_school_id", "client_school_id"]
     n_started = started.groupby(key).size()
     n_ended = ended.groupby(key).size().reindex(n_started.index, fill_value=0)

@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .events import ACADEMY_OPENED, INSPECTION
 from .state import TERMS_PER_YEAR
 from .world import fsm_band
 
@@ -69,7 +70,7 @@ KM_YEARS = (1, 2, 3, 4, 5, 6)      # years at which the share still uninspected 
 INTERVAL_QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 REGION_TEST_ALPHA = 0.001          # region "adds" when p < this and the effect is at least ...
 REGION_EFFECT_POINTS = 3.0         # ... this many points of next grade good or better
-CLOSING_EVENTS = ("academy_opened",)  # simulated events that end a school's old URN
+CLOSING_EVENTS = (ACADEMY_OPENED,)  # simulated events that end a school's old URN
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,7 @@ def simulated_transitions(events: pd.DataFrame, start_year: float) -> pd.DataFra
     calendar year at step 0, used when the log has no ``calendar_year`` column.
     ``interval_terms`` is missing for a school's first inspection in the run.
     """
-    ins = events[events["event"] == "inspection"].sort_values(["school_id", "step"], kind="stable")
+    ins = events[events["event"] == INSPECTION].sort_values(["school_id", "step"], kind="stable")
     previous = ins["previous_grade"].to_numpy(dtype=float, na_value=np.nan)
     school, step = ins["school_id"].to_numpy(), ins["step"].to_numpy(dtype=float)
     same = np.insert(school[1:] == school[:-1], 0, False)
@@ -271,7 +272,7 @@ def simulated_spells(events: pd.DataFrame, start_year: float, end_step: int) -> 
     (the run's last step). Time before a school's first inspection in the run
     is not a spell (its start is unknown).
     """
-    ins = events[events["event"] == "inspection"].sort_values(["school_id", "step"], kind="stable")
+    ins = events[events["event"] == INSPECTION].sort_values(["school_id", "step"], kind="stable")
     school, step = ins["school_id"].to_numpy(), ins["step"].to_numpy(dtype=float)
     has_next = np.append(school[1:] == school[:-1], False)
     stop = np.where(has_next, np.append(step[1:], end_step), float(end_step))

@@ -27,7 +27,7 @@ def check_invariants(model: "SchoolSystemModel") -> None:
     s, n = model.state, model.state.n
     executive_of = model.sl.executive_of
     for i, head in enumerate(model.heads):
-        if head is None:
+        if head is None or s.head_is_vacant(i):
             raise InvariantError(f"school index {i} has no leader of record at step {model.step_count}")
         home = i if s.leader_kind[i] != 2 else int(executive_of[i])
         if head.school_index != home or s.head_person[i] != head.person_id:

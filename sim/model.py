@@ -37,15 +37,18 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from . import outcomes
+from . import recorder
 from .agents import Headteacher, School, SeniorLeader
+from .events import (FEDERATION_ENDED, FEDERATION_FORMED, HEAD_APPOINTED, HEAD_LEFT, LEADER_APPOINTED,
+                     LEADER_LEFT)
 from .invariants import check_invariants
 from .parameters import SimConfig
 from .policies import PolicyEffects, build_policies
 from .policies.system_leadership import SystemLeadershipLevers
 from .processes import (academies, alliances, brokerage, careers, designation, inspection, leadership,
                         pipeline, structure, succession, support)
-from .state import ACTING, EXECUTIVE, MAX_SENIOR_LEADERS, TERMS_PER_YEAR, SchoolState, initial_state
+from .state import (ACTING, EXECUTIVE, MAX_SENIOR_LEADERS, TERMS_PER_YEAR, VACANT, SchoolState,
+                    initial_state)
 from .system_leadership import SystemLeadershipState, end_deployment, head_leaving
 from .world import World, build_world
 
@@ -67,7 +70,7 @@ class SchoolSystemModel(mesa.Model):
         self.seed = seed
         self.world = world if world is not None else build_world(config.world)
         self.step_count = 0
-        self.events = outcomes.EventLog(self)
+        self.events = recorder.EventLog(self)
         self._next_person = 0
 
         n = self.world.n_schools
@@ -79,7 +82,8 @@ class SchoolSystemModel(mesa.Model):
         self.small = self.world.small
 
         self.schools = [School(self, i) for i in range(n)]
-        self.heads: list[Headteacher] = [Headteacher(self, int(p), i) for i, p in enumerate(head_ids)]
+        # agents are views of the state arrays; a vacant headship is VACANT in state.head_person
+        self.heads: list[Headteacher | None] = [Headteacher(self, i) for i in range(n)]
         established = np.arange(MAX_SENIOR_LEADERS)[None, :] < self.state.bench_posts[:, None]
         self.senior_posts: dict[tuple[int, int], SeniorLeader] = {
             (int(i), int(k)): SeniorLeader(self, int(i), int(k)) for i, k in zip(*np.nonzero(established))}
@@ -92,7 +96,7 @@ class SchoolSystemModel(mesa.Model):
             leadership.domain_profiles(self)  # heads differ across the four practice domains
         if config.mechanisms.starting_system_leaders and config.policy.system_leadership.enabled:
             designation.initial_round(self)  # NLEs and LLEs in post at the start
-        self.recorder = outcomes.TimeSeriesRecorder(self)
+        self.recorder = recorder.TimeSeriesRecorder(self)
         self.recorder.record()  # step 0: the starting state
 
     # ---------------------------------------------------------------------------------------
@@ -157,16 +161,17 @@ class SchoolSystemModel(mesa.Model):
         if self.sl.executive_led_count[school]:
             for led in np.nonzero(self.sl.executive_of == school)[0]:
                 self.end_executive_headship(int(led), reason="executive_left")
-        self.events.log("head_left", school, person, reason=reason,
+        self.events.log(HEAD_LEFT, school, person, reason=reason,
                         kind=int(self.state.leader_kind[school]))
         head.remove()
-        self.heads[school] = None  # type: ignore[call-overload]
+        self.heads[school] = None
+        self.state.head_person[school] = VACANT
         return person
 
     def install_head(self, school: int, person: int, route: str, capacity: np.ndarray,
                      age: float, experience: float, resilience: float, kind: int) -> Headteacher:
         """Make ``person`` the leader of record of ``school``; log ``head_appointed``."""
-        if self.heads[school] is not None:
+        if not self.state.head_is_vacant(school):
             raise RuntimeError(f"school index {school} already has a leader of record")
         s = self.state
         s.head_person[school] = person
@@ -176,16 +181,16 @@ class SchoolSystemModel(mesa.Model):
         s.head_tenure[school] = 0.0
         s.head_experience[school] = experience
         s.head_resilience[school] = resilience
-        head = Headteacher(self, person, school)
+        head = Headteacher(self, school)
         self.heads[school] = head
-        self.events.log("head_appointed", school, person, route=route, kind=kind,
+        self.events.log(HEAD_APPOINTED, school, person, route=route, kind=kind,
                         vacancy_terms=int(s.vacancy_terms[school]))
         return head
 
     def start_executive_headship(self, school: int, home: int, distance_km: float) -> None:
         """The head of ``home`` becomes executive head of ``school`` (replacing an acting head)."""
         s, sl = self.state, self.sl
-        if self.heads[school] is not None:
+        if not s.head_is_vacant(school):
             self.end_acting_headship(school)
         for deployment in sl.deployments.of_client(school):
             end_deployment(self, deployment, reason="client_executive_headship")
@@ -202,9 +207,9 @@ class SchoolSystemModel(mesa.Model):
         sl.executive_since[school] = self.step_count
         sl.executive_permanent[school] = False
         self.heads[school] = head
-        self.events.log("head_appointed", school, head.person_id, route="executive", kind=EXECUTIVE,
+        self.events.log(HEAD_APPOINTED, school, head.person_id, route="executive", kind=EXECUTIVE,
                         vacancy_terms=int(s.vacancy_terms[school]))
-        self.events.log("federation_formed", school, head.person_id, supporter=home, client=school,
+        self.events.log(FEDERATION_FORMED, school, head.person_id, supporter=home, client=school,
                         distance_km=distance_km, mode="executive_headship")
         s.vacancy_terms[school] = 0
 
@@ -212,10 +217,11 @@ class SchoolSystemModel(mesa.Model):
         """Detach ``school`` from its executive head; it is left without a leader of record."""
         s, sl = self.state, self.sl
         home = int(sl.executive_of[school])
-        person = self.heads[school].person_id
-        self.events.log("head_left", school, person, reason=reason, kind=EXECUTIVE)
-        self.events.log("federation_ended", school, person, reason=reason, supporter=home, client=school)
-        self.heads[school] = None  # type: ignore[call-overload]
+        person = int(s.head_person[school])
+        self.events.log(HEAD_LEFT, school, person, reason=reason, kind=EXECUTIVE)
+        self.events.log(FEDERATION_ENDED, school, person, reason=reason, supporter=home, client=school)
+        self.heads[school] = None
+        s.head_person[school] = VACANT
         sl.executive_led_count[home] -= 1
         sl.executive_of[school] = -1
         sl.executive_since[school] = -1
@@ -245,7 +251,7 @@ class SchoolSystemModel(mesa.Model):
         s.bench_programme_terms[school, post] = 0
         if (school, post) not in self.senior_posts:  # a post established after the start
             self.senior_posts[(school, post)] = SeniorLeader(self, school, post)
-        self.events.log("leader_appointed", school, person, route=route)
+        self.events.log(LEADER_APPOINTED, school, person, route=route)
         return person
 
     def move_senior_leader(self, school: int, from_post: int, to_post: int) -> None:
@@ -267,7 +273,7 @@ class SchoolSystemModel(mesa.Model):
         """Empty a senior post; log ``leader_left`` with the reason; return the person id."""
         s = self.state
         person = int(s.bench_person[school, post])
-        self.events.log("leader_left", school, person, reason=reason)
+        self.events.log(LEADER_LEFT, school, person, reason=reason)
         s.bench_person[school, post] = -1
         s.bench_readiness[school, post] = 0.0
         s.bench_years[school, post] = 0.0

@@ -1,338 +1,33 @@
-"""Metrics: the one home of what a run reports (time series, event log, final school state).
+"""Post-run metrics: what a finished run reports, computed from what the recorder wrote.
 
-* :class:`EventLog`: one row per event, logged as it happens.
-* :class:`TimeSeriesRecorder`: one row per step x region x phase of stock measures; flows
-  (appointments by route, leavers by reason, inspections) are counted from the event log
-  when the frame is built, so the two can never disagree.
+* :func:`scalar_outcomes`: the headline measures of one run (their names,
+  ``SCALAR_OUTCOMES``, are read off this function); :func:`subgroup_outcomes` per subgroup.
+* :func:`support_outcomes`, :func:`home_school_outcomes`: what support did to clients and homes.
 * :func:`schools_frame`: the final state of every school.
 
-Column meanings are documented in ``docs/RESULTS.md``.
+The in-run recorder (event log and time series) is :mod:`sim.recorder`; both read "schools in
+need" from :mod:`sim.need`. Column meanings are documented in ``docs/RESULTS.md``.
 """
 
 from __future__ import annotations
 
+import functools
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
-from . import subgroups
-from .state import (ACTING, CONDITIONS, DOMAINS, EXECUTIVE, LEADER_KINDS, TERMS_PER_YEAR,
-                    combined_condition)
-from .events import EVENT_NAMES
+from .events import (DEDESIGNATED, DESIGNATED, FEDERATION_ENDED, FEDERATION_FORMED, INSPECTION,
+                     LEADER_APPOINTED, SUPPORT_ENDED, SUPPORT_STARTED)
 from .need import schools_in_need
-from .system_leadership import LLE, NLE, ROLES
-from .world import GOVERNANCE, GRADES, MAINTAINED, PHASES, REGION_NAMES, SETTINGS, UNINSPECTED
+from .recorder import TimeSeriesRecorder, flow_indicators, good_share
+from .state import CONDITIONS, DOMAINS, LEADER_KINDS, TERMS_PER_YEAR, combined_condition
+from .system_leadership import ROLES
+from .world import GOVERNANCE, MAINTAINED, PHASES, REGION_NAMES, SETTINGS
 
 if TYPE_CHECKING:
     from .model import SchoolSystemModel
-
-EVENT_COLUMNS = ("step", "time_years", "calendar_year", "event", "school_id", "person_id", "region", "phase",
-                 "fsm_band", "setting", "route", "reason", "grade", "previous_grade", "kind",
-                 "vacancy_terms", "role", "supporter_school_id", "client_school_id", "distance_km",
-                 "mode")
-APPOINTMENT_ROUTES = ("internal", "external", "acting", "executive")
-LEAVING_REASONS = ("retired", "left_early", "acting_ended", "executive_left",
-                   "own_head_to_be_appointed", "academy_conversion")
-RETENTION_AGE_LIMIT = 55.0  # NFER 2017 measured heads below retirement age (approximation)
-
-
-MISSING = -1  # stands for "not applicable" in the integer fields of a logged event
-
-
-class EventLog:
-    """Events in the order they happen; ``frame()`` adds each school's region, phase and setting.
-
-    Integer fields that do not apply are stored as ``MISSING`` and distances as NaN while the run
-    goes on (cheap tuples of plain values); ``frame()`` turns them into nullable columns.
-    """
-
-    def __init__(self, model: "SchoolSystemModel") -> None:
-        self.model = model
-        self.rows: list[tuple] = []
-
-    def log(self, event: str, school: int, person: int = -1, *, route: str | None = None,
-            reason: str | None = None, grade: int = MISSING, previous_grade: int = MISSING,
-            kind: int = MISSING, vacancy_terms: int = MISSING, role: str | None = None,
-            supporter: int = MISSING, client: int = MISSING,
-            distance_km: float = float("nan"), mode: str | None = None) -> None:
-        """Record one event at the current step (``school``, ``supporter``, ``client`` are indices)."""
-        if event not in EVENT_NAMES:
-            raise ValueError(f"unknown event {event!r}: add it to sim/events.py and docs/RESULTS.md")
-        self.rows.append((self.model.step_count, event, school, person, route, reason, grade,
-                          previous_grade, kind, vacancy_terms, role, supporter, client, distance_km,
-                          mode))
-
-    def frame(self) -> pd.DataFrame:
-        """All events as a table with the columns in ``EVENT_COLUMNS``."""
-        w = self.model.world
-        names = ("step", "event", "school", "person_id", "route", "reason", "grade",
-                 "previous_grade", "kind", "vacancy_terms", "role", "supporter", "client",
-                 "distance_km", "mode")
-        if self.rows:
-            raw = dict(zip(names, zip(*self.rows)))
-        else:
-            raw = {name: () for name in names}
-        step = np.array(raw["step"], dtype=np.int32)
-        school = np.array(raw["school"], dtype=np.int64)
-
-        def integers(name: str, dtype: type) -> pd.arrays.IntegerArray:
-            values = np.array(raw[name], dtype=np.int64)
-            missing = values == MISSING
-            return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(dtype), missing)
-
-        def school_ids(name: str) -> pd.arrays.IntegerArray:
-            index = np.array(raw[name], dtype=np.int64)
-            missing = index == MISSING
-            return pd.arrays.IntegerArray(np.where(missing, 0, w.school_id[np.maximum(index, 0)]), missing)
-
-        def text(name: str) -> pd.arrays.StringArray:
-            return pd.array(np.array(raw[name], dtype=object), dtype="string")
-
-        def labels(codes: np.ndarray, table: tuple[str, ...]) -> pd.arrays.StringArray:
-            return pd.array(np.array(table, dtype=object)[codes], dtype="string")
-
-        kind = np.array(raw["kind"], dtype=np.int64)
-        kind_labels = np.array(LEADER_KINDS + (None,), dtype=object)[np.where(kind == MISSING, -1, kind)]
-        return pd.DataFrame({
-            "step": step,
-            "time_years": step / TERMS_PER_YEAR,
-            "calendar_year": w.start_year + step / TERMS_PER_YEAR,
-            "event": text("event"),
-            "school_id": w.school_id[school],
-            "person_id": np.array(raw["person_id"], dtype=np.int64),
-            "region": labels(w.region[school], REGION_NAMES),
-            "phase": labels(w.phase[school], PHASES),
-            "fsm_band": self.model.fsm_band[school].astype("int8"),
-            "setting": labels(w.setting[school], SETTINGS),
-            "route": text("route"),
-            "reason": text("reason"),
-            "grade": integers("grade", np.int8),
-            "previous_grade": integers("previous_grade", np.int8),
-            "kind": pd.array(kind_labels, dtype="string"),
-            "vacancy_terms": integers("vacancy_terms", np.int16),
-            "role": text("role"),
-            "supporter_school_id": school_ids("supporter"),
-            "client_school_id": school_ids("client"),
-            "distance_km": pd.array(np.array(raw["distance_km"], dtype=np.float64), dtype="Float64"),
-            "mode": text("mode"),
-        })
-
-
-class TimeSeriesRecorder:
-    """Stock measures per step x region x phase, plus annual head retention.
-
-    The same measures are summed, in the same pass, per step x subgroup x phase for the
-    subgroups of :mod:`sim.subgroups` (membership fixed at the start; a school counts in every
-    subgroup it belongs to): one sparse matrix of group rows, so subgroup outcomes cost one
-    matrix product per measure.
-    """
-
-    def __init__(self, model: "SchoolSystemModel") -> None:
-        self.model = model
-        w = model.world
-        n_phases = len(PHASES)
-        self.n_groups = len(REGION_NAMES) * n_phases
-        self.group = w.region.astype(np.int64) * n_phases + w.phase
-        self.present_groups = np.unique(self.group)
-        self.unit_names, members = subgroups.membership(model)
-        unit, school = np.nonzero(members)
-        # group rows: region x phase first, then unit x phase (row n_groups + unit * 2 + phase)
-        rows = np.concatenate([self.group, self.n_groups + unit * n_phases + w.phase[school]])
-        columns = np.concatenate([np.arange(w.n_schools), school])
-        self.n_rows = self.n_groups + len(self.unit_names) * n_phases
-        self.rows_matrix = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)),
-                                             shape=(self.n_rows, w.n_schools))
-        self.unit_membership = sparse.csr_matrix(members.T)  # schools x units
-        self.rows: list[tuple[int, dict[str, np.ndarray]]] = []
-        self.geography: list[pd.DataFrame] = []
-        self._retention_cohort: tuple[np.ndarray, np.ndarray] | None = None
-
-    def _sums(self, per_school: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Each per-school measure summed over every group row, in one sparse product."""
-        stacked = np.column_stack([np.asarray(v, dtype=np.float64) for v in per_school.values()])
-        totals = self.rows_matrix @ stacked
-        return {name: totals[:, k] for k, name in enumerate(per_school)}
-
-    def record(self) -> None:
-        """Record the current step."""
-        with np.errstate(invalid="ignore", divide="ignore"):  # regions absent from a small world
-            self._record()
-
-    def _record(self) -> None:
-        m, s, sl = self.model, self.model.state, self.model.sl
-        need = schools_in_need(m)
-        ready = s.ready_leaders(m.params.ready_threshold)
-        stayed, at_risk = self._retention()
-        t = self._sums({
-            "n_schools": np.ones(s.n),
-            **{f"n_{name}": s.grade == g for g, name in enumerate(GRADES, start=1)},
-            "n_uninspected": s.grade == UNINSPECTED,
-            "effectiveness": s.effectiveness, "gap": s.gap,
-            **{name: s.conditions[:, c] for c, name in enumerate(CONDITIONS)},
-            "acting_heads": s.leader_kind == ACTING, "executive_led": s.leader_kind == EXECUTIVE,
-            "vacancy_terms": s.vacancy_terms, "head_capacity": s.head_capacity.mean(axis=1),
-            "head_tenure": s.head_tenure, "senior_leaders": s.bench_present.sum(axis=1),
-            "ready_leaders": ready.sum(axis=1),
-            "nle_count": sl.role == NLE, "lle_count": sl.role == LLE, "schools_in_need": need,
-            "nle_executive_heads": (sl.role == NLE) & (sl.executive_led_count > 0),
-            "deployments_active": sl.supporters_of(s.n),
-            "federations_permanent": sl.executive_permanent,
-            "teaching_schools": sl.teaching_school_since >= 0, "alliance_members": sl.alliance_of >= 0,
-            **{f"spend_{lever}_gbp": np.broadcast_to(per_school, (s.n,))
-               for lever, per_school in sorted(m.effects.spend_gbp.items())},
-            "retained": stayed, "at_risk": at_risk,
-        })
-        n = t["n_schools"]
-        cols: dict[str, np.ndarray] = {"n_schools": n}
-        for name in GRADES:
-            cols[f"n_{name}"] = t[f"n_{name}"]
-        cols["n_inspected"] = n - t["n_uninspected"]
-        cols["share_good_or_outstanding"] = good_share(cols)
-        cols["mean_effectiveness"] = t["effectiveness"] / n
-        cols["mean_gap"] = t["gap"] / n
-        for name in CONDITIONS:
-            cols[f"mean_{name}"] = t[name] / n
-        cols["acting_heads"] = t["acting_heads"]
-        cols["executive_led"] = t["executive_led"]
-        cols["mean_vacancy_terms"] = t["vacancy_terms"] / np.maximum(cols["acting_heads"], 1)
-        cols["mean_head_capacity"] = t["head_capacity"] / n
-        cols["mean_head_tenure_years"] = t["head_tenure"] / n
-        cols["senior_leaders"] = t["senior_leaders"]
-        cols["ready_leaders"] = t["ready_leaders"]
-        # supply of system leaders against need, deployments and executive headships
-        for name in ("nle_count", "lle_count", "nle_executive_heads", "schools_in_need"):
-            cols[name] = t[name]
-        cols["supply_need_ratio"] = (cols["nle_count"] + cols["lle_count"]) / np.maximum(cols["schools_in_need"], 1)
-        cols["schools_per_nle"] = np.where(cols["nle_count"] > 0, n / np.maximum(cols["nle_count"], 1), np.nan)
-        for name in ("deployments_active", "federations_permanent", "teaching_schools", "alliance_members"):
-            cols[name] = t[name]
-        if m.step_count % TERMS_PER_YEAR == 0:
-            self.geography.append(geography_rows(m, need))
-        for lever in sorted(m.effects.spend_gbp):
-            cols[f"spend_{lever}_gbp"] = t[f"spend_{lever}_gbp"]
-        if m.step_count % TERMS_PER_YEAR:  # retention is measured at year boundaries only
-            cols["heads_retention_cohort"] = np.zeros(self.n_rows)
-            cols["head_retention_annual"] = np.full(self.n_rows, np.nan)
-        else:
-            at_risk = t["at_risk"]
-            cols["heads_retention_cohort"] = at_risk
-            cols["head_retention_annual"] = np.where(at_risk > 0, t["retained"] / np.maximum(at_risk, 1), np.nan)
-        # Plain arrays per step (every group row); the tables are built once, in frame().
-        self.rows.append((m.step_count, cols))
-
-    def _retention(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per school, at each year boundary: of last year's substantive heads under 55, who
-        remain (stayed) out of whom (at risk); zeros between boundaries."""
-        m, s = self.model, self.model.state
-        stayed, at_risk = np.zeros(s.n), np.zeros(s.n)
-        if m.step_count % TERMS_PER_YEAR:
-            return stayed, at_risk
-        if self._retention_cohort is not None:
-            schools, persons = self._retention_cohort
-            stayed[schools] = (s.head_person[schools] == persons) & (s.leader_kind[schools] != ACTING)
-            at_risk[schools] = 1.0
-        cohort = np.nonzero((s.leader_kind != ACTING) & (s.head_age < RETENTION_AGE_LIMIT))[0]
-        self._retention_cohort = (cohort, s.head_person[cohort].copy())
-        return stayed, at_risk
-
-    def stocks(self) -> pd.DataFrame:
-        """The recorded stock measures, one row per step x region x phase.
-
-        A lever's spend column exists from the first term it spends; earlier rows hold 0.
-        """
-        groups = self.present_groups
-        steps = np.repeat([step for step, _ in self.rows], len(groups))
-        columns = {"step": steps, "time_years": steps / TERMS_PER_YEAR,
-                   "calendar_year": self.model.world.start_year + steps / TERMS_PER_YEAR,
-                   "region": np.tile(np.array(REGION_NAMES, dtype=object)[groups // 2], len(self.rows)),
-                   "phase": np.tile(np.array(PHASES, dtype=object)[groups % 2], len(self.rows))}
-        for name, values in self.measures().items():
-            columns[name] = values[:, groups].ravel()
-        return pd.DataFrame(columns)
-
-    def measures(self) -> dict[str, np.ndarray]:
-        """Every recorded measure as a (steps, group rows) array.
-
-        A lever's spend column exists from the first term it spends; earlier rows hold 0.
-        """
-        names = list(dict.fromkeys(name for _, cols in self.rows for name in cols))
-        out = {}
-        for name in names:
-            absent = np.zeros(self.n_rows) if name.startswith("spend_") else np.full(self.n_rows, np.nan)
-            out[name] = np.vstack([cols.get(name, absent) for _, cols in self.rows])
-        return out
-
-    def frame(self, events: pd.DataFrame) -> pd.DataFrame:
-        """The time series, with flows counted from ``events``."""
-        ts = self.stocks()
-        keys = ["step", "region", "phase"]
-        flows = flow_indicators(events)
-        counts = pd.DataFrame({k: v.fillna(False).astype("int32") for k, v in flows.items()})
-        started = events["event"] == "support_started"
-        counts["support_distance_km_total"] = events["distance_km"].where(started, 0.0).fillna(0.0).astype(float)
-        counts[keys] = events[keys].astype(object)
-        counts = counts.groupby(keys, as_index=False).sum()
-        ts = ts.merge(counts, on=keys, how="left")
-        for name in flows:
-            ts[name] = ts[name].fillna(0).astype("int32")
-        distance = ts.pop("support_distance_km_total").fillna(0.0)
-        ts["mean_support_distance_km"] = np.where(ts["support_started"] > 0,
-                                                  distance / ts["support_started"].clip(lower=1), np.nan)
-        substantive = ts["appointed_internal"] + ts["appointed_external"] + ts["appointed_executive"]
-        ts["internal_appointment_share"] = np.where(substantive > 0, ts["appointed_internal"] / substantive.clip(lower=1), np.nan)
-        ts["vacancies_opened"] = (ts["left_retired"] + ts["left_early"] + ts["left_executive_left"]
-                                  + ts["left_own_head_to_be_appointed"] + ts["left_academy_conversion"])
-        ts["region"] = ts["region"].astype("string")
-        ts["phase"] = ts["phase"].astype("string")
-        return ts.sort_values(keys, kind="stable").reset_index(drop=True)
-
-
-def flow_indicators(events: pd.DataFrame) -> dict[str, pd.Series]:
-    """Which events count towards each flow column of the time series (nullable booleans)."""
-    return {
-        **{f"appointed_{r}": (events["event"] == "head_appointed") & (events["route"] == r)
-           for r in APPOINTMENT_ROUTES},
-        **{f"left_{r}" if r != "left_early" else "left_early": (events["event"] == "head_left") & (events["reason"] == r)
-           for r in LEAVING_REASONS},
-        "inspections": events["event"] == "inspection",
-        "designations": events["event"] == "designated",
-        "dedesignations": (events["event"] == "dedesignated") & (events["reason"] != "became_nle"),
-        "support_started": events["event"] == "support_started",
-        "support_ended": events["event"] == "support_ended",
-        "federations_formed": events["event"] == "federation_formed",
-        "federations_ended": events["event"] == "federation_ended",
-        "short_inspections": events["event"] == "short_inspection",
-        "academy_orders": events["event"] == "academy_order",
-        "academies_opened": events["event"] == "academy_opened",
-        "downgrades": ((events["event"] == "inspection") & (events["previous_grade"] > 0)
-                       & (events["grade"] > events["previous_grade"])),
-    }
-
-
-def geography_rows(model: "SchoolSystemModel", need: np.ndarray) -> pd.DataFrame:
-    """Supply of system leaders against need by region, local authority and setting, now."""
-    w, sl = model.world, model.sl
-    setting_names = SETTINGS + ("coastal",)
-    setting = np.where(w.coastal, len(SETTINGS), w.setting)
-    measures = {"schools": np.ones(w.n_schools), "nle": sl.role == NLE, "lle": sl.role == LLE,
-                "in_need": need, "executive_led": sl.executive_of >= 0}
-    frames = []
-    for level, codes, names in (("region", w.region, REGION_NAMES),
-                                ("local_authority", w.local_authority, w.la_names),
-                                ("setting", setting, setting_names)):
-        present = np.unique(codes)
-        frame = {"level": level, "area": np.array(names, dtype=object)[present]}
-        for name, values in measures.items():
-            frame[name] = np.bincount(codes, weights=values, minlength=len(names))[present].astype(np.int64)
-        frames.append(pd.DataFrame(frame))
-    out = pd.concat(frames, ignore_index=True)
-    out.insert(0, "time_years", model.time_years)
-    out.insert(0, "step", model.step_count)
-    out["supply_need_ratio"] = (out["nle"] + out["lle"]) / out["in_need"].clip(lower=1)
-    out["schools_per_nle"] = np.where(out["nle"] > 0, out["schools"] / out["nle"].clip(lower=1), np.nan)
-    return out
 
 
 def support_spells(events: pd.DataFrame) -> pd.DataFrame:
@@ -342,8 +37,8 @@ def support_spells(events: pd.DataFrame) -> pd.DataFrame:
     is ended by the pair's k-th end.
     """
     key = ["supporter_school_id", "client_school_id"]
-    starts = events[events["event"] == "support_started"][key + ["step", "mode", "distance_km"]]
-    ends = events[events["event"] == "support_ended"][key + ["step", "reason"]]
+    starts = events[events["event"] == SUPPORT_STARTED][key + ["step", "mode", "distance_km"]]
+    ends = events[events["event"] == SUPPORT_ENDED][key + ["step", "reason"]]
     starts = starts.assign(k=starts.groupby(key).cumcount()).rename(columns={"step": "start_step"})
     ends = ends.assign(k=ends.groupby(key).cumcount()).rename(columns={"step": "end_step"})
     spells = starts.merge(ends, on=key + ["k"], how="left").drop(columns="k")
@@ -370,7 +65,7 @@ def support_outcomes(events: pd.DataFrame, inspections: pd.DataFrame | None = No
 def classified_inspections(events: pd.DataFrame) -> pd.DataFrame:
     """Every inspection with a previous grade: school, grades, ``group`` (supported or not, as
     in :func:`support_outcomes`), and whether it improved or declined (0/1)."""
-    insp = events[(events["event"] == "inspection") & (events["previous_grade"] > 0)][
+    insp = events[(events["event"] == INSPECTION) & (events["previous_grade"] > 0)][
         ["step", "school_id", "grade", "previous_grade"]]
     spells = support_spells(events)[["client_school_id", "start_step", "end_step"]].rename(
         columns={"client_school_id": "school_id"}).astype({"school_id": "int64"})
@@ -389,7 +84,7 @@ def classified_inspections(events: pd.DataFrame) -> pd.DataFrame:
 def home_school_outcomes(events: pd.DataFrame) -> pd.DataFrame:
     """Grade changes of supporting schools inspected while supporting (from the start of their
     latest deployment to its end), against other good or better schools' inspections."""
-    insp = events[(events["event"] == "inspection") & events["previous_grade"].between(1, 2)][
+    insp = events[(events["event"] == INSPECTION) & events["previous_grade"].between(1, 2)][
         ["step", "school_id", "grade", "previous_grade"]]
     spells = support_spells(events)[["supporter_school_id", "start_step", "end_step"]].rename(
         columns={"supporter_school_id": "school_id"}).astype({"school_id": "int64"})
@@ -452,34 +147,48 @@ def schools_frame(model: "SchoolSystemModel") -> pd.DataFrame:
     return frame
 
 
-def good_share(counts) -> np.ndarray | pd.Series:
-    """Share good or outstanding, as Ofsted reports it: of the schools with a graded inspection.
+def scalar_outcome_names() -> tuple[str, ...]:
+    """The names of the scalar outcomes, in order: the keys :func:`scalar_outcomes` returns.
 
-    ``counts`` holds ``n_outstanding``, ``n_good`` and ``n_inspected`` (a time-series frame, a
-    row of one, or the recorder's arrays).
+    Read off the function itself (applied to the starting state of a one-school toy world,
+    computed once per process), so no list kept by hand can drift from it. ``SCALAR_OUTCOMES`` is the
+    same tuple; experiments check outcome names against it.
     """
-    return (counts["n_outstanding"] + counts["n_good"]) / counts["n_inspected"]
+    return _specimen_names()[0]
 
 
-SCALAR_OUTCOMES = (
-    "share_good_or_outstanding", "schools_good_or_outstanding", "share_inadequate", "mean_effectiveness", "mean_gap",
-    "acting_head_share", "vacancies_per_100_schools_per_year", "internal_appointment_share",
-    "head_retention_primary", "head_retention_secondary", "spend_gbp_per_year",
-    "nle_count", "lle_count", "schools_in_need", "supply_need_ratio",
-    "deployments_started_per_year", "executive_led_share", "improved_share_supported",
-    "improved_share_not_supported", "support_cost_per_extra_improved_school_gbp",
-    "nle_primary_share", "nle_executive_share", "nle_designations_fsm_band_3_4_share",
-    "nle_dedesignations_per_year", "supporting_school_decline_share", "executive_home_decline_share",
-    "teaching_school_dedesignations_per_year", "senior_leader_appointments_per_year",
-    "supporting_school_step_ups_per_year",
-)  # the keys of scalar_outcomes(), in order; experiments check outcome names against it
-# Who the NLEs are (phase, executive share, designations, losses) and home-school decline:
-# measured for the whole world only, not per subgroup or local authority.
-NATIONAL_ONLY_OUTCOMES = ("nle_primary_share", "nle_executive_share",
-                          "nle_designations_fsm_band_3_4_share", "nle_dedesignations_per_year",
-                          "supporting_school_decline_share", "executive_home_decline_share",
-                          "teaching_school_dedesignations_per_year", "senior_leader_appointments_per_year",
-                          "supporting_school_step_ups_per_year")
+def national_only_outcome_names() -> tuple[str, ...]:
+    """Who the NLEs are (phase, executive share, designations, losses) and home-school decline:
+    the outcomes measured for the whole world only, not per subgroup or local authority (the
+    keys of ``_system_leader_scalars``). ``NATIONAL_ONLY_OUTCOMES`` is the same tuple."""
+    return _specimen_names()[1]
+
+
+@functools.cache
+def _specimen_names() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    from .model import SchoolSystemModel  # here: the model imports the recorder, which this module reads
+    from .parameters import RunConfig, SimConfig, WorldConfig
+    config = SimConfig(world=WorldConfig(name="specimen", source="toy", toy_schools=1),
+                       run=RunConfig(years=1, progress=False, figures=False))
+    model = SchoolSystemModel(config)
+    events = model.events.frame()
+    timeseries = model.recorder.frame(events)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")  # one school at step 0 leaves most measures empty
+        names = tuple(scalar_outcomes(timeseries, events))
+        national = tuple(_system_leader_scalars(timeseries, events, 1.0))
+    return names, national
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    """``SCALAR_OUTCOMES`` and ``NATIONAL_ONLY_OUTCOMES``, derived on first use."""
+    if name == "SCALAR_OUTCOMES":
+        return scalar_outcome_names()
+    if name == "NATIONAL_ONLY_OUTCOMES":
+        return national_only_outcome_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 # outcomes where less is better (reports rank arms by them the other way round)
 LOWER_IS_BETTER = frozenset({
     "share_inadequate", "mean_gap", "acting_head_share", "vacancies_per_100_schools_per_year",
@@ -641,8 +350,9 @@ def subgroup_outcomes(recorder: TimeSeriesRecorder, events: pd.DataFrame,
         }
         out.update(_unit_support_scalars(events, school_ids, members, spend, inspections))
         empty = stock["n_schools"][0].sum(axis=1) == 0
-    table = pd.DataFrame({name: np.where(empty, np.nan, out[name]) for name in SCALAR_OUTCOMES
-                          if name not in NATIONAL_ONLY_OUTCOMES},
+    national_only = national_only_outcome_names()
+    table = pd.DataFrame({name: np.where(empty, np.nan, out[name]) for name in scalar_outcome_names()
+                          if name not in national_only},
                          index=pd.Index(recorder.unit_names, name="unit"))
     return table
 
@@ -672,12 +382,12 @@ def _system_leader_scalars(end: pd.DataFrame, events: pd.DataFrame, years: float
     """Who the NLEs are and what system leadership costs the home schools (issue 8); ``end`` is
     the time series of the last year."""
     nles = end["nle_count"].sum()
-    designated = events[(events["event"] == "designated") & (events["role"] == "NLE")]
+    designated = events[(events["event"] == DESIGNATED) & (events["role"] == "NLE")]
     fell = events["reason"].isin(["grade_fell", "not_outstanding"])
-    lost = events[(events["event"] == "dedesignated") & (events["role"] == "NLE") & fell]
-    teaching_lost = events[(events["event"] == "dedesignated") & (events["role"] == "teaching_school") & fell]
+    lost = events[(events["event"] == DEDESIGNATED) & (events["role"] == "NLE") & fell]
+    teaching_lost = events[(events["event"] == DEDESIGNATED) & (events["role"] == "teaching_school") & fell]
     # middle leaders stepping up into senior posts: pipeline refills and secondments' stand-ins
-    step_ups = events[(events["event"] == "leader_appointed")
+    step_ups = events[(events["event"] == LEADER_APPOINTED)
                       & events["route"].isin(["middle_leader", "stepped_up"]) & (events["step"] > 0)]
     support = support_spells(events).rename(columns={"supporter_school_id": "school_id"})
     executive = executive_spells(events).rename(columns={"supporter_school_id": "school_id"})
@@ -719,7 +429,7 @@ def _during_spells(rows: pd.DataFrame, spells: pd.DataFrame) -> pd.Series:
 def _home_decline_share(events: pd.DataFrame, spells: pd.DataFrame) -> float:
     """Share of inspections of good or better schools, held while the school's head was away
     (``spells``: school_id, start_step, end_step), that lowered its grade."""
-    insp = events[(events["event"] == "inspection") & events["previous_grade"].between(1, 2)][
+    insp = events[(events["event"] == INSPECTION) & events["previous_grade"].between(1, 2)][
         ["step", "school_id", "grade", "previous_grade"]]
     rows = insp[_during_spells(insp, spells)]
     return float((rows["grade"] > rows["previous_grade"]).mean()) if len(rows) else float("nan")
@@ -728,8 +438,8 @@ def _home_decline_share(events: pd.DataFrame, spells: pd.DataFrame) -> float:
 def executive_spells(events: pd.DataFrame) -> pd.DataFrame:
     """One row per executive headship: home school, led school, start and end step (NaN if on)."""
     key = ["supporter_school_id", "client_school_id"]
-    starts = events[events["event"] == "federation_formed"][key + ["step"]]
-    ends = events[events["event"] == "federation_ended"][key + ["step"]]
+    starts = events[events["event"] == FEDERATION_FORMED][key + ["step"]]
+    ends = events[events["event"] == FEDERATION_ENDED][key + ["step"]]
     starts = starts.assign(k=starts.groupby(key).cumcount()).rename(columns={"step": "start_step"})
     ends = ends.assign(k=ends.groupby(key).cumcount()).rename(columns={"step": "end_step"})
     spells = starts.merge(ends, on=key + ["k"], how="left").drop(columns="k")

@@ -91,7 +91,8 @@ class BehaviourParams:
         "seed 004 L140: decline linked to changes in or vacancies for leadership posts; size an assumption")
     acting_effort: float = uncertain(
         0.5, "fraction of a substantive head's effort", 0.2, 1.0,
-        "assumption: an acting head holds the school rather than changing it (seed 004 L140)")
+        "assumption: an acting head holds the school rather than changing it (seed 004 L140 links "
+        "vacancies in leadership posts to decline; it gives no figure for acting heads)")
     gap_base: float = uncertain(
         0.35, "effect-size units", 0.2, 0.5,
         "assumption: disadvantage gap of about a third of a standard deviation")
@@ -144,7 +145,8 @@ class BehaviourParams:
         "assumption: small schools' heads leave more (the seeds give no exit figure by size)")
     exit_mult_low_resilience: float = uncertain(
         0.8, "hazard ratio increment at zero resilience", 0.0, 1.5,
-        "seed 000 L951-1016 (self-efficacy and persistence); assumption")
+        "assumption: direction from seed 000 L951-961 (self-efficacy breeds persistence in the face "
+        "of challenges); the seed does not study heads leaving")
     exit_mult_after_downgrade: float = uncertain(
         1.5, "hazard ratio", 1.0, 2.5,
         "NFER 2017: retention lowest 'especially the year after a downgrade' (direction); size an "
@@ -159,7 +161,8 @@ class BehaviourParams:
     # --- succession (processes/succession.py) --------------------------------------------
     internal_preference: float = uncertain(
         0.75, "probability", 0.3, 1.0,
-        "seed 002 L6201-6206 (internal promotion faster than external hiring); assumption")
+        "assumption; direction from seed 002 L6201-6206 (a head trains the next tier because "
+        "someone from outside cannot step in instantly)")
     external_success_per_term: float = uncertain(
         0.55, "probability per term for a fully attractive post", 0.2, 0.9,
         "assumption: most posts are filled within a term or two")
@@ -168,6 +171,9 @@ class BehaviourParams:
         "seed 001 L61 (declining pool of middle leaders); assumption")
     attractiveness_rural: float = uncertain(
         0.7, "multiplier", 0.4, 1.0, "seed 002 L2415-2417 (recruiting heads of small rural schools problematic)")
+    town_rural_weight: float = uncertain(
+        0.5, "weight of attractiveness_rural for a town school (0 as urban, 1 as rural)", 0.0, 1.0,
+        "assumption: a town-and-fringe headship is halfway between an urban and a rural one")
     attractiveness_coastal: float = uncertain(
         0.8, "multiplier", 0.4, 1.0,
         "assumption: coastal headships are harder to fill (seed 003 L798-802 is about access to support)")
@@ -176,7 +182,8 @@ class BehaviourParams:
     attractiveness_fsm_band4: float = uncertain(
         0.8, "multiplier", 0.5, 1.0, "seed 003 L1438-1440 (disadvantaged schools struggle to recruit)")
     attractiveness_inadequate: float = uncertain(
-        0.7, "multiplier", 0.4, 1.0, "NFER 2017 (inadequate schools lose heads); assumption")
+        0.7, "multiplier", 0.4, 1.0,
+        "assumption (NFER 2017 reports heads leaving inadequate schools, not recruitment to them)")
     external_capacity_mean: float = uncertain(
         0.5, "capacity units", 0.35, 0.7, "assumption: capacity of appointees from outside the region's pipeline")
     new_head_capacity_per_readiness: float = uncertain(
@@ -233,7 +240,8 @@ class BehaviourParams:
         "assumption: an LLE's support does less than an NLE's (no seed compares them)")
     shallow_partnership_effect: float = uncertain(
         0.5, "fraction of full effect", 0.2, 1.0,
-        "seed 002 L6654 (funding-led partnerships can be shallow); assumption")
+        "seed 002 L6654-6662 (LA seed funding led schools to collaborate for financial gain: the "
+        "focus vague, the benefits for pupils unclear); size an assumption")
     home_strain: float = uncertain(
         0.3, "fraction of change effort lost at full intensity", 0.0, 0.6,
         "seed 002 L2724-2728 (two thirds report pressure on capacity), L6338-6344, L6796-6804")
@@ -278,15 +286,16 @@ class BehaviourParams:
         "L440 (geographical proximity); size an assumption")
     supporter_willingness: float = uncertain(
         0.3, "probability per term that an available system leader takes a new client", 0.1, 1.0,
-        "seed 002 L2724-2728 (time commitment puts pressure on capacity); seed 002 L3508-3512 (2 of "
-        "14 system leaders could not spare the time for an interview); level an assumption")
+        "seed 002 L2724-2728 (two thirds of system leaders: the time commitment puts pressure on "
+        "their capacity); the level an assumption")
     nle_min_senior_leaders: float = uncertain(
         2.0, "senior leaders in post", 1.0, 4.0,
         "seed 004 L648 (senior and middle leaders with capacity for intensive support); seed 002 "
         "L6338-6344; count an assumption")
     secondary_application_ratio: float = uncertain(
         4.0, "odds of a secondary head applying relative to a primary head", 1.0, 8.0,
-        "seed 002 L772 (56 % of primary and 77 % of secondary heads in a system-leadership role); "
+        "seed 002 L772-774 (56 % of primary and 77 % of secondary heads in a system-leadership "
+        "role); "
         "calibrated to about 53-54 % primary NLEs (seed 002 Appendix 1)")
     trust_engagement: float = uncertain(
         0.8, "probability per term that a school in a trust takes up offered external support", 0.4, 1.0,
@@ -302,7 +311,8 @@ class BehaviourParams:
         "seed 003 L1281-1285 (limited staff capacity and cover costs hinder release for support); "
         "size an assumption")
     weak_leadership_engagement: float = uncertain(
-        0.5, "engagement lost per unit of client head capacity below 0.5", 0.0, 1.0,
+        0.5, "engagement lost per unit of client head capacity below weak_leadership_capacity",
+        0.0, 1.0,
         "seed 003 L1360-1362 (system leaders: school leadership quality a barrier to progress), "
         "L1323-1325 (poor SLT-staff relations); size an assumption")
     secondee_readiness_gain: float = uncertain(
@@ -318,6 +328,79 @@ class BehaviourParams:
         0.005, "readiness units per term", 0.0, 0.02,
         "seed 001 L322 (federations create routes for deputies); seed 002 L6410-6418 (heads of school)")
 
+    weak_leadership_capacity: float = uncertain(
+        0.5, "capacity units (mean over the four domains)", 0.3, 0.7,
+        "assumption: client head capacity below which weak leadership lowers engagement "
+        "(weak_leadership_engagement)")
+    secondment_min_ready_leaders: float = uncertain(
+        2.0, "ready senior leaders at home", 1.0, 4.0,
+        "assumption: a supporter seconds staff to a secondary client only with this many ready "
+        "senior leaders in its own school (seed 004 L493: 4 of 11 secondary clients cited "
+        "secondments; seed 002 L6338-6344: home capacity first)")
+
+    # --- starting state (state.py): what the pipeline and careers would have produced -------
+    start_band_above_outstanding: float = uncertain(
+        0.6, "effectiveness sd above threshold_outstanding", 0.3, 1.0,
+        "assumption: width of the band a starting outstanding school's effectiveness is drawn from")
+    start_band_below_inadequate: float = uncertain(
+        0.8, "effectiveness sd below threshold_inadequate", 0.4, 1.2,
+        "assumption: width of the band a starting inadequate school's effectiveness is drawn from")
+    start_condition_sd: float = uncertain(
+        0.03, "condition units", 0.0, 0.1,
+        "assumption: spread of a school's four conditions around their common starting level")
+    start_capacity_sd: float = uncertain(
+        0.06, "capacity units", 0.0, 0.15,
+        "assumption: spread of a starting head's four domain capacities around the level that "
+        "holds the school's conditions")
+    start_senior_post_fill_share: float = uncertain(
+        0.9, "share of established senior posts", 0.7, 1.0,
+        "assumption: senior posts filled at the start (the rest vacant)")
+    start_senior_years_mean: float = uncertain(
+        5.0, "years (exponential)", 2.0, 10.0,
+        "assumption: senior leaders' years in post at the start")
+    start_coaching_capacity: float = uncertain(
+        0.55, "capacity units", 0.3, 0.8,
+        "assumption: a typical head's 'developing people' capacity, used to back-date senior "
+        "leaders' starting readiness")
+    primary_pupils_per_senior_post: float = uncertain(
+        150.0, "pupils per deputy / assistant-head post", 100.0, 250.0,
+        "seed 001 L63 (head alone in 5 % of primaries, head plus one in 11 %, three or four "
+        "members in about half); the rate that gives that mix is an assumption")
+    secondary_senior_posts_base: float = uncertain(
+        2.5, "senior posts", 1.5, 3.5,
+        "assumption: senior posts of a secondary school before its size adds more (3 to 6 in all)")
+    secondary_pupils_per_senior_post: float = uncertain(
+        500.0, "pupils per additional senior post", 300.0, 800.0, "assumption")
+    senior_posts_noise_sd: float = uncertain(
+        0.6, "senior posts", 0.0, 1.0, "assumption: spread of senior posts at a given school size")
+    start_head_age_mean_years: float = uncertain(
+        50.0, "years of age", 45.0, 55.0, "assumption: heads' age profile at the start")
+    start_head_age_sd_years: float = uncertain(
+        7.0, "years of age", 4.0, 10.0, "assumption: heads' age profile at the start")
+    start_head_experience_mean_years: float = uncertain(
+        8.0, "years as a head (gamma, shape 2)", 4.0, 12.0, "assumption")
+    start_head_tenure_mean_years: float = uncertain(
+        6.4, "years in the current school (gamma, shape 1.6)", 3.0, 10.0, "assumption")
+    head_resilience_beta_a: float = uncertain(
+        4.0, "Beta shape a of heads' resilience (0-1)", 2.0, 8.0,
+        "seed 000 L963-968 (heads' self-efficacy positively skewed: high self-confidence); the "
+        "Beta(4, 2) shape an assumption")
+    head_resilience_beta_b: float = uncertain(
+        2.0, "Beta shape b of heads' resilience (0-1)", 1.0, 4.0,
+        "as head_resilience_beta_a (seed 000 L963-968; the shape an assumption)")
+    entrant_readiness_beta_a: float = uncertain(
+        2.0, "Beta shape a of a new senior leader's readiness (0-1)", 1.0, 4.0,
+        "assumption: middle leaders stepping up start low (Beta(2, 5), mean 0.29)")
+    entrant_readiness_beta_b: float = uncertain(
+        5.0, "Beta shape b of a new senior leader's readiness (0-1)", 3.0, 8.0,
+        "assumption, as entrant_readiness_beta_a")
+    external_readiness_sd: float = uncertain(
+        0.08, "readiness units", 0.02, 0.2,
+        "assumption: spread of outside appointees' and interim heads' readiness")
+    external_head_experience_mean_years: float = uncertain(
+        4.5, "years as a head (gamma, shape 1.5)", 1.0, 10.0,
+        "assumption: headship experience of an appointee from outside the region")
+
     # --- inspection (processes/inspection.py) --------------------------------------------
     inspection_noise_sd: float = uncertain(
         0.35, "effectiveness sd", 0.0, 0.8,
@@ -328,6 +411,13 @@ class BehaviourParams:
         -0.818, "effectiveness", -1.6, -0.4, "scale: as threshold_outstanding")
     threshold_inadequate: float = uncertain(
         -1.295, "effectiveness", -2.6, -1.0, "scale: as threshold_outstanding")
+    early_inspection_probability: float = uncertain(
+        0.3, "probability per term", 0.0, 0.6,
+        "assumption: chance a school one term short of its interval is inspected that term")
+    risk_inspection_per_term: float = uncertain(
+        0.2, "probability per term", 0.05, 0.5,
+        "assumption: chance an exempt outstanding school whose results fall below good is "
+        "inspected on risk that term")
 
 
 # --------------------------------------------------------------------------------------------
@@ -418,7 +508,7 @@ class SystemLeadershipConfig:
     executive_headship: bool = bounded(True, doc="small or failing schools that cannot recruit can "
                                        "be led by the head of a nearby strong school")
     funding_incentive: float = bounded(0.0, 0.0, 1.0, doc="share of deployments that are shallow "
-                                       "funding-led partnerships (seed 002 L6654)")
+                                       "funding-led partnerships (seed 002 L6654-6662)")
     federation_incentive: float = bounded(1.0, 0.0, 5.0, doc="multiplier on the chance an executive "
                                           "headship forms where a school cannot recruit")
     teaching_schools: bool = bounded(True, doc="designate teaching schools and form their alliances")
@@ -655,6 +745,86 @@ def validate(config: Any, path: str = "") -> Any:
 
 
 HARD_TO_STAFF_CRITERIA = ("rural", "coastal", "small", "fsm_band4", "inadequate")
+
+
+# --------------------------------------------------------------------------------------------
+# Fixed assumptions: constants that are not sampled (a structure, a published figure, or an
+# assumption that is not one number), declared here with unit and source so that
+# docs/PARAMETERS.md lists them beside the sampled parameters. The value lives in the module
+# named; tests/test_vocabulary.py fails on an undeclared numeric constant in the processes.
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FixedAssumption:
+    """A model constant outside ``BehaviourParams``: where it lives, its unit and its source."""
+
+    where: str   # "module.NAME", e.g. "sim.state.CONDITION_REFERENCE"
+    unit: str
+    source: str
+
+    def value(self) -> Any:
+        """The constant's value, read from its module (its one home)."""
+        import importlib
+        module, name = self.where.rsplit(".", 1)
+        return getattr(importlib.import_module(module), name)
+
+
+FIXED_ASSUMPTIONS = (
+    FixedAssumption(
+        "sim.state.PRACTICE_TO_CONDITION",
+        "share of a condition's support from each practice domain (rows: conditions, columns: "
+        "domains; rows sum to 1)",
+        "assumption shaped by seed 000 L83-110 (practices act on conditions) and L693-700 (staff "
+        "ability, motivation and working conditions are the main channel)"),
+    FixedAssumption(
+        "sim.state.CONDITION_REFERENCE", "condition level (0-1)",
+        "scale: the condition level at which effectiveness is zero; the grade thresholds are "
+        "calibrated against it"),
+    FixedAssumption(
+        "sim.state.MAX_SENIOR_LEADERS", "deputy / assistant-head posts per school at most",
+        "assumption: secondary senior teams are the largest"),
+    FixedAssumption(
+        "sim.processes.inspection.CATCH_UP_TERMS", "terms",
+        "assumption: formerly exempt outstanding schools overdue when the exemption ends are "
+        "inspected with chance 1/12 a term (Ofsted planned about four years)"),
+    FixedAssumption(
+        "sim.processes.alliances.GRANT_TAPER", "share of the first-year grant in years 1-4",
+        "seed 002 L6680-6684 (DfE funding reduced over a teaching school's first four years); "
+        "the steps an assumption"),
+    FixedAssumption(
+        "sim.processes.structure.MAX_SCHOOLS_LED", "schools led by one executive head",
+        "seed 002 Table 3.1 L3547-3658 (schools led by the 12 heads interviewed: 1 to 7, mode 2)"),
+    FixedAssumption(
+        "sim.system_leadership.MODES", "share of a full-time leader, by deployment mode",
+        "National College NLE FAQ (3 days a week supporting an acting head; 1-2 days a week "
+        "consultancy); seed 004 L495 (a secondment two days a week)"),
+    FixedAssumption(
+        "sim.system_leadership.STAND_IN_READINESS", "readiness for headship (0-1)",
+        "assumption: the mean of the pipeline's Beta(2, 5) readiness for a middle leader stepping "
+        "up (processes/pipeline.py), fixed so that ablation arms draw the same random numbers"),
+    FixedAssumption(
+        "sim.system_leadership.SECONDARY_SECONDMENT_SHARE",
+        "probability a secondary client's deployment is a secondment",
+        "seed 004 L493 (4 of the 11 secondary clients visited cited secondments)"),
+    FixedAssumption(
+        "sim.processes.designation.HIGH_DEPRIVATION_FSM", "FSM share",
+        "seed 004 L646 (high social deprivation: 25 % or above free school meals)"),
+    FixedAssumption(
+        "sim.processes.designation.STARTING_PRIMARY_SHARE",
+        "share of the starting NLEs / LLEs who lead primaries",
+        "seed 002 Appendix 1 L8252-8327 (465 of 878 NLEs in 2013, 504 of 941 in 2014; 1,312 of "
+        "1,617 LLEs in 2014)"),
+    FixedAssumption(
+        "sim.world.GRADE_FSM_SLOPE", "latent-grade sd per unit FSM share (synthetic worlds)",
+        "direction from the real 2018 data (below good: 5.6 % of FSM band 1 schools, 23.1 % of "
+        "band 4); the slope an assumption"),
+    FixedAssumption(
+        "sim.world.TOWN_SHARE_OF_RURAL", "share of the DfE rural class (synthetic worlds)",
+        "approximation: 'town and fringe' share of rural schools"),
+    FixedAssumption(
+        "sim.world.FSM_SETTING_FACTOR", "FSM share relative to the regional mean: urban, town, "
+        "rural (synthetic worlds)", "approximation"),
+)
 
 
 def parameter_table(cls: type = BehaviourParams) -> list[dict]:

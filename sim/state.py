@@ -8,6 +8,7 @@ school they lead, so a term's continuous updates are a handful of numpy operatio
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -34,6 +35,7 @@ CONDITION_REFERENCE = 0.7
 TERMS_PER_YEAR = 3  # one model step is one school term
 
 SUBSTANTIVE, ACTING, EXECUTIVE = 0, 1, 2
+VACANT = -1  # head_person / bench_person of a post nobody holds
 LEADER_KINDS = ("substantive", "acting", "executive")
 MAX_SENIOR_LEADERS = 6  # deputy / assistant-head posts per school (secondary SLTs are the largest)
 
@@ -53,7 +55,7 @@ class SchoolState:
     academy_order_step: np.ndarray  # (n,) int32: step of a pending academy order, -1 = none
     current_id: np.ndarray         # (n,) int64: the school's URN now (a sponsored academy gets a new one)
     # head of record
-    head_person: np.ndarray        # (n,) int64
+    head_person: np.ndarray        # (n,) int64, VACANT while the headship has no leader of record
     leader_kind: np.ndarray        # (n,) int8: SUBSTANTIVE / ACTING / EXECUTIVE
     head_capacity: np.ndarray      # (n, 4) float, 0-1, by practice domain
     head_age: np.ndarray           # (n,) float, years
@@ -76,14 +78,24 @@ class SchoolState:
         return len(self.effectiveness)
 
     @property
+    def head_vacant(self) -> np.ndarray:
+        """(n,) bool: the school has no leader of record (succession fills it this term)."""
+        return self.head_person == VACANT
+
+    def head_is_vacant(self, school: int) -> bool:
+        """``head_vacant`` for one school (without building the whole array)."""
+        return bool(self.head_person[school] == VACANT)
+
+    @property
     def bench_present(self) -> np.ndarray:
         """(n, K) bool: the post is filled."""
         return self.bench_person >= 0
 
-    def ready_leaders(self, ready_threshold: float) -> np.ndarray:
+    def ready_leaders(self, ready_threshold: float, schools: Any = slice(None)) -> np.ndarray:
         """(n, K) bool: senior leaders in post whose readiness for headship reaches the threshold
-        (the one definition of a "ready" leader)."""
-        return self.bench_present & (self.bench_readiness >= ready_threshold)
+        (the one definition of a "ready" leader); ``schools`` picks rows (one school: (K,))."""
+        return ((self.bench_person[schools] >= 0)
+                & (self.bench_readiness[schools] >= ready_threshold))
 
     def bench_strength(self) -> np.ndarray:
         """Mean readiness of the senior leaders in post (0 where there are none)."""
@@ -128,10 +140,10 @@ def initial_state(world: World, params: BehaviourParams, rng: np.random.Generato
     so the model starts near its own equilibrium rather than drifting in the first years.
     ``person_ids`` (n,) and ``bench_ids`` (n, K) are the ids to give heads and senior leaders.
     """
-    n = world.n_schools
-    bands = np.array([params.threshold_outstanding + 0.6, params.threshold_outstanding,
-                      params.threshold_good, params.threshold_inadequate,
-                      params.threshold_inadequate - 0.8])
+    n, p = world.n_schools, params
+    bands = np.array([p.threshold_outstanding + p.start_band_above_outstanding,
+                      p.threshold_outstanding, p.threshold_good, p.threshold_inadequate,
+                      p.threshold_inadequate - p.start_band_below_inadequate])
     # A school not yet inspected has a latent state all the same: its band is drawn from the
     # national grade mix (its recorded grade stays "none" until Ofsted inspects it).
     latent_grade = world.grade.astype(np.int64)
@@ -141,29 +153,32 @@ def initial_state(world: World, params: BehaviourParams, rng: np.random.Generato
         latent_grade[new] = 1 + rng.choice(4, size=int(new.sum()), p=shares / shares.sum())
     hi, lo = bands[latent_grade - 1], bands[latent_grade]
     effectiveness = lo + (hi - lo) * rng.random(n)
-    level = CONDITION_REFERENCE + effectiveness / params.outcome_per_condition
-    conditions = np.clip(level[:, None] + rng.normal(0, 0.03, (n, 4)), 0.02, 0.98)
+    level = CONDITION_REFERENCE + effectiveness / p.outcome_per_condition
+    conditions = np.clip(level[:, None] + rng.normal(0, p.start_condition_sd, (n, 4)), 0.02, 0.98)
 
-    bench_posts = _bench_posts(world, rng)
+    bench_posts = _bench_posts(world, p, rng)
     k = MAX_SENIOR_LEADERS
-    filled = (np.arange(k)[None, :] < bench_posts[:, None]) & (rng.random((n, k)) < 0.9)
-    bench_person = np.where(filled, bench_ids, -1)
+    filled = ((np.arange(k)[None, :] < bench_posts[:, None])
+              & (rng.random((n, k)) < p.start_senior_post_fill_share))
+    bench_person = np.where(filled, bench_ids, VACANT)
     # Years in role and readiness as the pipeline process would have produced them: entrants
-    # start low (Beta(2, 5)) and grow at the base rate plus a typical head's coaching.
-    bench_years = np.where(filled, rng.exponential(5.0, (n, k)), 0.0)  # assumption: mean 5 years in post
-    growth_per_year = 3 * (params.readiness_growth_per_term + 0.55 * params.developing_people_weight)
-    bench_readiness = np.where(filled, np.minimum(1.0, rng.beta(2.0, 5.0, (n, k))
+    # start low and grow at the base rate plus a typical head's coaching.
+    bench_years = np.where(filled, rng.exponential(p.start_senior_years_mean, (n, k)), 0.0)
+    growth_per_year = 3 * (p.readiness_growth_per_term
+                           + p.start_coaching_capacity * p.developing_people_weight)
+    bench_readiness = np.where(filled, np.minimum(1.0, rng.beta(p.entrant_readiness_beta_a,
+                                                                p.entrant_readiness_beta_b, (n, k))
                                                   + growth_per_year * bench_years), 0.0)
     strength = mean_readiness(bench_person, bench_readiness)
     # Capacity that would hold conditions where they are (inverse of the leadership target).
     needed = (level + condition_headwind(world, params)) / (
-        1 + params.distributed_leadership_weight * strength)
-    head_capacity = np.clip(needed[:, None] + rng.normal(0, 0.06, (n, 4)), 0.05, 1.0)
+        1 + p.distributed_leadership_weight * strength)
+    head_capacity = np.clip(needed[:, None] + rng.normal(0, p.start_capacity_sd, (n, 4)), 0.05, 1.0)
 
-    age = np.clip(rng.normal(50, 7, n), 32, 63)          # assumption: heads' age profile
-    experience = np.minimum(rng.gamma(2.0, 4.0, n), age - 28)  # assumption: years as a head
-    tenure = np.minimum(experience, rng.gamma(1.6, 4.0, n))    # assumption: years in this school
-    gap = params.gap_base - params.gap_conditions_effect * (level - CONDITION_REFERENCE)
+    age = np.clip(rng.normal(p.start_head_age_mean_years, p.start_head_age_sd_years, n), 32, 63)
+    experience = np.minimum(rng.gamma(2.0, p.start_head_experience_mean_years / 2.0, n), age - 28)
+    tenure = np.minimum(experience, rng.gamma(1.6, p.start_head_tenure_mean_years / 1.6, n))
+    gap = p.gap_base - p.gap_conditions_effect * (level - CONDITION_REFERENCE)
 
     return SchoolState(
         conditions=conditions, effectiveness=effectiveness, gap=gap,
@@ -174,20 +189,24 @@ def initial_state(world: World, params: BehaviourParams, rng: np.random.Generato
         academy_order_step=np.full(n, -1, dtype=np.int32), current_id=world.school_id.copy(),
         head_person=person_ids.astype(np.int64), leader_kind=np.zeros(n, dtype=np.int8),
         head_capacity=head_capacity, head_age=age, head_tenure=tenure,
-        head_experience=experience, head_resilience=rng.beta(4, 2, n),
+        head_experience=experience,
+        head_resilience=rng.beta(p.head_resilience_beta_a, p.head_resilience_beta_b, n),
         vacancy_terms=np.zeros(n, dtype=np.int16), acting_readiness=np.zeros(n),
         bench_posts=bench_posts,
         bench_person=bench_person.astype(np.int64), bench_readiness=bench_readiness,
         bench_years=bench_years, bench_programme_terms=np.zeros((n, k), dtype=np.int8))
 
 
-def _bench_posts(world: World, rng: np.random.Generator) -> np.ndarray:
+def _bench_posts(world: World, p: BehaviourParams, rng: np.random.Generator) -> np.ndarray:
     """Senior posts (deputies and assistant heads) by phase and size.
 
-    Primary: about one post per 150 pupils, 0-4 (seed 001 L63: head alone in 5% of primaries,
-    head plus one in 11%, three or four members in about half). Secondary: three to six.
+    Primary: about one post per ``primary_pupils_per_senior_post`` pupils, 0-4 (seed 001 L63:
+    head alone in 5% of primaries, head plus one in 11%, three or four members in about half).
+    Secondary: three to six.
     """
-    noise = rng.normal(0, 0.6, world.n_schools)
-    primary = np.clip(np.round(world.pupils / 150 + noise), 0, 4)
-    secondary = np.clip(np.round(2.5 + world.pupils / 500 + noise), 3, MAX_SENIOR_LEADERS)
+    noise = rng.normal(0, p.senior_posts_noise_sd, world.n_schools)
+    primary = np.clip(np.round(world.pupils / p.primary_pupils_per_senior_post + noise), 0, 4)
+    secondary = np.clip(np.round(p.secondary_senior_posts_base
+                                 + world.pupils / p.secondary_pupils_per_senior_post + noise),
+                        3, MAX_SENIOR_LEADERS)
     return np.where(world.phase == PRIMARY, primary, secondary).astype(np.int8)

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .events import DEDESIGNATED, SUPPORT_ENDED
+
 if TYPE_CHECKING:
     from .model import SchoolSystemModel
 
@@ -42,7 +44,7 @@ class Deployment:
     end_step: int           # planned end (one to three years: seed 004 L135)
     distance_km: float
     engagement: float       # client's readiness to engage, 0-1 (seed 003 L1348-1353)
-    shallow: bool           # a funding-led partnership (seed 002 L6654)
+    shallow: bool           # a funding-led partnership (seed 002 L6654-6662)
     grant_gbp: float
     start_grade: int        # client's grade when support started
     # a secondment's vacancy chain (mechanism secondment_vacancy_chain): the senior leader away
@@ -201,7 +203,7 @@ def end_deployment(model: "SchoolSystemModel", deployment: Deployment, reason: s
     model.sl.deployments.remove(deployment)
     if deployment.secondee_person >= 0:
         return_secondee(model, deployment)
-    model.events.log("support_ended", deployment.client, int(model.state.head_person[deployment.supporter]),
+    model.events.log(SUPPORT_ENDED, deployment.client, int(model.state.head_person[deployment.supporter]),
                      reason=reason, supporter=deployment.supporter, client=deployment.client,
                      distance_km=deployment.distance_km, mode=deployment.mode,
                      grade=int(model.state.grade[deployment.client]),
@@ -213,7 +215,7 @@ def dedesignate(model: "SchoolSystemModel", school: int, reason: str) -> None:
     sl = model.sl
     if sl.role[school] == NO_ROLE:
         return
-    model.events.log("dedesignated", school, int(model.state.head_person[school]), reason=reason,
+    model.events.log(DEDESIGNATED, school, int(model.state.head_person[school]), reason=reason,
                      role=ROLES[sl.role[school]])
     sl.role[school] = NO_ROLE
     sl.designated_step[school] = -1

@@ -67,6 +67,11 @@ STARTING_GRADE_SHARES = {"2018": (0.21, 0.65, 0.11, 0.04), "2010": (0.17, 0.51, 
 # Typical inspection interval by grade in terms (see processes/inspection.py), used to spread
 # the date of the last inspection at the start.
 START_INSPECTION_AGE_TERMS = (15, 12, 6, 4)
+# Latent-grade sd per unit FSM share (synthetic and toy worlds): schools with more FSM pupils are
+# more often graded below good. The direction is in the real data (data/england_2018/schools.csv,
+# March 2018: 5.6 % of inspected schools below good in FSM band 1, 12.7 % in band 2, 17.3 % in
+# band 3, 23.1 % in band 4); the slope is an assumption.
+GRADE_FSM_SLOPE = 2.0
 
 
 @dataclass
@@ -116,7 +121,7 @@ class World:
 
     @property
     def fsm_band(self) -> np.ndarray:
-        """FSM band 1-4 (DCSF bands used by seed 000 L37: <=8%, 9-20%, 21-35%, >35%)."""
+        """FSM band 1-4 (see :func:`fsm_band`)."""
         return fsm_band(self.fsm_share)
 
     @property
@@ -156,7 +161,10 @@ def good_or_better(grade: np.ndarray) -> np.ndarray:
 
 
 def fsm_band(fsm_share: np.ndarray) -> np.ndarray:
-    """FSM band 1-4 from the FSM share (0-1): <=8%, 9-20%, 21-35%, >35%."""
+    """FSM band 1-4 from the FSM share (0-1): <=8%, 9-20%, 21-35%, >35%.
+
+    Seed 000 L37 names FSM bands 1 to 4 but gives no cut-offs: these are an assumption.
+    """
     return (1 + np.searchsorted([0.085, 0.205, 0.355], fsm_share, side="right")).astype(np.int8)
 
 
@@ -396,14 +404,13 @@ def starting_grades_for(fsm_share: np.ndarray, phase: np.ndarray, which: str,
                         rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Ofsted grades at the start, with the published mix and more weak grades where FSM is high.
 
-    A latent score falls with disadvantage (schools with more FSM pupils are more often graded
-    requires improvement or inadequate: seed 003 L786-788) and grades are cut at the quantiles
+    A latent score falls with disadvantage (``GRADE_FSM_SLOPE``) and grades are cut at the quantiles
     that reproduce the published shares exactly. Time since inspection is spread over each
     grade's usual interval.
     """
     shares = np.array(STARTING_GRADE_SHARES[which])
     shares = shares / shares.sum()  # published shares are rounded (2018 sums to 101%)
-    latent = rng.normal(0, 1, len(fsm_share)) - 2.0 * (fsm_share - fsm_share.mean())
+    latent = rng.normal(0, 1, len(fsm_share)) - GRADE_FSM_SLOPE * (fsm_share - fsm_share.mean())
     cuts = np.quantile(latent, 1 - np.cumsum(shares)[:-1])
     grade = (1 + np.searchsorted(-cuts, -latent, side="right")).astype(np.int8)
     interval = np.array(START_INSPECTION_AGE_TERMS)[grade - 1]

@@ -495,7 +495,7 @@ def test_outstanding_exemption_still_inspects_at_risk_schools_sometimes():
     inspection.step(model)
     inspected = events_of(model, "inspection")["school_id"].to_numpy() - 1001
     assert np.all(inspected < 200)
-    assert 20 <= len(inspected) <= 60   # RISK_INSPECTION_PER_TERM = 0.2 of 200
+    assert 20 <= len(inspected) <= 60   # risk_inspection_per_term = 0.2 of 200
 
 
 # ------------------------------------------------------------------------------------------

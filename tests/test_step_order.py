@@ -39,12 +39,18 @@ def test_odd_step_order_matches_the_model_docstring_and_step():
     assert called == documented and len(documented) >= 10
 
 
-def test_every_logged_event_name_is_in_the_vocabulary_and_documented():
+def test_every_module_logs_events_by_their_name_in_sim_events_and_each_is_documented():
+    import sim.events
     from sim.events import EVENT_NAMES
-    logged = set()
+    constants = {k for k in vars(sim.events) if k.isupper() and getattr(sim.events, k) in EVENT_NAMES}
+    logged, literal = set(), []
     for path in (ROOT / "sim").rglob("*.py"):
-        logged |= set(re.findall(r"\.log\(\s*\"(\w+)\"", path.read_text()))
-    assert logged and logged <= set(EVENT_NAMES)
+        text = path.read_text()
+        literal += [f"{path.name}: {m}" for m in re.findall(r"\.log\(\s*[\"'](\w+)", text)]
+        logged |= set(re.findall(r"\.log\(\s*([A-Z_]+)\b", text))
+    assert not literal, f"event names written as text instead of sim.events constants: {literal}"
+    assert len(logged) >= 15 and logged <= constants
+    assert {getattr(sim.events, k) for k in logged} == set(EVENT_NAMES)  # every name is logged
     results_doc = (ROOT / "docs" / "RESULTS.md").read_text()
     assert [name for name in EVENT_NAMES if f"`{name}`" not in results_doc] == []
 

@@ -24,7 +24,8 @@ import pytest
 from conftest import empty_bench, make_config, make_model, set_params
 from sim.invariants import check_invariants
 from sim.model import SchoolSystemModel
-from sim.outcomes import geography_rows, support_outcomes
+from sim.outcomes import support_outcomes
+from sim.recorder import geography_rows
 from sim.parameters import MechanismSwitches
 from sim.policies import PolicyEffects
 from sim.policies.system_leadership import national_quota

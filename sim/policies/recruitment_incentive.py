@@ -1,8 +1,9 @@
 """Recruitment and retention premium for hard-to-staff schools.
 
 Schools meeting any of the configured criteria (rural, coastal, small, FSM band 4, inadequate;
-the settings where seed 002 L2415-2417 and seed 003 L798-802, L1438-1440 find heads hard to
-recruit and keep) get a premium that raises the chance of an external appointment and lowers
+the settings where seed 002 L2415-2417 and seed 003 L1438-1440 find heads and staff hard to
+recruit and keep; coastal is an assumption, seed 003 L798-802 reports coastal schools' isolation
+from support, not recruitment) get a premium that raises the chance of an external appointment and lowers
 their head's early-exit hazard. The effect sizes are levers to sweep, not evidence.
 """
 

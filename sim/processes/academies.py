@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..events import ACADEMY_OPENED, ACADEMY_ORDER
 from ..state import ACTING, EXECUTIVE
 from ..system_leadership import end_deployment
 from ..world import ACADEMY_SPONSOR_LED, MAINTAINED, UNINSPECTED
@@ -42,7 +43,7 @@ def step(model: "SchoolSystemModel") -> None:
     ordered = (s.governance == MAINTAINED) & (s.grade == 4) & (s.academy_order_step < 0)
     for school in np.nonzero(ordered)[0]:
         s.academy_order_step[school] = model.step_count
-        model.events.log("academy_order", int(school), int(s.head_person[school]), grade=4)
+        model.events.log(ACADEMY_ORDER, int(school), int(s.head_person[school]), grade=4)
     due = (s.academy_order_step >= 0) & (model.step_count - s.academy_order_step >= cfg.order_to_opening_terms)
     for school in np.nonzero(due)[0]:
         open_sponsored_academy(model, int(school))
@@ -52,10 +53,10 @@ def open_sponsored_academy(model: "SchoolSystemModel", school: int) -> None:
     """Reopen ``school`` as a sponsored academy: new leadership, new URN, no grade yet."""
     s, sl = model.state, model.sl
     # logged with the outgoing leader of record, before the sponsor replaces them
-    model.events.log("academy_opened", school, int(s.head_person[school]), previous_grade=int(s.grade[school]))
+    model.events.log(ACADEMY_OPENED, school, int(s.head_person[school]), previous_grade=int(s.grade[school]))
     for deployment in sl.deployments.of_client(school):
         end_deployment(model, deployment, reason="academy_conversion")
-    if model.heads[school] is None:
+    if s.head_is_vacant(school):
         pass  # already vacant: succession fills it this term
     elif s.leader_kind[school] == EXECUTIVE:
         model.end_executive_headship(school, reason="academy_conversion")

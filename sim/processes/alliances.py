@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.spatial import cKDTree
 
+from ..events import ALLIANCE_JOINED, ALLIANCE_LEFT, DEDESIGNATED, DESIGNATED
 from ..state import SUBSTANTIVE, TERMS_PER_YEAR
 
 if TYPE_CHECKING:
@@ -51,11 +52,11 @@ def dissolve(model: "SchoolSystemModel", school: int, reason: str) -> None:
     sl = model.sl
     if sl.teaching_school_since[school] < 0:
         return
-    model.events.log("dedesignated", school, int(model.state.head_person[school]), reason=reason,
+    model.events.log(DEDESIGNATED, school, int(model.state.head_person[school]), reason=reason,
                      role="teaching_school")
     for member in np.nonzero(sl.alliance_of == school)[0]:
         if member != school:
-            model.events.log("alliance_left", int(member), int(model.state.head_person[member]),
+            model.events.log(ALLIANCE_LEFT, int(member), int(model.state.head_person[member]),
                              reason=reason, supporter=school, client=int(member))
     sl.alliance_of[sl.alliance_of == school] = -1
     sl.teaching_school_since[school] = -1
@@ -107,11 +108,11 @@ def _designate(model: "SchoolSystemModel", chosen: np.ndarray) -> None:
         sl.teaching_school_since[school] = model.step_count
         sl.alliance_of[school] = school
         free[school] = False
-        model.events.log("designated", int(school), int(s.head_person[school]), role="teaching_school")
+        model.events.log(DESIGNATED, int(school), int(s.head_person[school]), role="teaching_school")
         for member, distance in _nearest_free(tree, free, school, cfg.alliance_size - 1, cfg.max_distance_km):
             sl.alliance_of[member] = school
             free[member] = False
-            model.events.log("alliance_joined", member, int(s.head_person[member]),
+            model.events.log(ALLIANCE_JOINED, member, int(s.head_person[member]),
                              supporter=int(school), client=member, distance_km=distance)
 
 

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..events import SUPPORT_STARTED
 from ..nearest import CandidateSearch
 from ..need import schools_in_need  # noqa: F401  (re-exported: brokers' definition of need)
 from ..state import ACTING, TERMS_PER_YEAR
@@ -69,8 +70,8 @@ def available_supply(model: "SchoolSystemModel", room: np.ndarray | None = None)
 def take_up_probability(model: "SchoolSystemModel") -> np.ndarray:
     """(n,) chance that a school offered external support this term takes it up: the access
     barriers of seed 003 (1 without the ``client_readiness`` mechanism). A school in a trust may
-    prefer the trust's own support (L1343-1346, ``trust_engagement``); a rural or coastal school
-    finds support "time consuming and costly to attend" (L1354-1356, ``remote_engagement``)."""
+    prefer the trust's own support (L1343-1346, ``trust_engagement``); a village or hamlet (not
+    ``World.rural``, which adds town and fringe: see ODD 6.12) or coastal school finds support "time consuming and costly to attend" (L1354-1356, ``remote_engagement``)."""
     n = model.state.n
     if not model.config.mechanisms.client_readiness:
         return np.ones(n)
@@ -87,7 +88,7 @@ def client_engagement_factor(model: "SchoolSystemModel", client: int) -> float:
         return 1.0
     p, s = model.params, model.state
     factor = p.cover_cost_engagement if (s.bench_person[client] >= 0).sum() <= 1 else 1.0
-    shortfall = max(0.0, 0.5 - float(s.head_capacity[client].mean()))
+    shortfall = max(0.0, p.weak_leadership_capacity - float(s.head_capacity[client].mean()))
     return factor * max(0.0, 1.0 - p.weak_leadership_engagement * shortfall)
 
 
@@ -160,10 +161,10 @@ def _start(model: "SchoolSystemModel", supporter: int, client: int, distance_km:
     """Start a deployment: choose its mode, draw the client's engagement, pay the grant."""
     cfg, p, s, sl, rng = (model.config.policy.system_leadership, model.params, model.state,
                           model.sl, model.rng)
-    ready_in_home = ((s.bench_person[supporter] >= 0) & (s.bench_readiness[supporter] >= p.ready_threshold)).sum()  # one row of SchoolState.ready_leaders
+    ready_in_home = s.ready_leaders(p.ready_threshold, supporter).sum()
     if s.leader_kind[client] == ACTING:
         mode = "interim_headship"
-    elif (ready_in_home >= 2 and model.world.phase[client] == SECONDARY
+    elif (ready_in_home >= p.secondment_min_ready_leaders and model.world.phase[client] == SECONDARY
           and rng.random() < SECONDARY_SECONDMENT_SHARE):
         mode = "secondment"
     else:
@@ -185,6 +186,6 @@ def _start(model: "SchoolSystemModel", supporter: int, client: int, distance_km:
     sl.spent_this_year_gbp += cfg.deployment_grant_gbp
     sl.spent_total_gbp += cfg.deployment_grant_gbp
     sl.started_this_step += 1
-    model.events.log("support_started", client, int(s.head_person[supporter]), supporter=supporter,
+    model.events.log(SUPPORT_STARTED, client, int(s.head_person[supporter]), supporter=supporter,
                      client=client, distance_km=distance_km, mode=mode, grade=int(s.grade[client]),
                      role=ROLES[sl.role[supporter]])

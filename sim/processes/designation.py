@@ -23,7 +23,7 @@ Mechanisms of issue 8 (each switched by ``config.mechanisms``):
   the national average), the effectiveness the school would show without its intake's headwind,
   so the FSM relaxation can change who is designated.
 * ``phase_mix``: secondary heads apply ``secondary_application_ratio`` times as often as primary
-  heads (seed 002 L772: 77 % of secondary and 56 % of primary heads hold a system-leadership role).
+  heads (seed 002 L772-774: 77 % of secondary and 56 % of primary heads hold a system-leadership role).
 * ``starting_system_leaders``: at step 0 the NLEs and LLEs in post are designated with these
   criteria, every eligible head counting as an applicant, the NLE quota split by phase as
   published (about 53.5 % primary; LLEs about 81 % primary: seed 002 Appendix 1 L8252-8327).
@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..events import DEDESIGNATED, DESIGNATED
 from ..state import SUBSTANTIVE, TERMS_PER_YEAR
 from ..system_leadership import LLE, NLE, NO_ROLE, ROLES, dedesignate
 from ..world import PRIMARY, good_or_better
@@ -161,9 +162,9 @@ def _designate(model: "SchoolSystemModel", role: int, eligible: np.ndarray, quot
     chosen = candidates[np.argsort(-score[candidates], kind="stable")[:places]]
     for school in chosen:
         if sl.role[school] == LLE and role == NLE:
-            model.events.log("dedesignated", int(school), int(s.head_person[school]),
+            model.events.log(DEDESIGNATED, int(school), int(s.head_person[school]),
                              reason="became_nle", role=ROLES[LLE])
         sl.role[school] = role
         sl.designated_step[school] = model.step_count
-        model.events.log("designated", int(school), int(s.head_person[school]), role=ROLES[role])
+        model.events.log(DESIGNATED, int(school), int(s.head_person[school]), role=ROLES[role])
 

@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..events import INSPECTION, SHORT_INSPECTION
+
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
 
-RISK_INSPECTION_PER_TERM = 0.2  # assumption: chance an exempt school at risk is inspected
 # Calendar years (decimal; .67 = September) between which each rule was in force.
 CALENDAR = {
     "outstanding_exempt": (2012.0, 2021.67),
@@ -60,13 +61,15 @@ def due(model: "SchoolSystemModel") -> np.ndarray:
     regime, s, rng = model.config.policy.inspection, model.state, model.rng
     interval = np.array((regime.first_inspection_terms,) + tuple(regime.interval_terms))[s.grade]
     draw = rng.random(s.n)
-    is_due = (s.terms_since_inspection >= interval) | ((s.terms_since_inspection >= interval - 1) & (draw < 0.3))
+    early = (s.terms_since_inspection >= interval - 1) & (draw < model.params.early_inspection_probability)
+    is_due = (s.terms_since_inspection >= interval) | early
     if regime.regime == "calendar":
         # Outstanding schools long overdue (the exemption just lifted) are caught up gradually.
         overdue = (s.grade == 1) & (s.terms_since_inspection >= interval + CATCH_UP_TERMS)
         is_due = np.where(overdue, draw < 1.0 / CATCH_UP_TERMS, is_due)
     if in_force("outstanding_exempt", model):
-        at_risk = (s.effectiveness < model.params.threshold_good) & (rng.random(s.n) < RISK_INSPECTION_PER_TERM)
+        at_risk = ((s.effectiveness < model.params.threshold_good)
+                   & (rng.random(s.n) < model.params.risk_inspection_per_term))
         is_due = np.where(s.grade == 1, at_risk, is_due)
     return is_due
 
@@ -86,13 +89,13 @@ def step(model: "SchoolSystemModel") -> np.ndarray:
     if in_force("short_inspections", model):
         still_good = (old == 2) & (new == 2)
         for school in inspected[still_good]:
-            model.events.log("short_inspection", int(school), int(s.head_person[school]),
+            model.events.log(SHORT_INSPECTION, int(school), int(s.head_person[school]),
                              grade=2, previous_grade=2)
         inspected, new, old = inspected[~still_good], new[~still_good], old[~still_good]
     s.previous_grade[inspected] = old
     s.grade[inspected] = new
     s.terms_since_downgrade[inspected[(new > old) & (old > 0)]] = 0
     for school, grade, previous in zip(inspected, new, old):
-        model.events.log("inspection", int(school), int(s.head_person[school]),
+        model.events.log(INSPECTION, int(school), int(s.head_person[school]),
                          grade=int(grade), previous_grade=int(previous))
     return inspected

@@ -37,6 +37,6 @@ def step(model: "SchoolSystemModel") -> None:
     open_post = (~s.bench_present) & (np.arange(s.bench_person.shape[1])[None, :] < s.bench_posts[:, None])
     filling = open_post & (rng.random(open_post.shape) < p.bench_refill_per_term)
     schools, posts = np.nonzero(filling)
-    readiness = rng.beta(2.0, 5.0, len(schools))  # middle leaders stepping up start low
+    readiness = rng.beta(p.entrant_readiness_beta_a, p.entrant_readiness_beta_b, len(schools))
     for school, post, ready in zip(schools, posts, readiness):
         model.add_senior_leader(int(school), int(post), float(ready), route="middle_leader")

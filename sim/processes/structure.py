@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..events import FEDERATION_PERMANENT
 from ..state import ACTING, SUBSTANTIVE
 from ..system_leadership import NLE
 from ..nearest import CandidateSearch
@@ -59,7 +60,7 @@ def step(model: "SchoolSystemModel") -> None:
             continue
         if rng.random() < p.executive_permanent_probability:
             sl.executive_permanent[school] = True
-            model.events.log("federation_permanent", int(school), int(s.head_person[school]),
+            model.events.log(FEDERATION_PERMANENT, int(school), int(s.head_person[school]),
                              supporter=int(sl.executive_of[school]), client=int(school))
         else:
             model.end_executive_headship(int(school), reason="own_head_to_be_appointed")

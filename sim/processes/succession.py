@@ -3,10 +3,11 @@
 Each vacant school (its head left this term, or an acting head holds it) tries in order:
 
 1. **internal**: a senior leader in the school who is ready for headship, appointed with
-   probability ``internal_preference`` (seed 002 L6201-6206: internal promotion is faster);
+   probability ``internal_preference`` (seed 002 L6201-6206: a head trains the next tier
+   because someone from outside cannot step in instantly);
 2. **external**: the regional market, with a per-term success chance scaled by the post's
-   attractiveness (rural, coastal, small, FSM band 4, inadequate: seed 002 L2415-2417,
-   seed 003 L798-802, L1438-1440) and by market thickness, the ready senior leaders in the
+   attractiveness (rural and small: seed 002 L2415-2417; FSM band 4: seed 003 L1438-1440;
+   coastal and inadequate: assumptions) and by market thickness, the ready senior leaders in the
    region per vacancy (seed 001 L61). The appointee is a ready leader from another school in
    the region (whose post then falls vacant) or, when the region has none, someone from outside;
 3. **acting**: otherwise the most ready senior leader acts up, or an interim head comes in.
@@ -33,8 +34,8 @@ def attractiveness(model: "SchoolSystemModel") -> np.ndarray:
     """Relative appeal of each school's headship to external candidates (1 = easiest)."""
     p, s, w = model.params, model.state, model.world
     appeal = np.ones(s.n)
-    appeal *= np.where(w.setting == RURAL, p.attractiveness_rural,
-                       np.where(w.setting == TOWN, 0.5 * (1 + p.attractiveness_rural), 1.0))
+    town = p.town_rural_weight * p.attractiveness_rural + (1.0 - p.town_rural_weight)
+    appeal *= np.where(w.setting == RURAL, p.attractiveness_rural, np.where(w.setting == TOWN, town, 1.0))
     appeal *= np.where(w.coastal, p.attractiveness_coastal, 1.0)
     appeal *= np.where(model.small, p.attractiveness_small, 1.0)
     appeal *= np.where(model.fsm_band == 4, p.attractiveness_fsm_band4, 1.0)
@@ -45,8 +46,7 @@ def attractiveness(model: "SchoolSystemModel") -> np.ndarray:
 def step(model: "SchoolSystemModel") -> None:
     """Fill or hold every vacant headship for this term."""
     p, s, rng = model.params, model.state, model.rng
-    no_head = np.array([h is None for h in model.heads])
-    searching = no_head | (s.leader_kind == ACTING)
+    searching = s.head_vacant | (s.leader_kind == ACTING)
     if not searching.any():
         return
     ready = s.ready_leaders(p.ready_threshold)
@@ -69,7 +69,7 @@ def step(model: "SchoolSystemModel") -> None:
             candidate = _draw_candidate(model, market_pool[int(region[school])], school,
                                         ready, ready_schools, ready_posts)
             _appoint_external(model, school, ready, candidate)
-        elif model.heads[school] is None:
+        elif s.head_is_vacant(school):
             install_acting(model, school, ready)
         else:
             s.vacancy_terms[school] += 1
@@ -79,10 +79,10 @@ def _confirm_acting_head(model: "SchoolSystemModel", school: int) -> bool:
     """Appoint the acting head substantively if they stepped up internally and are now ready."""
     s, p = model.state, model.params
     readiness = float(s.acting_readiness[school])
-    if (model.heads[school] is None or readiness < p.ready_threshold
+    if (s.head_is_vacant(school) or readiness < p.ready_threshold
             or model.rng.random() >= p.internal_preference):
         return False
-    person = model.heads[school].person_id
+    person = int(s.head_person[school])
     _make_substantive(model, school, person, readiness, route="internal", experience=0.0)
     return True
 
@@ -136,25 +136,28 @@ def _appoint_external(model: "SchoolSystemModel", school: int, ready: np.ndarray
         _make_substantive(model, school, person, readiness, route="external", experience=0.0)
     else:
         readiness = float(np.clip(rng.normal(model.params.external_capacity_mean
-                                             / model.params.new_head_capacity_per_readiness, 0.08), 0.3, 1.0))
+                                             / model.params.new_head_capacity_per_readiness,
+                                             model.params.external_readiness_sd), 0.3, 1.0))
         person = int(model.new_person_ids(1)[0])
         _make_substantive(model, school, person, readiness, route="external",
-                          experience=float(rng.gamma(1.5, 3.0)))
+                          experience=float(rng.gamma(
+                              1.5, model.params.external_head_experience_mean_years / 1.5)))
 
 
 def _make_substantive(model: "SchoolSystemModel", school: int, person: int, readiness: float,
                       route: str, experience: float) -> None:
     """Install a substantive head, ending any acting arrangement first."""
     s, rng, p = model.state, model.rng, model.params
-    if model.heads[school] is not None and model.heads[school].person_id != person:
+    if not s.head_is_vacant(school) and s.head_person[school] != person:
         model.end_acting_headship(school)
-    elif model.heads[school] is not None:  # the acting head is confirmed in post
+    elif not s.head_is_vacant(school):  # the acting head is confirmed in post
         model.remove_head(school, reason="acting_ended")
     spread = p.head_domain_sd if model.config.mechanisms.domain_heterogeneity else 0.08
     capacity = np.clip(rng.normal(readiness * p.new_head_capacity_per_readiness, spread, 4), 0.05, 1.0)
     age = float(np.clip(rng.normal(p.new_head_age_mean_years, p.new_head_age_sd_years), 30, 60))
     model.install_head(school, person, route, capacity, age, experience,
-                       resilience=float(rng.beta(4, 2)), kind=SUBSTANTIVE)
+                       resilience=float(rng.beta(p.head_resilience_beta_a, p.head_resilience_beta_b)),
+                       kind=SUBSTANTIVE)
     s.vacancy_terms[school] = 0
     s.acting_readiness[school] = 0.0
     s.conditions[school] = np.maximum(0.0, s.conditions[school] - model.params.transition_dip)
@@ -175,13 +178,14 @@ def install_acting(model: "SchoolSystemModel", school: int, ready: np.ndarray | 
         if ready is not None:
             ready[school, post] = False
     else:
-        readiness = float(np.clip(rng.normal(p.external_capacity_mean, 0.08), 0.2, 1.0))
+        readiness = float(np.clip(rng.normal(p.external_capacity_mean, p.external_readiness_sd), 0.2, 1.0))
         person = int(model.new_person_ids(1)[0])
         internal_readiness = 0.0
     capacity = np.full(4, min(1.0, readiness + p.acting_readiness_gain) * p.acting_capacity_factor)
     age = float(np.clip(rng.normal(p.new_head_age_mean_years, p.new_head_age_sd_years), 30, 62))
     model.install_head(school, person, "acting", capacity, age, 0.0,
-                       resilience=float(rng.beta(4, 2)), kind=ACTING)
+                       resilience=float(rng.beta(p.head_resilience_beta_a, p.head_resilience_beta_b)),
+                       kind=ACTING)
     s.vacancy_terms[school] = 1
     s.acting_readiness[school] = internal_readiness
     s.conditions[school] = np.maximum(0.0, s.conditions[school] - p.transition_dip)

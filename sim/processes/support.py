@@ -1,15 +1,16 @@
 """Support: what active school-to-school deployments do this term, to both schools.
 
-On the client, after a lag (programmes under about two terms do little: seed 003 L1152-1158)
-the conditions its leadership can sustain rise, and its head's capacity grows (seed 004 L419,
-L458-466, L484), scaled by the deployment's intensity, the client's engagement (reach out or
-withdraw: seed 003 L1348-1353), the supporter's credibility (LLE below NLE: seed 004 L444) and
-whether the partnership is a shallow, funding-led one (seed 002 L6654); several supporters on
-one school overload it (seed 003 L1235-1241). On the home school, time away lowers the head's
-change effort unless the senior team can cover (seed 002 L2724-2728, L6338-6344, L6796-6804),
-while its staff gain readiness through the work (seed 004 L495, L507-510; seed 002 L5945-5958);
-NLE work lowers the NLE's own exit hazard (seed 004 L506). Deployments end at their planned
-end, or early when the client's grade reaches good or better at an inspection.
+On the client, after a lag of ``support_lag_terms`` (an assumption) the conditions its leadership
+can sustain rise, and its head's capacity grows (seed 004 L419, L458-466, L484), scaled by the
+deployment's intensity, the client's engagement (reach out or withdraw: seed 003 L1348-1353), the
+supporter's role (an LLE's support does ``lle_effect_factor`` of an NLE's: an assumption, no seed
+compares them) and whether the partnership is a shallow, funding-led one (seed 002 L6654-6662);
+several supporters on one school overload it (seed 003 L1235-1241). On the home school, time away
+lowers the head's change effort unless the senior team can cover (seed 002 L2724-2728,
+L6338-6344, L6796-6804), while its staff gain readiness through the work (seed 004 L495,
+L507-510; seed 002 L5945-5958); NLE work lowers the NLE's own exit hazard (seed 004 L506).
+Deployments end at their planned end, or early when the client's grade reaches good or better at
+an inspection.
 
 Mechanisms of issue 8 (``config.mechanisms``): ``home_capacity_at_risk`` also lowers the level of
 conditions the home school can sustain, by ``home_capacity_loss`` times the time away, less what
