@@ -162,6 +162,18 @@ def write_calibration_report(folder: str | Path, spec: ExperimentSpec) -> Path:
         lines.append(f"| {u.name} | {u.distribution} {u.low:g} to {u.high:g} | {' | '.join(stats)} |")
     if len(ensemble):
         lines += ["", f"Use it in a sweep: `experiment.parameter_ensemble={folder / ENSEMBLE}`."]
+    box_path = folder / SUMMARY / "non_implausible_box.csv"
+    if box_path.exists():
+        box = pd.read_csv(box_path)
+        count = int(box["points"].iloc[0]) if len(box) else 0
+        lines += ["", "## Next wave (history matching)", "",
+                  f"{count} of {len(points)} points are within {box['cutoff'].iloc[0]:g} "
+                  "tolerances of every target (not implausible)"
+                  + (". Their box, the priors of a next wave that keeps every accepted point:"
+                     if count else "; no next wave can be bounded from this one."), ""]
+        if count:
+            lines += ["| parameter | low | high |", "|---|---|---|"] + [
+                f"| {r.parameter} | {r.low:.4g} | {r.high:.4g} |" for r in box.itertuples()]
     figures = {"calibration_targets.png": calibration_figure(points, targets, parameters, horizon)}
     return _write(folder, f"{e.name}: calibration report", lines, figures)
 

@@ -141,6 +141,8 @@ def summarise_calibration(store: ExperimentStore, spec: ExperimentSpec,
                            f"see {store.root / 'errors'}")
     result = accept(sample, simulated_targets(runs, targets, start_year), targets)
     store.write_csv("summary/calibration_points.csv", result.points)
+    store.write_csv("summary/non_implausible_box.csv", non_implausible_box(
+        result.points, [u.name for u in spec.uncertainties]))
     store.write_csv(ENSEMBLE, result.ensemble)
     return result
 
@@ -183,6 +185,24 @@ def accept(sample: pd.DataFrame, runs: pd.DataFrame, targets: dict[str, Target])
     ensemble = points[points["accepted"]].drop(columns="accepted").reset_index(drop=True)
     ensemble.insert(0, "member", np.arange(len(ensemble), dtype=np.int64))
     return CalibrationResult(points=points, ensemble=ensemble)
+
+
+# History matching's usual cut-off (Pukelsheim's three-sigma rule): a point further than this
+# from any target, in tolerances, is implausible; the rest bound the next wave's priors.
+IMPLAUSIBILITY_CUTOFF = 3.0
+
+
+def non_implausible_box(points: pd.DataFrame, parameters: list[str],
+                        cutoff: float = IMPLAUSIBILITY_CUTOFF) -> pd.DataFrame:
+    """The smallest box of parameters holding every point within ``cutoff`` tolerances of
+    every target: the priors of a next wave (history matching), which keeps every accepted
+    point (distance <= 1) and drops the space the targets have ruled out.
+    Empty when no point is that close."""
+    plausible = points[points["max_distance"] <= cutoff]
+    return pd.DataFrame({"parameter": parameters,
+                         "low": [plausible[name].min() for name in parameters],
+                         "high": [plausible[name].max() for name in parameters],
+                         "points": len(plausible), "of": len(points), "cutoff": cutoff})
 
 
 def report(folder: Path, spec: ExperimentSpec) -> None:
