@@ -30,17 +30,19 @@ from .report import _html, calendar, is_share, label  # noqa: E402
 from .spec import ExperimentSpec, Target  # noqa: E402
 from .store import FIGURES, SUMMARY, write_atomic  # noqa: E402
 
-MEASURE_TEXT = {"end": "in the run's last year",
+MEASURE_TEXT = {"end": "the run's outcome (levels: its last year; rates and retention: the whole run)",
                 "change_over_run": "change from the run's first year to its last",
                 "at_year": "at the source's calendar year"}
 
 
-def _number(name: str, value: float, signed: bool = False) -> str:
-    """A target value in its natural unit: shares (and changes of shares) in percent."""
+def _number(name: str, value: float, signed: bool = False, points: bool = False) -> str:
+    """A target value in its natural unit: shares in percent, changes of shares and
+    tolerances in percentage points."""
     if not np.isfinite(value):
         return "n/a"
     if is_share(name):
-        return f"{100 * value:+.1f} points" if signed else f"{100 * value:.1f}%"
+        return (f"{100 * value:+.1f} points" if signed else
+                f"{100 * value:.1f} points" if points else f"{100 * value:.1f}%")
     return f"{value:+.4g}" if signed else f"{value:.4g}"
 
 
@@ -74,7 +76,7 @@ def calibration_answer(points: pd.DataFrame, targets: dict[str, Target], replica
         parts.append(
             f"{label(name)} ({MEASURE_TEXT[target.measure]}"
             f"{f' {target.year:g}' if target.year is not None else ''}): target "
-            f"{_number(name, target.value, signed)} +/- {_number(name, target.tolerance)}; simulated "
+            f"{_number(name, target.value, signed)} +/- {_number(name, target.tolerance, points=True)}; simulated "
             f"{_number(name, simulated.min(), signed)} to {_number(name, simulated.max(), signed)} "
             f"over the prior, {100 * within:.0f}% of points within tolerance")
     text.append("Per target: " + "; ".join(parts) + ".")
@@ -149,7 +151,7 @@ def write_calibration_report(folder: str | Path, spec: ExperimentSpec) -> Path:
         signed = target.measure == "change_over_run"
         lines.append(f"| {name} | {MEASURE_TEXT[target.measure]}"
                      f"{f' {target.year:g}' if target.year is not None else ''} | "
-                     f"{_number(name, target.value, signed)} | {_number(name, target.tolerance)} | "
+                     f"{_number(name, target.value, signed)} | {_number(name, target.tolerance, points=True)} | "
                      f"{_number(name, best[f'simulated:{name}'], signed)} | "
                      f"{best[f'distance:{name}']:.2f} | {target.source} |")
     lines += ["", "## Priors and ensemble", "",
@@ -232,11 +234,11 @@ def discovery_answer(boxes: pd.DataFrame, what: str, condition: str) -> str:
     first = boxes[boxes["box"] == 0]
     stats = first.iloc[0]
     limits = [f"{r.parameter} {r.low:.4g} to {r.high:.4g}" for r in first.itertuples() if r.restricted]
-    text = (f"**{what} {condition} in {int(stats['cases'])} of {int(stats['rows'])} cases.** "
-            f"PRIM's first box ({', '.join(limits) or 'no restriction'}) holds "
-            f"{100 * stats['coverage']:.0f}% of those cases (coverage) and {100 * stats['density']:.0f}% "
-            f"of the cases in it meet the condition (density; {100 * stats['mass']:.0f}% of all cases "
-            "lie in the box).")
+    text = (f"**{what} {condition} in {int(stats['cases'])} of {int(stats['rows'])} parameter "
+            f"sets.** PRIM's first box ({', '.join(limits) or 'no restriction'}) holds "
+            f"{100 * stats['coverage']:.0f}% of those sets (coverage), and "
+            f"{100 * stats['density']:.0f}% of the sets in it meet the condition (density; the box "
+            f"holds {100 * stats['mass']:.0f}% of all sets).")
     if boxes["box"].nunique() > 1:
         text += f" {boxes['box'].nunique() - 1} further box(es) in boxes.csv."
     return text
