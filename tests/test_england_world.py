@@ -110,6 +110,13 @@ def test_start_year_cannot_be_moved_for_the_real_world():
         build_world(WorldConfig(start_year=2010.0))
 
 
+@pytest.mark.parametrize("source", ["england", "toy"])
+def test_scale_is_refused_for_a_world_of_listed_schools(source):
+    # a scale the world cannot honour used to be ignored silently (5x England ran 1x England)
+    with pytest.raises(ConfigError, match="world.scale=5 applies only to world.source=synthetic"):
+        build_world(WorldConfig(source=source, scale=5.0))
+
+
 def test_real_region_runs_with_calendar_years():
     config = make_config(source="england", region="North East", years=2, system_leadership=True)
     results = run(config)
