@@ -30,7 +30,7 @@ from .report import _html, calendar, is_share, label  # noqa: E402
 from .spec import ExperimentSpec, Target  # noqa: E402
 from .store import FIGURES, SUMMARY, write_atomic  # noqa: E402
 
-MEASURE_TEXT = {"end": "the run's outcome (levels: its last year; rates and retention: the whole run)",
+MEASURE_TEXT = {"end": "levels in the run's last year, rates and retention over the run",
                 "change_over_run": "change from the run's first year to its last",
                 "at_year": "at the source's calendar year"}
 
