@@ -16,7 +16,12 @@ matching with a maximum-implausibility cut-off:
    cover the box more evenly than random draws for the same small budget.
 2. Run every point with the same ``replications`` seeds and average each targeted output over
    them (the model is stochastic; the tolerance covers the remaining seed noise).
-3. Distance to each target = |simulated mean - target value| / target tolerance.
+3. Distance to each target = |simulated mean - target value| / target tolerance. What is
+   simulated is the target's ``measure``: the scalar outcome of the run's last year (``end``),
+   the change of its national series from the run's first year to its last
+   (``change_over_run``: "the level held", measured on the model's own schools, so a published
+   figure for a wider population does not bias it), or the series at the source's own calendar
+   year (``at_year``).
 4. Accept the points whose every distance is at most 1 (ABC tolerance epsilon = 1 in the
    max-norm). The accepted points are the ensemble, equally weighted draws from the
    approximate posterior.
@@ -45,10 +50,14 @@ import pandas as pd
 from scipy import stats
 from scipy.stats import qmc
 
+from sim.state import TERMS_PER_YEAR
+
+from .analysis_reports import print_reports, write_calibration_report
 from .compose import experiment_main
+from .discover import discover_after
 from .execution import Evaluate, execute
 from .manifest import open_experiment
-from .model_function import evaluate_model
+from .model_function import SERIES_SUFFIX, evaluate_model
 from .plan import sample_tasks
 from .sensitivity import analysis_base, check_sample, model_config
 from .spec import ExecutionConfig, ExperimentSpec, Target, Uncertainty
@@ -100,33 +109,68 @@ def run_calibration(spec: ExperimentSpec, execution: ExecutionConfig,
     if make_config is None:
         check_sample(spec, sample)
         make_config = partial(model_config, analysis_base(spec))
+    start_year = world_start_year(spec) if any(
+        t.measure == "at_year" for t in targets_of(spec).values()) else None
     total = len(sample) * spec.experiment.replications
     with open_experiment(spec, RUN_KEY_COLUMNS, total) as store:
         store.write_parquet("sample.parquet", sample)
         session = execute(sample_tasks(spec, sample, make_config), evaluate, store, execution,
                           total, description=spec.experiment.name)
         store.log_session(session)
-        summarise_calibration(store, spec, sample)
+        summarise_calibration(store, spec, sample, start_year)
+        if spec.experiment.figures:
+            write_calibration_report(store.root, spec)
+    discover_after(store.root, spec)
     return store.root
 
 
+def world_start_year(spec: ExperimentSpec) -> float:
+    """Calendar year of the world's step 0 (for targets dated by calendar year)."""
+    from sim.world import build_world
+    return float(build_world(spec.base.world).start_year)
+
+
 def summarise_calibration(store: ExperimentStore, spec: ExperimentSpec,
-                          sample: pd.DataFrame) -> CalibrationResult:
+                          sample: pd.DataFrame, start_year: float | None = None) -> CalibrationResult:
     """Average replications per point, measure distances, accept, and write both tables."""
     targets = targets_of(spec)
-    runs = store.read_runs(columns=["run_key", "sample", *targets])
+    columns = [name if t.measure == "end" else name + SERIES_SUFFIX for name, t in targets.items()]
+    runs = store.read_runs(columns=["run_key", "sample", *dict.fromkeys(columns)])
     if not len(runs):
         raise RuntimeError(f"no run of {spec.experiment.name} finished; "
                            f"see {store.root / 'errors'}")
-    result = accept(sample, runs, targets)
+    result = accept(sample, simulated_targets(runs, targets, start_year), targets)
     store.write_csv("summary/calibration_points.csv", result.points)
+    store.write_csv("summary/non_implausible_box.csv", non_implausible_box(
+        result.points, [u.name for u in spec.uncertainties]))
     store.write_csv(ENSEMBLE, result.ensemble)
     return result
 
 
+def simulated_targets(runs: pd.DataFrame, targets: dict[str, Target],
+                      start_year: float | None = None) -> pd.DataFrame:
+    """One value per run and target, as the target's ``measure`` defines it."""
+    out = runs[["sample"]].copy()
+    for name, target in targets.items():
+        if target.measure == "end":
+            out[name] = runs[name].to_numpy(dtype=float)
+            continue
+        series = [np.asarray(s, dtype=float) for s in runs[name + SERIES_SUFFIX]]
+        if target.measure == "change_over_run":
+            # the same window as the scalar outcomes' "end": a year of terms, first against last
+            out[name] = [s[-TERMS_PER_YEAR:].mean() - s[1:TERMS_PER_YEAR + 1].mean() for s in series]
+        else:
+            if start_year is None:
+                raise ValueError(f"target {name} is dated (measure=at_year): give the world's start year")
+            step = int(round((target.year - start_year) * TERMS_PER_YEAR))
+            out[name] = [s[step] if 0 <= step < len(s) else np.nan for s in series]
+    return out
+
+
 def accept(sample: pd.DataFrame, runs: pd.DataFrame, targets: dict[str, Target]) -> CalibrationResult:
     """Distances of every point's replication means to each target; points within every
-    tolerance form the ensemble."""
+    tolerance form the ensemble. ``runs`` holds ``sample`` and one simulated value per target
+    (see :func:`simulated_targets`)."""
     means = runs.groupby("sample")[list(targets)].mean().reindex(sample["sample"])
     points = sample.copy()
     points["n_replications"] = runs.groupby("sample").size().reindex(sample["sample"], fill_value=0).to_numpy()
@@ -141,6 +185,24 @@ def accept(sample: pd.DataFrame, runs: pd.DataFrame, targets: dict[str, Target])
     ensemble = points[points["accepted"]].drop(columns="accepted").reset_index(drop=True)
     ensemble.insert(0, "member", np.arange(len(ensemble), dtype=np.int64))
     return CalibrationResult(points=points, ensemble=ensemble)
+
+
+# History matching's usual cut-off (Pukelsheim's three-sigma rule): a point further than this
+# from any target, in tolerances, is implausible; the rest bound the next wave's priors.
+IMPLAUSIBILITY_CUTOFF = 3.0
+
+
+def non_implausible_box(points: pd.DataFrame, parameters: list[str],
+                        cutoff: float = IMPLAUSIBILITY_CUTOFF) -> pd.DataFrame:
+    """The smallest box of parameters holding every point within ``cutoff`` tolerances of
+    every target: the priors of a next wave (history matching), which keeps every accepted
+    point (distance <= 1) and drops the space the targets have ruled out.
+    Empty when no point is that close."""
+    plausible = points[points["max_distance"] <= cutoff]
+    return pd.DataFrame({"parameter": parameters,
+                         "low": [plausible[name].min() for name in parameters],
+                         "high": [plausible[name].max() for name in parameters],
+                         "points": len(plausible), "of": len(points), "cutoff": cutoff})
 
 
 def report(folder: Path, spec: ExperimentSpec) -> None:
@@ -163,6 +225,7 @@ def report(folder: Path, spec: ExperimentSpec) -> None:
             print(points.nsmallest(5, "max_distance")[
                 names + [c for c in points.columns if c.startswith("distance:")]
                 + ["max_distance"]].to_string(index=False))
+    print_reports(folder)
     print(f"\nResults in {folder}")
 
 

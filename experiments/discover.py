@@ -45,6 +45,7 @@ import pandas as pd
 from sim.parameters import ConfigError
 from sim.subgroups import output_name
 
+from .analysis_reports import write_discovery_report
 from .spec import spec_from_dict
 from .store import ExperimentStore, read_manifest, write_atomic
 
@@ -202,7 +203,18 @@ def discover(folder: str | Path, outcome: str, below: float | None = None,
                           f"Where {what} {condition}: {int(interesting.sum())} of {len(x)} cases")
     write_atomic(target / "boxes.png", lambda tmp: figure.savefig(tmp, format="png", dpi=110,
                                                                   metadata=PNG_METADATA))
+    write_discovery_report(target, discovery.boxes, what, condition, folder)
     return target
+
+
+def discover_after(folder: str | Path, spec) -> Path | None:
+    """The scenario discovery an experiment asks for in ``experiment.discovery`` (checked
+    before its runs), on its own folder; ``None`` when it asks for none."""
+    d = spec.experiment.discovery
+    if not d.outcome:
+        return None
+    return discover(folder, d.outcome, d.below, d.above, d.subgroup,
+                    min_density=d.min_density, boxes=d.boxes)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,6 +23,9 @@ from sim.run import run
 from sim.subgroups import LA_OUTCOMES, LA_PREFIX, output_name
 
 SERIES_SUFFIX = "_by_step"  # names of per-step series end with this
+# the outcomes sim.outcomes.national_series records per step (tests check the two agree)
+NATIONAL_SERIES = ("share_good_or_outstanding", "share_inadequate", "acting_head_share",
+                   "mean_effectiveness", "mean_gap")
 
 
 EXTRA_OUTCOMES: list[str] = []  # outcome names added by user evaluate functions (register_outcome)

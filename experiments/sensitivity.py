@@ -29,7 +29,9 @@ from sim.parameters import ConfigError, SimConfig, validate
 
 from .cli import Incomplete
 from .compose import experiment_main
+from .discover import discover_after
 from .execution import Evaluate, execute
+from .analysis_reports import print_reports, write_sensitivity_report
 from .figures import sensitivity_figures
 from .logs import log_file, log_session
 from .manifest import open_experiment
@@ -107,6 +109,8 @@ def run_sensitivity(spec: ExperimentSpec, execution: ExecutionConfig,
         analyse_outcomes(store, spec, problem, sample)
         if spec.experiment.figures:
             sensitivity_figures(store.root, spec.experiment.kind)
+            write_sensitivity_report(store.root, spec)
+    discover_after(store.root, spec)
     return store.root
 
 
@@ -171,6 +175,7 @@ def report(folder: Path, spec: ExperimentSpec) -> None:
     else:
         print(f"\nAll indices converged (within {spec.experiment.convergence_tolerance} "
               "between N/2 and N).")
+    print_reports(folder)
     print(f"\nResults in {folder}")
 
 

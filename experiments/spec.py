@@ -19,7 +19,7 @@ from sim.results import check_out_path
 
 from sim.subgroups import SUBGROUPS
 
-from .model_function import EXTRA_OUTCOMES, SCALAR_OUTCOMES
+from .model_function import EXTRA_OUTCOMES, NATIONAL_SERIES, SCALAR_OUTCOMES
 
 KINDS = ("sweep", "morris", "sobol", "calibration")
 COMMANDS = {"sweep": "experiments.sweep", "morris": "experiments.sensitivity",
@@ -49,6 +49,26 @@ class Target:
     value: float = 0.0
     tolerance: float = 0.01
     source: str = ""
+    # what of the run is compared (experiments.calibrate.MEASURES): "end", the scalar outcome
+    # (the run's last year); "change_over_run", its national series' last-year mean minus its
+    # first-year mean (a target that the level holds, on the model's own schools); "at_year",
+    # the national series at the calendar year ``year`` (the source's own date)
+    measure: str = "end"
+    year: float | None = None
+
+
+@dataclass
+class DiscoveryConfig:
+    """Scenario discovery chained after a sensitivity analysis or a calibration
+    (:func:`experiments.discover.discover`): PRIM boxes of the sampled parameters where
+    ``outcome`` (in ``subgroup``) is ``below`` or ``above`` a threshold. No outcome: none."""
+
+    outcome: str = ""
+    subgroup: str = "all"
+    below: float | None = None
+    above: float | None = None
+    min_density: float = 0.8
+    boxes: int = 1
 
 
 @dataclass
@@ -78,6 +98,9 @@ class ExperimentConfig:
     parameter_ensemble: str | None = None
     # calibration: output name (outcome or outcome@subgroup) -> target; N prior points
     targets: dict[str, Target] = field(default_factory=dict)
+    # scenario discovery on the sampled parameters once the runs are done (morris, sobol,
+    # calibration)
+    discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
     arms: dict[str, dict[str, Any]] = field(default_factory=dict)  # arm -> {dotted path: value}
     reference_arm: str | None = None  # arm the others are compared with (default: the first)
     N: int = 64
@@ -285,15 +308,54 @@ def check_experiment(experiment: ExperimentConfig) -> None:
         if outcome not in SCALAR_OUTCOMES or (subgroup and subgroup not in SUBGROUPS):
             raise ConfigError(f"experiment.targets.{name} is not a model output (outcome or "
                               f"outcome@subgroup); outcomes: {', '.join(SCALAR_OUTCOMES)}")
-        tolerance = target["tolerance"] if isinstance(target, dict) else target.tolerance
-        if not tolerance > 0:
-            raise ConfigError(f"experiment.targets.{name}.tolerance={tolerance!r} must be > 0")
+        target = target if isinstance(target, Target) else Target(**target)
+        if not target.tolerance > 0:
+            raise ConfigError(f"experiment.targets.{name}.tolerance={target.tolerance!r} must be > 0")
+        check_target_measure(name, target)
+    check_discovery(experiment)
     if experiment.kind == "calibration" and not experiment.targets:
         raise ConfigError("experiment.kind=calibration needs experiment.targets")
     unknown = [name for name in experiment.subgroups if name not in SUBGROUPS]
     if unknown or not experiment.subgroups:
         raise ConfigError(f"experiment.subgroups has unknown subgroup(s) {unknown}; "
                           f"choose from {', '.join(SUBGROUPS)}")
+
+
+def check_discovery(experiment: ExperimentConfig) -> None:
+    """A chained scenario discovery names a known outcome and subgroup and one threshold."""
+    d = experiment.discovery
+    if not d.outcome:
+        return
+    if experiment.kind == "sweep":
+        raise ConfigError("experiment.discovery runs after morris, sobol or calibration "
+                          "experiments; for a sweep across an ensemble use python -m "
+                          "experiments.discover FOLDER --arm A --versus B")
+    known = SCALAR_OUTCOMES + tuple(EXTRA_OUTCOMES)
+    if d.outcome not in known:
+        raise ConfigError(f"experiment.discovery.outcome={d.outcome!r} is not an outcome; "
+                          f"choose from {', '.join(known)}")
+    if d.subgroup not in SUBGROUPS:
+        raise ConfigError(f"experiment.discovery.subgroup={d.subgroup!r} is not a subgroup; "
+                          f"choose from {', '.join(SUBGROUPS)}")
+    if (d.below is None) == (d.above is None):
+        raise ConfigError("experiment.discovery: give exactly one of below or above")
+    if not 0 < d.min_density <= 1 or d.boxes < 1:
+        raise ConfigError("experiment.discovery: min_density must be in (0, 1] and boxes >= 1")
+
+
+def check_target_measure(name: str, target: Target) -> None:
+    """A target measured on a series needs a whole-world outcome the model records per step,
+    and ``at_year`` needs its calendar year."""
+    measures = ("end", "change_over_run", "at_year")
+    if target.measure not in measures:
+        raise ConfigError(f"experiment.targets.{name}.measure={target.measure!r} is not one of "
+                          f"{', '.join(measures)}")
+    if target.measure != "end" and name not in NATIONAL_SERIES:
+        raise ConfigError(f"experiment.targets.{name}.measure={target.measure} needs a national "
+                          f"series; outcomes with one: {', '.join(NATIONAL_SERIES)}")
+    if (target.measure == "at_year") != (target.year is not None):
+        raise ConfigError(f"experiment.targets.{name}.year must be given with measure=at_year, "
+                          "and only then")
 
 
 def check_name(name: str) -> None:

@@ -78,3 +78,50 @@ def test_bad_ensemble_file_fails_before_any_run_naming_it(tmp_path, content, nam
         path.write_text(content)
     with pytest.raises(ConfigError, match=named):
         compose_spec(["experiment=smoke", f"experiment.parameter_ensemble={path}"])
+
+
+def test_the_calibration_writes_a_report_that_answers_first(calibrated):
+    spec, folder = calibrated
+    text = (folder / "report.md").read_text()
+    points = pd.read_csv(folder / "summary" / "calibration_points.csv")
+    first = text.split("\n\n")[1]
+    assert first.startswith(f"**{int(points['accepted'].sum())} of {len(points)} prior points**")
+    assert "head retention primary" in first and "within tolerance" in first
+    assert (folder / "figures" / "calibration_targets.png").exists()
+    assert "data:image/png;base64," in (folder / "report.html").read_text()
+
+
+def test_series_measures_read_the_first_and_last_year_or_the_calendar_year():
+    from experiments.calibrate import simulated_targets
+    series = np.array([0.90, 0.80, 0.82, 0.84, 0.85, 0.86, 0.87, 0.88, 0.89, 0.90])
+    runs = pd.DataFrame({"sample": [0], "share_good_or_outstanding_by_step": [series],
+                         "share_inadequate": [0.04],
+                         "share_inadequate_by_step": [np.linspace(0.0, 0.09, 10)]})
+    targets = {"share_good_or_outstanding": Target(0.0, 0.01, measure="change_over_run"),
+               "share_inadequate": Target(0.04, 0.01)}
+    out = simulated_targets(runs, targets)
+    # last year (steps 7-9) minus first year (steps 1-3): step 0 is the data, not the model
+    assert out.loc[0, "share_good_or_outstanding"] == pytest.approx(0.89 - 0.82)
+    assert out.loc[0, "share_inadequate"] == 0.04
+    dated = {"share_inadequate": Target(0.04, 0.01, measure="at_year", year=2019.6)}
+    # 2018.19 + 4 terms = 2019.52, the nearest step to Aug 2019
+    assert simulated_targets(runs, dated, start_year=2018.19).loc[0, "share_inadequate"] == \
+        pytest.approx(0.04)
+
+
+@pytest.mark.parametrize("override, named", [
+    ("+experiment.targets.share_good_or_outstanding.measure=latest", "is not one of"),
+    ("+experiment.targets.head_retention_primary.measure=change_over_run", "needs a national series"),
+    ("+experiment.targets.share_inadequate.measure=at_year", "year must be given"),
+])
+def test_a_bad_target_measure_fails_before_any_run_naming_it(override, named):
+    with pytest.raises(ConfigError, match=named):
+        compose_spec(["experiment=calibration", override.replace("+", "")])
+
+
+def test_national_series_names_are_the_models():
+    from experiments.model_function import NATIONAL_SERIES, SERIES_SUFFIX, evaluate_model
+    spec, _ = compose_spec(["experiment=smoke"])
+    outputs = evaluate_model(spec.base, 1)
+    assert sorted(NATIONAL_SERIES) == sorted(
+        name.removesuffix(SERIES_SUFFIX) for name in outputs if name.endswith(SERIES_SUFFIX))

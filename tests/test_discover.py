@@ -40,17 +40,27 @@ def planted_model(values: dict[str, float], seed: int) -> dict[str, float]:
     b = (values["head_exit_secondary_per_year"] - 0.03) / 0.09
     inside = PLANTED["a"][0] <= a <= PLANTED["a"][1] and PLANTED["b"][0] <= b <= PLANTED["b"][1]
     noise = np.random.default_rng(seed).normal(0, 0.002)
-    return {"share_good_or_outstanding": (0.80 if inside else 0.86) + noise,
-            "share_inadequate": 0.04, "head_retention_primary": 0.93,
-            "head_retention_secondary": 0.89}
+    share = (0.80 if inside else 0.86) + noise
+    return {"share_good_or_outstanding": share, "share_inadequate": 0.04,
+            "head_retention_primary": 0.93, "head_retention_secondary": 0.89,
+            # the preset's grade-mix targets are changes over the run, read from the series
+            "share_good_or_outstanding_by_step": np.r_[np.full(4, 0.86), np.full(27, share)],
+            "share_inadequate_by_step": np.full(31, 0.04)}
 
 
-def test_discovery_on_a_recorded_experiment_writes_boxes_and_a_figure(tmp_path):
+def test_discovery_chained_after_an_experiment_writes_boxes_a_figure_and_a_report(tmp_path):
     spec, execution = compose_spec([
         "experiment=calibration", "experiment.N=512", "experiment.replications=1",
-        "execution=serial", "execution.progress=false", f"experiment.out={tmp_path / 'cal'}"])
+        "execution=serial", "execution.progress=false", f"experiment.out={tmp_path / 'cal'}",
+        "experiment.discovery.outcome=share_good_or_outstanding", "experiment.discovery.below=0.83"])
     folder = run_calibration(spec, execution, evaluate=planted_model, make_config=lambda v: v)
-    out = discover(folder, "share_good_or_outstanding", below=0.83)
+    out = folder / "discovery"  # experiment.discovery ran PRIM after the runs
+    first = (out / "report.md").read_text().split("\n\n")[1]
+    assert first.startswith("**share_good_or_outstanding < 0.83 in ")
+    assert "head_exit_primary_per_year" in first and "coverage" in first
+    assert (out / "boxes.csv").read_text() == discover(folder, "share_good_or_outstanding",
+                                                       below=0.83, out=tmp_path / "again").joinpath(
+        "boxes.csv").read_text()  # the command gives the same boxes
     boxes = pd.read_csv(out / "boxes.csv").set_index("parameter")
     assert boxes.loc["head_exit_primary_per_year", "low"] == pytest.approx(0.02 + 0.06 * 0.2, abs=0.006)
     assert boxes.loc["head_exit_secondary_per_year", "high"] == pytest.approx(0.03 + 0.09 * 0.9, abs=0.009)

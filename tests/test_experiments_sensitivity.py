@@ -100,3 +100,13 @@ def test_reproduce_a_sample_of_sensitivity_runs(morris_folder):
     table = reproduce.reproduce(morris_folder, sample=3,
                                 execution=ExecutionConfig(backend="serial", progress=False))
     assert len(table) == 3 and table["identical"].all()
+
+
+def test_morris_report_names_the_leading_parameters_first(morris_folder):
+    indices = pd.read_csv(morris_folder / "summary" / "morris_indices.csv")
+    first = (morris_folder / "report.md").read_text().split("\n\n")[1]
+    assert first.startswith("**Most influential parameters by Morris mu*")
+    for outcome, rows in indices.groupby("outcome"):
+        leader = rows.sort_values("mu_star", ascending=False).iloc[0]
+        assert f"{outcome.replace('_', ' ')}: {leader['parameter']} {leader['mu_star']:.3g}" in first
+    assert "data:image/png;base64," in (morris_folder / "report.html").read_text()

@@ -97,3 +97,54 @@ def test_the_whole_region_as_a_subgroup_equals_the_world_outcomes(north_east_con
 def test_unknown_subgroup_or_outcome_fails_before_any_run_naming_it(override, named):
     with pytest.raises(ConfigError, match=named):
         compose_spec(["experiment=smoke", override])
+
+
+@pytest.mark.parametrize("override, named", [
+    ("experiment.headline.subgroup=nowhere", "nowhere"),
+    ("experiment.headline.outcome=happiness", "happiness"),
+])
+def test_unknown_headline_fails_before_any_run_naming_it(override, named):
+    with pytest.raises(ConfigError, match=named):
+        compose_spec(["experiment=smoke", override])
+
+
+@pytest.mark.parametrize("preset, override, named", [
+    ("discovery", "experiment.discovery.outcome=happiness", "happiness"),
+    ("discovery", "experiment.discovery.subgroup=nowhere", "nowhere"),
+    ("discovery", "experiment.discovery.above=0.9", "exactly one of below or above"),
+])
+def test_unknown_target_or_discovery_fails_before_any_run_naming_it(preset, override, named):
+    with pytest.raises(ConfigError, match=named):
+        compose_spec([f"experiment={preset}", override])
+
+
+@pytest.mark.parametrize("name", ["happiness", "share_inadequate@nowhere"])
+def test_unknown_calibration_target_fails_naming_it(name):
+    from dataclasses import replace
+
+    from experiments.spec import Target, check_experiment
+    spec, _ = compose_spec(["experiment=calibration"])
+    with pytest.raises(ConfigError, match=name):
+        check_experiment(replace(spec.experiment, targets={name: Target(0.5, 0.1)}))
+
+
+@pytest.mark.parametrize("command, override, named", [
+    ("experiments.sweep", "experiment.subgroups=[all,nowhere]", "nowhere"),
+    ("experiments.sweep", "experiment.outcomes=[happiness]", "happiness"),
+    ("experiments.sweep", "experiment.parameter_ensemble=no/such/ensemble.csv", "no/such/ensemble.csv"),
+    ("experiments.sensitivity", "experiment.discovery.outcome=happiness", "happiness"),
+])
+def test_the_commands_refuse_bad_input_in_one_line_before_any_run(tmp_path, command, override, named):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    repo = Path(__file__).resolve().parent.parent
+    out = tmp_path / "never_written"
+    preset = "experiment=discovery" if command == "experiments.sensitivity" else "experiment=smoke"
+    result = subprocess.run([sys.executable, "-m", command, preset, override,
+                             f"experiment.out={out}"], cwd=repo, capture_output=True, text=True,
+                            timeout=300, env={**os.environ, "PYTHONPATH": str(repo)})
+    assert result.returncode == 2, result.stderr
+    assert named in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not out.exists()  # nothing written: no run started
