@@ -6,8 +6,11 @@ The page itself is tested in a real browser by ``test_explorer_browser.py``.
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import re
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -19,15 +22,16 @@ from hydra.errors import HydraException
 from conftest import CONF_DIR, REPO, make_config
 from experiments.config import to_sim_config
 from explorer import charts
-from explorer.jobs import RunJob
+from explorer.jobs import RunCancelled, RunJob
 from explorer.saved import find_finished, folder_kind, load_run, load_sweep
 from explorer.scenario import (LEVERS, Scenario, declared_field, lever_settings, number_text,
                                parse_value, preset_value, world_presets)
 from sim.parameters import ConfigError, to_dict
-from sim.run import run
+from sim.run import HEARTBEAT_S, run
 from sim.state import TERMS_PER_YEAR
 
 pytest.importorskip("solara")
+run_module = importlib.import_module("sim.run")  # the package exports `run`, the function
 
 
 def cli_config(overrides: list[str]):
@@ -116,11 +120,61 @@ def test_on_progress_reports_every_stage_and_term_and_leaves_results_unchanged()
     hooked = run(config, on_progress=lambda *call: calls.append(call))
     plain = run(config)
     steps = 2 * TERMS_PER_YEAR
-    assert calls == ([("build_world", 0, steps), ("initialise", 0, steps)]
+    heard = [call for i, call in enumerate(calls) if i == 0 or call != calls[i - 1]]  # no repeats
+    assert heard == ([("build_world", 0, 1), ("initialise", 0, 1)]
                      + [("simulate", done, steps) for done in range(steps + 1)]
-                     + [("collect", steps, steps)])
+                     + [("collect", 0, 1)])
     pd.testing.assert_frame_equal(hooked.timeseries, plain.timeseries)
     pd.testing.assert_frame_equal(hooked.events, plain.events)
+
+
+def slow_world_building(monkeypatch, seconds: float) -> None:
+    """Make ``run``'s world building one call of at least ``seconds`` (like loading England
+    on a loaded machine)."""
+    build = run_module.build_world
+
+    def slow(config):
+        time.sleep(seconds)
+        return build(config)
+    monkeypatch.setattr(run_module, "build_world", slow)
+
+
+def test_a_stage_that_is_one_long_call_still_reports_every_heartbeat(monkeypatch):
+    slow_world_building(monkeypatch, 3 * HEARTBEAT_S)
+    calls = []
+    run(make_config(years=1, check_invariants=False),
+        on_progress=lambda *call: calls.append((time.perf_counter(), call)))
+    building = [t for t, call in calls if call[0] == "build_world"]
+    assert len(building) >= 3  # the start, then repeated by the watchdog while the world builds
+    initialising = next(t for t, call in calls if call[0] == "initialise")
+    gaps = np.diff([*building, initialising])
+    assert gaps.max() < 3 * HEARTBEAT_S  # never silent for the whole slow call
+
+
+def test_a_cancel_raised_on_the_watchdog_thread_stops_the_run_at_its_next_report(monkeypatch):
+    slow_world_building(monkeypatch, 3 * HEARTBEAT_S)
+    calls = []
+
+    def cancel_when_repeated(*call):
+        calls.append(call)
+        if threading.current_thread() is not threading.main_thread():
+            raise RunCancelled()  # what the explorer's job raises
+    with pytest.raises(RunCancelled):
+        run(make_config(years=1, check_invariants=False), on_progress=cancel_when_repeated)
+    assert {stage for stage, _, _ in calls} == {"build_world"}  # stopped before initialising
+
+
+def test_job_status_counts_the_seconds_of_a_long_stage_from_the_runs_reports(monkeypatch):
+    slow_world_building(monkeypatch, 4 * HEARTBEAT_S)
+    job = RunJob(make_config(years=1, check_invariants=False), [0]).start()
+    lines = []
+    while job.running:
+        lines.append(job.describe())
+        time.sleep(0.05)
+    building = {float(m.group(1)) for line in lines
+                if (m := re.search(r"building the world for ([0-9.]+) s", line))}
+    assert job.status == "done" and len(building) >= 2  # the line moved while the world built
+    assert max(building) >= HEARTBEAT_S
 
 
 def test_job_runs_each_seed_with_the_command_lines_run():
