@@ -267,10 +267,37 @@ def RunControls(slot: str):
 # --------------------------------------------------------------------------------------------
 
 @solara.component
+def MapView(on_show: Shown):
+    """The first seed's map, zoomable to a region or a local authority, with its caption."""
+    zoom, set_zoom = solara.use_state(ALL)
+    zoom_la, set_zoom_la = solara.use_state(ALL)
+    results = on_show.runs[0]
+    schools = results.schools
+    present = sorted(set(schools["region"]))
+    region = zoom if zoom in present else None  # a region of the results on show
+    las = sorted(set(schools["local_authority"] if region is None
+                     else schools.loc[schools["region"] == region, "local_authority"]))
+    local_authority = zoom_la if zoom_la in las else None
+    caption = solara.use_memo(lambda: charts.map_caption(results, region, local_authority),
+                              [on_show, region, local_authority])
+    with solara.Row():
+        solara.Select(label="Zoom to region", value=region or ALL, values=[ALL, *present],
+                      disabled=len(present) < 2,
+                      on_value=lambda v: (set_zoom(v), set_zoom_la(ALL)))
+        solara.Select(label="Zoom to local authority", value=local_authority or ALL,
+                      values=[ALL, *las], disabled=len(las) < 2, on_value=set_zoom_la)
+    Chart(lambda: charts.school_map(results, region=region, local_authority=local_authority),
+          [on_show, region, local_authority], "map")
+    solara.Text(f"First seed. {caption}.", classes=["explorer-note", "explorer-map-caption"])
+    solara.Text("Schools are coloured by their last Ofsted grade; NLEs are stars, LLEs "
+                "triangles; lines join supporters to the schools they support.",
+                classes=["explorer-note"])
+
+
+@solara.component
 def ResultsView(slot: str):
     """Map, national series, supply and need, and headline outcomes of the results on show."""
     on_show: Shown | None = shown[slot].value
-    zoom, set_zoom = solara.use_state(ALL)
     table = solara.use_memo(
         lambda: charts.scalar_table({slot: list(on_show.runs)}) if on_show else None, [on_show])
     if on_show is None:
@@ -279,17 +306,9 @@ def ResultsView(slot: str):
         return
     runs = list(on_show.runs)
     solara.Markdown(f"**On show:** {on_show.label} ({len(runs)} seed{'s' if len(runs) > 1 else ''})")
-    present = sorted(set(runs[0].schools["region"]))
     with solara.lab.Tabs(lazy=True):
         with solara.lab.Tab("Map"):
-            if len(present) > 1:
-                solara.Select(label="Zoom to region", value=zoom, values=[ALL, *present],
-                              on_value=set_zoom)
-            region = None if zoom == ALL else zoom
-            Chart(lambda: charts.school_map(runs[0], region=region), [on_show, region], "map")
-            solara.Text("First seed. Schools are coloured by their last Ofsted grade; NLEs are "
-                        "stars, LLEs triangles; lines join supporters to the schools they support.",
-                        classes=["explorer-note"])
+            MapView(on_show)
         with solara.lab.Tab("Over time"):
             Chart(lambda: charts.time_series({slot: runs}), [on_show], "series")
         with solara.lab.Tab("Supply and need"):
@@ -321,6 +340,7 @@ def ScenarioTab(slot: str):
 def CompareTab():
     """A and B side by side, and B minus A by region and by local authority."""
     a, b = shown["A"].value, shown["B"].value
+    level, set_level = solara.use_state("local_authority")
     table = solara.use_memo(
         lambda: charts.scalar_table({"A": list(a.runs), "B": list(b.runs)}) if a and b else None,
         [a, b])
@@ -332,7 +352,14 @@ def CompareTab():
     with solara.Columns([1, 1]):
         Chart(lambda: charts.school_map(a.runs[0], title=f"A: {a.label}"[:90]), [a], "compare-map-a")
         Chart(lambda: charts.school_map(b.runs[0], title=f"B: {b.label}"[:90]), [b], "compare-map-b")
-    Chart(lambda: charts.difference_by_area(list(a.runs), list(b.runs)), [a, b], "difference")
+    names = {name: level for level, name in charts.AREA_LEVELS.items()}
+    solara.Select(label="Difference on the map by", value=charts.AREA_LEVELS[level],
+                  values=list(names), on_value=lambda name: set_level(names[name]))
+    Chart(lambda: charts.difference_by_area(list(a.runs), list(b.runs), map_level=level),
+          [a, b, level], "difference")
+    solara.Text(f"B minus A, share of schools good or outstanding at the end: by region (bars) "
+                f"and by {charts.AREA_LEVELS[level]} on the map.",
+                classes=["explorer-note", "explorer-difference-caption"])
     if len(table) and {"A", "B"} <= set(table.columns):
         table = table.assign(**{"B minus A": table["B"] - table["A"]})
     solara.Markdown("**Headline outcomes at the end** (mean of seeds; see docs/RESULTS.md)")

@@ -47,7 +47,8 @@ class Results:
 
 
 RUN_STAGES = ("build_world", "initialise", "simulate", "collect")
-HEARTBEAT_S = 0.5  # the longest a progress display waits to hear from a run
+HEARTBEAT_S = 0.25  # the longest a progress display waits to hear from a run (a quarter of
+# the issue-10 target of one update a second: a loaded machine can hold the watchdog back)
 
 
 class _Progress:

@@ -260,3 +260,49 @@ def test_figures_draw_from_results(toy_runs):
     assert len(charts.supply_need(toy_runs).axes) == 2
     table = charts.scalar_table({"A": toy_runs})
     assert "share_good_or_outstanding" in table.index
+
+
+@pytest.fixture(scope="module")
+def north_east_runs():
+    """The real North East for one year, with and without system leadership."""
+    runs = []
+    for enabled in (True, False):
+        scenario = Scenario(world="north_east", values={
+            "run.years": "1", "policy.system_leadership.enabled": enabled})
+        runs.append(run(scenario.config()))
+    return runs
+
+
+def test_map_zooms_to_a_local_authority_with_the_links_into_it(north_east_runs):
+    results = north_east_runs[0]
+    whole = charts.map_caption(results)
+    assert whole.startswith(f"All schools at the end: {len(results.schools):,} schools")
+    assert whole.endswith("local authority and region boundaries")  # the real map
+    la = results.schools["local_authority"].value_counts().index[0]
+    n_la = int((results.schools["local_authority"] == la).sum())
+    caption = charts.map_caption(results, "North East", la)
+    assert caption.startswith(f"{la} at the end: {n_la:,} schools")
+    fig = charts.school_map(results, region="North East", local_authority=la)
+    ax = fig.axes[0]
+    x, y = results.schools.loc[results.schools["local_authority"] == la, ["x_km", "y_km"]].T.to_numpy()
+    assert ax.get_xlim()[0] <= x.min() and x.max() <= ax.get_xlim()[1]
+    assert np.ptp(ax.get_xlim()) < np.ptp(charts.school_map(results).axes[0].get_xlim())  # zoomed
+    assert ax.get_title() == caption.split(";")[0]
+
+
+def test_difference_on_the_map_by_region_or_local_authority(north_east_runs):
+    a, b = [north_east_runs[0]], [north_east_runs[1]]
+    by_la = charts.difference_table(a, b, "local_authority")
+    assert len(by_la) == results_areas(a[0], "local_authority")
+    by_region = charts.difference_table(a, b, "region")
+    assert list(by_region.index) == ["North East"]
+    for level, expected in (("local_authority", by_la), ("region", by_region)):
+        fig = charts.difference_by_area(a, b, map_level=level)
+        filled = [c for c in fig.axes[1].collections if c.get_array() is not None]
+        assert sorted(filled[0].get_array()) == pytest.approx(sorted(expected))  # one area each
+    with pytest.raises(ValueError, match="map_level"):
+        charts.difference_by_area(a, b, map_level="district")
+
+
+def results_areas(results, level: str) -> int:
+    return results.schools[level].nunique()
