@@ -278,8 +278,10 @@ def MapView(on_show: Shown):
     las = sorted(set(schools["local_authority"] if region is None
                      else schools.loc[schools["region"] == region, "local_authority"]))
     local_authority = zoom_la if zoom_la in las else None
-    caption = solara.use_memo(lambda: charts.map_caption(results, region, local_authority),
-                              [on_show, region, local_authority])
+    # the first seed's results, by identity: later seeds arriving do not redraw the map (a new
+    # run's results are made while the old ones are on show, so identities never repeat)
+    drawn = [id(results), region, local_authority]
+    caption = solara.use_memo(lambda: charts.map_caption(results, region, local_authority), drawn)
     with solara.Row():
         solara.Select(label="Zoom to region", value=region or ALL, values=[ALL, *present],
                       disabled=len(present) < 2,
@@ -287,7 +289,7 @@ def MapView(on_show: Shown):
         solara.Select(label="Zoom to local authority", value=local_authority or ALL,
                       values=[ALL, *las], disabled=len(las) < 2, on_value=set_zoom_la)
     Chart(lambda: charts.school_map(results, region=region, local_authority=local_authority),
-          [on_show, region, local_authority], "map")
+          drawn, "map")
     solara.Text(f"First seed. {caption}.", classes=["explorer-note", "explorer-map-caption"])
     solara.Text("Schools are coloured by their last Ofsted grade; NLEs are stars, LLEs "
                 "triangles; lines join supporters to the schools they support.",
