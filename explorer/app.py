@@ -300,8 +300,6 @@ def MapView(on_show: Shown):
 def ResultsView(slot: str):
     """Map, national series, supply and need, and headline outcomes of the results on show."""
     on_show: Shown | None = shown[slot].value
-    table = solara.use_memo(
-        lambda: charts.scalar_table({slot: list(on_show.runs)}) if on_show else None, [on_show])
     if on_show is None:
         solara.Info("No results yet: set up the scenario and press Run, or open a saved run "
                     "in 'Open finished work'.")
@@ -316,7 +314,15 @@ def ResultsView(slot: str):
         with solara.lab.Tab("Supply and need"):
             Chart(lambda: charts.supply_need(runs), [on_show], "supply")
         with solara.lab.Tab("Outcomes"):
-            solara.DataFrame(readable(table), items_per_page=25)
+            OutcomesView(slot, on_show)
+
+
+@solara.component
+def OutcomesView(slot: str, on_show: Shown):
+    """Headline outcomes of the results on show (computed when the tab is first opened, so
+    they do not hold back the map)."""
+    table = solara.use_memo(lambda: charts.scalar_table({slot: list(on_show.runs)}), [on_show])
+    solara.DataFrame(readable(table), items_per_page=25)
 
 
 @solara.component
