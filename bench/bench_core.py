@@ -33,6 +33,8 @@ TARGET_WHOLE_RUN_S = 5.0  # default England world, 10 years, one core
 TARGET_RATIO_VS_BOLTZMANN = 1.0  # our us per school-term / Boltzmann us per agent-step
 TARGET_SCALING_5X = 6.0  # 5x schools within 6x the time of 1x
 TARGET_PEAK_MB_5X = 2048.0  # 5x run under 2 GB
+TARGET_REAL_VS_SYNTHETIC = 1.3  # real England within 1.3x the time of a synthetic world of its size
+TARGET_PEAK_MB_REAL = 2048.0  # real England ten-year run under 2 GB
 BOLTZMANN_STEPS = 10  # timed steps per repeat (after one warm-up step)
 
 # Single-threaded numerical libraries: set before numpy is imported anywhere in the child.
@@ -44,8 +46,15 @@ ONE_THREAD_ENV = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "M
 # child: one model run
 # ------------------------------------------------------------------------------------------
 
-def single_run(scale: float, years: int, seed: int) -> dict:
-    """Time one run of the default England world at ``scale`` in this process; return figures.
+def world_config(world: str, scale: float):
+    """The benchmarked world: ``england`` (the real schools; scale 1 only) or ``synthetic`` at ``scale``."""
+    from sim.parameters import WorldConfig
+    return WorldConfig() if world == "england" else WorldConfig(name="synthetic", source="synthetic",
+                                                                 scale=scale)
+
+
+def single_run(world: str, scale: float, years: int, seed: int) -> dict:
+    """Time one run of ``world`` at ``scale`` in this process; return figures.
 
     A one-year toy run first pays one-off costs (lazy imports, first-call caches) so the timed
     run measures the model, not interpreter warm-up. Peak RSS is read after the timed run.
@@ -54,7 +63,7 @@ def single_run(scale: float, years: int, seed: int) -> dict:
     from sim.parameters import RunConfig, WorldConfig
 
     run(SimConfig(world=WorldConfig(source="toy"), run=RunConfig(years=1)), seed=seed, progress=False)
-    config = SimConfig(world=WorldConfig(scale=scale), run=RunConfig(years=years))
+    config = SimConfig(world=world_config(world, scale), run=RunConfig(years=years))
     start = time.perf_counter()
     results = run(config, seed=seed, progress=False)
     wall = time.perf_counter() - start
@@ -62,36 +71,44 @@ def single_run(scale: float, years: int, seed: int) -> dict:
     # ru_maxrss is in kilobytes on Linux (bytes on macOS).
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     rss_mb = rss_kb / (1024 * 1024 if sys.platform == "darwin" else 1024)
-    return {"scale": scale, "wall_s": wall, "n_schools": manifest["n_schools"],
+    return {"world": world, "scale": scale, "wall_s": wall, "n_schools": manifest["n_schools"],
             "terms": manifest["steps"], "peak_rss_mb": rss_mb, **manifest["timings_s"]}
 
 
-def spawn_run(scale: float, years: int, seed: int) -> dict:
+def spawn_run(world: str, scale: float, years: int, seed: int) -> dict:
     """Run :func:`single_run` in a fresh child process and parse the JSON it prints last."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--single", str(scale),
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--single", world, str(scale),
            "--years", str(years), "--seed", str(seed)]
     out = subprocess.run(cmd, env={**os.environ, **ONE_THREAD_ENV}, cwd=ROOT,
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def repeated_runs(scale: float, args: argparse.Namespace) -> dict:
-    """Run ``args.repeats`` children at ``scale``; summarise best and median of each timing."""
-    runs = []
-    for i in range(args.repeats):
-        r = spawn_run(scale, args.years, args.seed)
-        print(f"  {scale:g}x run {i + 1}/{args.repeats}: {r['wall_s']:.2f} s "
-              f"(simulate {r['simulate_s']:.2f} s, peak {r['peak_rss_mb']:.0f} MB)", flush=True)
-        runs.append(r)
+def summarise(label: str, runs: list[dict]) -> dict:
+    """Best and median of each timing over ``runs`` of one world, with per-school-term figures."""
     keys = ("wall_s", "build_world_s", "initialise_s", "simulate_s", "collect_s")
     summary = {k: {"best": min(r[k] for r in runs), "median": statistics.median(r[k] for r in runs)}
                for k in keys}
     n, terms = runs[0]["n_schools"], runs[0]["terms"]
     school_terms = n * terms
-    return {"scale": scale, "n_schools": n, "terms": terms, "runs": runs, **summary,
+    return {"label": label, "world": runs[0]["world"], "scale": runs[0]["scale"], "n_schools": n,
+            "terms": terms, "runs": runs, **summary,
             "us_per_school_term_simulate": summary["simulate_s"]["best"] / school_terms * 1e6,
             "us_per_school_term_whole": summary["wall_s"]["best"] / school_terms * 1e6,
             "peak_rss_mb": max(r["peak_rss_mb"] for r in runs)}
+
+
+def repeated_runs(worlds: dict[str, tuple[str, float]], args: argparse.Namespace) -> dict[str, dict]:
+    """Run ``args.repeats`` children of each labelled (world, scale), interleaved repeat by repeat
+    so a change in the machine's load falls on every world alike; summarise each."""
+    runs: dict[str, list[dict]] = {label: [] for label in worlds}
+    for i in range(args.repeats):
+        for label, (world, scale) in worlds.items():
+            r = spawn_run(world, scale, args.years, args.seed)
+            print(f"  {label} run {i + 1}/{args.repeats}: {r['n_schools']:,} schools, {r['wall_s']:.2f} s "
+                  f"(simulate {r['simulate_s']:.2f} s, peak {r['peak_rss_mb']:.0f} MB)", flush=True)
+            runs[label].append(r)
+    return {label: summarise(label, rs) for label, rs in runs.items()}
 
 
 # ------------------------------------------------------------------------------------------
@@ -157,8 +174,8 @@ def verdict(ok: bool) -> str:
 
 
 def scale_rows(s: dict, bw: dict) -> list[tuple[str, str, str]]:
-    """Table rows (figure, value, target/verdict) for one scale's runs and its Boltzmann figures."""
-    x = f"{s['scale']:g}x"
+    """Table rows (figure, value, target/verdict) for one world's runs and its Boltzmann figures."""
+    x = s["label"]
     ours = s["us_per_school_term_whole"]
     ours_sim = s["us_per_school_term_simulate"]
     rows = [(f"{x} schools x terms", f"{s['n_schools']:,} x {s['terms']}", "")]
@@ -192,43 +209,63 @@ def print_table(rows: list[tuple[str, str, str]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Parse options, measure, print the table; with ``--single`` run one child measurement."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=3, help="runs per scale (best and median reported)")
+    ap.add_argument("--repeats", type=int, default=3, help="runs per world (best and median reported)")
     ap.add_argument("--years", type=int, default=10, help="years per run (three terms each)")
     ap.add_argument("--seed", type=int, default=0, help="run seed")
     ap.add_argument("--skip-5x", action="store_true", help="skip the 5x-schools linearity check")
     ap.add_argument("--json", metavar="PATH", help="also save the figures as JSON to PATH")
-    ap.add_argument("--single", type=float, metavar="SCALE", help=argparse.SUPPRESS)  # internal: child
+    ap.add_argument("--single", nargs=2, metavar=("WORLD", "SCALE"), help=argparse.SUPPRESS)  # child
     args = ap.parse_args(argv)
 
     if args.single is not None:
-        print(json.dumps(single_run(args.single, args.years, args.seed)))
+        print(json.dumps(single_run(args.single[0], float(args.single[1]), args.years, args.seed)))
         return 0
+
+    from sim.england import load_england
+    from sim.world import ENGLAND_SCHOOLS
 
     info = machine()
     print(f"machine: {info['cpu']}, {info['cpu_count']} CPUs, load average {info['loadavg_start']}")
     print(f"python {info['python']}, numpy {info['numpy']}, mesa {info['mesa']}")
     print("each run: a fresh single-threaded process (one core), "
-          f"{args.years} years, seed {args.seed}, best and median of {args.repeats}")
+          f"{args.years} years, seed {args.seed}, best and median of {args.repeats}, worlds interleaved")
 
+    # The synthetic world of the real world's size: its generator makes ENGLAND_SCHOOLS at scale 1.
+    same_size = load_england().n_schools / ENGLAND_SCHOOLS
+    worlds = {"England": ("england", 1.0), "synthetic 1x": ("synthetic", same_size)}
+    if not args.skip_5x:
+        worlds["synthetic 5x"] = ("synthetic", 5.0)
     report: dict = {"machine": info, "years": args.years, "seed": args.seed, "repeats": args.repeats}
-    one = repeated_runs(1.0, args)
-    bw_one = boltzmann(one["n_schools"], args.repeats, args.seed)
-    report["1x"] = {**one, "boltzmann": bw_one}
-    rows = scale_rows(one, bw_one)
-    rows.append(("1x whole run s (best)", f"{one['wall_s']['best']:.2f}",
-                 f"<= {TARGET_WHOLE_RUN_S:g} {verdict(one['wall_s']['best'] <= TARGET_WHOLE_RUN_S)}"))
+    measured = repeated_runs(worlds, args)
+    rows: list[tuple[str, str, str]] = []
+    for label, m in measured.items():
+        bw = boltzmann(m["n_schools"], args.repeats, args.seed)
+        report[label] = {**m, "boltzmann": bw}
+        rows += scale_rows(m, bw)
+
+    real, synthetic = measured["England"], measured["synthetic 1x"]
+    real_ratio = real["us_per_school_term_whole"] / synthetic["us_per_school_term_whole"]
+    real_ratio_median = ((real["wall_s"]["median"] / real["n_schools"])
+                         / (synthetic["wall_s"]["median"] / synthetic["n_schools"]))
+    rows += [("England whole run s (best)", f"{real['wall_s']['best']:.2f}",
+              f"<= {TARGET_WHOLE_RUN_S:g} {verdict(real['wall_s']['best'] <= TARGET_WHOLE_RUN_S)}"),
+             ("England / synthetic 1x time per school (best)", f"{real_ratio:.2f}",
+              f"<= {TARGET_REAL_VS_SYNTHETIC:g} {verdict(real_ratio <= TARGET_REAL_VS_SYNTHETIC)}"),
+             ("England / synthetic 1x time per school (median)", f"{real_ratio_median:.2f}",
+              "(for information)"),
+             ("England peak RSS MB", f"{real['peak_rss_mb']:.0f}",
+              f"< {TARGET_PEAK_MB_REAL:g} {verdict(real['peak_rss_mb'] < TARGET_PEAK_MB_REAL)}")]
+    report["real_vs_synthetic"] = {"best_ratio": real_ratio, "median_ratio": real_ratio_median}
 
     if not args.skip_5x:
-        five = repeated_runs(5.0, args)
-        bw_five = boltzmann(five["n_schools"], args.repeats, args.seed)
-        report["5x"] = {**five, "boltzmann": bw_five}
-        ratio = five["wall_s"]["best"] / one["wall_s"]["best"]
-        sim_ratio = five["simulate_s"]["best"] / one["simulate_s"]["best"]
-        rows += scale_rows(five, bw_five)
-        rows += [("5x/1x whole run time", f"{ratio:.2f}",
+        five = measured["synthetic 5x"]
+        # the 1x synthetic world is sized to England (scale just under 1): per scale unit
+        ratio = five["wall_s"]["best"] / (synthetic["wall_s"]["best"] / same_size)
+        sim_ratio = five["simulate_s"]["best"] / (synthetic["simulate_s"]["best"] / same_size)
+        rows += [("synthetic 5x/1x whole run time", f"{ratio:.2f}",
                   f"<= {TARGET_SCALING_5X:g} {verdict(ratio <= TARGET_SCALING_5X)}"),
-                 ("5x/1x simulate time", f"{sim_ratio:.2f}", "(for information)"),
-                 ("5x peak RSS MB", f"{five['peak_rss_mb']:.0f}",
+                 ("synthetic 5x/1x simulate time", f"{sim_ratio:.2f}", "(for information)"),
+                 ("synthetic 5x peak RSS MB", f"{five['peak_rss_mb']:.0f}",
                   f"< {TARGET_PEAK_MB_5X:g} {verdict(five['peak_rss_mb'] < TARGET_PEAK_MB_5X)}")]
         report["scaling_5x"] = {"wall_ratio": ratio, "simulate_ratio": sim_ratio}
 

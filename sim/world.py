@@ -163,6 +163,9 @@ SYNTHETIC_START_YEAR = {"2018": 2018.6, "2010": 2010.6}
 def build_world(config: WorldConfig) -> World:
     """Build the world named by ``config``: real England (or a part of it), GIAS, synthetic, or toy."""
     rng = np.random.default_rng(config.seed)
+    if config.scale != 1.0 and config.source != "synthetic":
+        raise ConfigError(f"world.scale={config.scale:g} applies only to world.source=synthetic, not "
+                          f"{config.source!r}: that world has the schools its data list")
     if config.source == "england":
         from .england import load_england
         if config.start_year is not None:

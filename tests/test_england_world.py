@@ -110,6 +110,13 @@ def test_start_year_cannot_be_moved_for_the_real_world():
         build_world(WorldConfig(start_year=2010.0))
 
 
+@pytest.mark.parametrize("source", ["england", "toy"])
+def test_scale_is_refused_for_a_world_of_listed_schools(source):
+    # a scale the world cannot honour used to be ignored silently (5x England ran 1x England)
+    with pytest.raises(ConfigError, match="world.scale=5 applies only to world.source=synthetic"):
+        build_world(WorldConfig(source=source, scale=5.0))
+
+
 def test_real_region_runs_with_calendar_years():
     config = make_config(source="england", region="North East", years=2, system_leadership=True)
     results = run(config)
@@ -143,6 +150,32 @@ def test_short_inspection_of_a_still_good_school_records_no_new_grade():
     assert graded["school_id"].tolist() == [1002] and graded["grade"].tolist() == [1]
     assert s.grade.tolist() == [2, 1] and s.terms_since_inspection.tolist() == [0, 0]
     assert s.previous_grade.tolist() == [0, 2]  # a short inspection leaves the grade history alone
+
+
+def test_a_converted_short_inspection_reads_the_school_afresh():
+    # good schools halfway between the cuts, read with noise: about half the short inspections
+    # doubt the grade and convert; the full inspection's own reading finds many of those good
+    model = _at_year(hand_world(2000, grade=2, terms_since_inspection=40), 2018.2)
+    p, s = model.params, model.state
+    set_params(model, inspection_noise_sd=(p.threshold_outstanding - p.threshold_good) / 2)
+    s.effectiveness[:] = (p.threshold_outstanding + p.threshold_good) / 2
+    inspection.step(model)
+    events = model.events.frame()
+    graded = events[events["event"] == "inspection"]
+    assert 0.25 < len(graded) / 2000 < 0.45          # P(first reading not good) = 0.32
+    assert 0.55 < (graded["grade"] == 2).mean() < 0.80  # P(second reading good) = 0.68
+
+
+def test_a_good_school_below_good_gets_a_full_inspection():
+    # risk assessment: no short inspection, so a lucky reading of "good" is recorded as a grade
+    model = _at_year(hand_world(500, grade=2, terms_since_inspection=40), 2018.2)
+    p = model.params
+    set_params(model, inspection_noise_sd=0.5)
+    model.state.effectiveness[:] = p.threshold_good - 0.1
+    inspection.step(model)
+    events = model.events.frame()
+    assert (events["event"] == "inspection").sum() == 500
+    assert 0.2 < (events["grade"] == 2).mean() < 0.6  # P(reading good) = 0.42
 
 
 def test_before_september_2015_good_schools_get_full_inspections():
