@@ -44,6 +44,8 @@ class RunJob:
     reports: int = 0  # progress reports heard from ``run`` so far
     last_report_s: float | None = None  # when the latest one came (time.perf_counter)
     stage_started_s: float | None = None  # when the current stage's first one came
+    # set when a seed finishes or the job ends, so a watcher need not wait for its next poll
+    changed: threading.Event = field(default_factory=threading.Event)
     _done_terms: int = 0
     _cancel: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -119,6 +121,7 @@ class RunJob:
                 self._done_terms, self.stage = 0, ""
                 result = run(self.config, seed=seed, progress=False, on_progress=self._on_progress)
                 self.results = [*self.results, result]  # a new list: readers never see it change
+                self.changed.set()
                 self._done_terms = 0
                 if self.first_result_s is None:
                     self.first_result_s = time.perf_counter() - self.started_at
@@ -133,3 +136,4 @@ class RunJob:
             traceback.print_exc()
         finally:
             self.finished_s = time.perf_counter() - self.started_at
+            self.changed.set()
