@@ -363,8 +363,10 @@ def CompareTab():
     solara.Markdown(f"**A:** {a.label} &nbsp;&nbsp; **B:** {b.label}")
     Chart(lambda: charts.time_series({"A": list(a.runs), "B": list(b.runs)}), [a, b], "compare-series")
     with solara.Columns([1, 1]):
-        Chart(lambda: charts.school_map(a.runs[0], title=f"A: {a.label}"[:90]), [a], "compare-map-a")
-        Chart(lambda: charts.school_map(b.runs[0], title=f"B: {b.label}"[:90]), [b], "compare-map-b")
+        Chart(lambda: charts.school_map(a.runs[0], title=f"A: {a.label}"[:90]),
+              [id(a.runs[0]), a.label], "compare-map-a")  # the first seed, as in MapView
+        Chart(lambda: charts.school_map(b.runs[0], title=f"B: {b.label}"[:90]),
+              [id(b.runs[0]), b.label], "compare-map-b")
     names = {name: level for level, name in charts.AREA_LEVELS.items()}
     solara.Select(label="Difference on the map by", value=charts.AREA_LEVELS[level],
                   values=list(names), on_value=lambda name: set_level(names[name]))
