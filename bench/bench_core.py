@@ -64,14 +64,14 @@ def single_run(world: str, scale: float, years: int, seed: int) -> dict:
 
     run(SimConfig(world=WorldConfig(source="toy"), run=RunConfig(years=1)), seed=seed, progress=False)
     config = SimConfig(world=world_config(world, scale), run=RunConfig(years=years))
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     results = run(config, seed=seed, progress=False)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     manifest = results.manifest
     # ru_maxrss is in kilobytes on Linux (bytes on macOS).
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     rss_mb = rss_kb / (1024 * 1024 if sys.platform == "darwin" else 1024)
-    return {"world": world, "scale": scale, "wall_s": wall, "n_schools": manifest["n_schools"],
+    return {"world": world, "scale": scale, "wall_s": wall, "cpu_s": cpu, "n_schools": manifest["n_schools"],
             "terms": manifest["steps"], "peak_rss_mb": rss_mb, **manifest["timings_s"]}
 
 
@@ -86,7 +86,7 @@ def spawn_run(world: str, scale: float, years: int, seed: int) -> dict:
 
 def summarise(label: str, runs: list[dict]) -> dict:
     """Best and median of each timing over ``runs`` of one world, with per-school-term figures."""
-    keys = ("wall_s", "build_world_s", "initialise_s", "simulate_s", "collect_s")
+    keys = ("wall_s", "cpu_s", "build_world_s", "initialise_s", "simulate_s", "collect_s")
     summary = {k: {"best": min(r[k] for r in runs), "median": statistics.median(r[k] for r in runs)}
                for k in keys}
     n, terms = runs[0]["n_schools"], runs[0]["terms"]
@@ -179,7 +179,7 @@ def scale_rows(s: dict, bw: dict) -> list[tuple[str, str, str]]:
     ours = s["us_per_school_term_whole"]
     ours_sim = s["us_per_school_term_simulate"]
     rows = [(f"{x} schools x terms", f"{s['n_schools']:,} x {s['terms']}", "")]
-    for k in ("wall_s", "build_world_s", "initialise_s", "simulate_s", "collect_s"):
+    for k in ("wall_s", "cpu_s", "build_world_s", "initialise_s", "simulate_s", "collect_s"):
         rows.append((f"{x} {k[:-2]} s (best / median)", f"{s[k]['best']:.2f} / {s[k]['median']:.2f}", ""))
     rows += [(f"{x} peak RSS MB", f"{s['peak_rss_mb']:.0f}", ""),
              (f"{x} us per school-term, simulate", f"{ours_sim:.2f}", ""),
@@ -244,18 +244,24 @@ def main(argv: list[str] | None = None) -> int:
         rows += scale_rows(m, bw)
 
     real, synthetic = measured["England"], measured["synthetic 1x"]
-    real_ratio = real["us_per_school_term_whole"] / synthetic["us_per_school_term_whole"]
-    real_ratio_median = ((real["wall_s"]["median"] / real["n_schools"])
-                         / (synthetic["wall_s"]["median"] / synthetic["n_schools"]))
+    # Each England run is paired with the synthetic run next to it (interleaved), and the ratio
+    # is the median over pairs of CPU time per school: on a loaded machine wall time and a
+    # best-of-n mostly measure the other jobs.
+    pair_ratios = [(e["cpu_s"] / e["n_schools"]) / (y["cpu_s"] / y["n_schools"])
+                   for e, y in zip(real["runs"], synthetic["runs"])]
+    real_ratio = statistics.median(pair_ratios)
+    wall_ratio = statistics.median((e["wall_s"] / e["n_schools"]) / (y["wall_s"] / y["n_schools"])
+                                   for e, y in zip(real["runs"], synthetic["runs"]))
     rows += [("England whole run s (best)", f"{real['wall_s']['best']:.2f}",
               f"<= {TARGET_WHOLE_RUN_S:g} {verdict(real['wall_s']['best'] <= TARGET_WHOLE_RUN_S)}"),
-             ("England / synthetic 1x time per school (best)", f"{real_ratio:.2f}",
+             ("England / synthetic 1x CPU time per school (median of pairs)", f"{real_ratio:.2f}",
               f"<= {TARGET_REAL_VS_SYNTHETIC:g} {verdict(real_ratio <= TARGET_REAL_VS_SYNTHETIC)}"),
-             ("England / synthetic 1x time per school (median)", f"{real_ratio_median:.2f}",
+             ("England / synthetic 1x wall time per school (median of pairs)", f"{wall_ratio:.2f}",
               "(for information)"),
              ("England peak RSS MB", f"{real['peak_rss_mb']:.0f}",
               f"< {TARGET_PEAK_MB_REAL:g} {verdict(real['peak_rss_mb'] < TARGET_PEAK_MB_REAL)}")]
-    report["real_vs_synthetic"] = {"best_ratio": real_ratio, "median_ratio": real_ratio_median}
+    report["real_vs_synthetic"] = {"cpu_pair_ratios": pair_ratios, "cpu_ratio": real_ratio,
+                                   "wall_ratio": wall_ratio}
 
     if not args.skip_5x:
         five = measured["synthetic 5x"]

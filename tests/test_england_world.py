@@ -152,32 +152,6 @@ def test_short_inspection_of_a_still_good_school_records_no_new_grade():
     assert s.previous_grade.tolist() == [0, 2]  # a short inspection leaves the grade history alone
 
 
-def test_a_converted_short_inspection_reads_the_school_afresh():
-    # good schools halfway between the cuts, read with noise: about half the short inspections
-    # doubt the grade and convert; the full inspection's own reading finds many of those good
-    model = _at_year(hand_world(2000, grade=2, terms_since_inspection=40), 2018.2)
-    p, s = model.params, model.state
-    set_params(model, inspection_noise_sd=(p.threshold_outstanding - p.threshold_good) / 2)
-    s.effectiveness[:] = (p.threshold_outstanding + p.threshold_good) / 2
-    inspection.step(model)
-    events = model.events.frame()
-    graded = events[events["event"] == "inspection"]
-    assert 0.25 < len(graded) / 2000 < 0.45          # P(first reading not good) = 0.32
-    assert 0.55 < (graded["grade"] == 2).mean() < 0.80  # P(second reading good) = 0.68
-
-
-def test_a_good_school_below_good_gets_a_full_inspection():
-    # risk assessment: no short inspection, so a lucky reading of "good" is recorded as a grade
-    model = _at_year(hand_world(500, grade=2, terms_since_inspection=40), 2018.2)
-    p = model.params
-    set_params(model, inspection_noise_sd=0.5)
-    model.state.effectiveness[:] = p.threshold_good - 0.1
-    inspection.step(model)
-    events = model.events.frame()
-    assert (events["event"] == "inspection").sum() == 500
-    assert 0.2 < (events["grade"] == 2).mean() < 0.6  # P(reading good) = 0.42
-
-
 def test_before_september_2015_good_schools_get_full_inspections():
     model = _at_year(hand_world(1, grade=2, terms_since_inspection=40), 2014.0)
     model.state.effectiveness[:] = -0.1

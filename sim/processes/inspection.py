@@ -11,12 +11,9 @@ calendar date apply (``CALENDAR``):
   only when its results fall below the good threshold (risk assessment), with a per-term chance.
   When it ends, the overdue schools are caught up over ``CATCH_UP_TERMS`` rather than all at once.
 * **Short inspections** (September 2015 on): a good school's routine inspection is a short
-  (section 8) one, unless its results have fallen below good, when risk assessment sends it to a
-  full inspection. A short inspection that finds the school still good records no new graded
-  judgement (event ``short_inspection``); one that doubts it converts to a full graded
-  inspection (event ``inspection``) with a fresh reading, which may find the school good after
-  all, as the history file in data/england_2018 records them (a third of its graded
-  re-inspections of good schools from 2015 confirm good).
+  (section 8) one; one that finds the school still good records no new graded judgement
+  (event ``short_inspection``) and one that finds it better or worse converts to a full graded
+  inspection (event ``inspection``), as the history file in data/england_2018 records them.
 
 The observed effectiveness is the true value plus noise; grade thresholds are calibrated to
 Ofsted's Aug 2018 grade mix.
@@ -74,29 +71,6 @@ def due(model: "SchoolSystemModel") -> np.ndarray:
     return is_due
 
 
-def short_inspections(model: "SchoolSystemModel", inspected: np.ndarray, new: np.ndarray,
-                      old: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Apply the short-inspection rules to this term's readings; return the graded inspections.
-
-    A good school whose results have fallen below good (what Ofsted's risk assessment sees) gets
-    a full inspection, graded by its first reading. Every other good school gets a short one: if
-    the reading finds it good, no new grade is recorded (event ``short_inspection``); if not, the
-    inspection converts to a full one, which reads the school afresh and may still find it good.
-    """
-    s = model.state
-    short = (old == 2) & (s.effectiveness[inspected] >= model.params.threshold_good)
-    still_good = short & (new == 2)
-    for school in inspected[still_good]:
-        model.events.log("short_inspection", int(school), int(s.head_person[school]),
-                         grade=2, previous_grade=2)
-    inspected, new, old, converted = (inspected[~still_good], new[~still_good], old[~still_good],
-                                      short[~still_good])
-    observed = s.effectiveness[inspected[converted]] + model.rng.normal(
-        0, model.params.inspection_noise_sd, int(converted.sum()))
-    new[converted] = grade_from(observed, model)
-    return inspected, new, old
-
-
 def step(model: "SchoolSystemModel") -> np.ndarray:
     """Inspect the schools that are due, log each inspection; return the inspected indices."""
     s, rng = model.state, model.rng
@@ -110,7 +84,11 @@ def step(model: "SchoolSystemModel") -> np.ndarray:
     old = s.grade[inspected].copy()
     s.terms_since_inspection[inspected] = 0
     if in_force("short_inspections", model):
-        inspected, new, old = short_inspections(model, inspected, new, old)
+        still_good = (old == 2) & (new == 2)
+        for school in inspected[still_good]:
+            model.events.log("short_inspection", int(school), int(s.head_person[school]),
+                             grade=2, previous_grade=2)
+        inspected, new, old = inspected[~still_good], new[~still_good], old[~still_good]
     s.previous_grade[inspected] = old
     s.grade[inspected] = new
     s.terms_since_downgrade[inspected[(new > old) & (old > 0)]] = 0
