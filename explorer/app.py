@@ -38,7 +38,8 @@ from .scenario import (ALL, MAX_SEEDS, Scenario, Setting, lever_settings, local_
                        world_presets)
 
 SLOTS = ("A", "B")
-POLL_SECONDS = 0.2  # how often the page reads a running job's progress
+POLL_SECONDS = 0.2  # how often the page reads a running job's progress (and at once when a
+# seed finishes or the job ends: RunJob.changed)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -91,7 +92,9 @@ def warm_up() -> None:
 def png(figure) -> bytes:
     """A matplotlib figure as PNG bytes."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    # the figures lay themselves out (layout="constrained"): a tight bounding box would lay
+    # them out again, a third of the drawing time of a small map
+    figure.savefig(buffer, format="png", dpi=90)
     return buffer.getvalue()
 
 
@@ -216,7 +219,8 @@ def start(slot: str) -> None:
 
 @solara.component
 def JobWatcher(slot: str):
-    """Polls the slot's running job from a thread; shows its results as they arrive."""
+    """Polls the slot's running job from a thread; shows its results as they arrive (as soon
+    as each seed finishes, the progress every ``POLL_SECONDS``)."""
     current = job[slot].value
 
     def watch(cancel: threading.Event):
@@ -230,7 +234,8 @@ def JobWatcher(slot: str):
             tick[slot].value += 1
             if not running:
                 break
-            time.sleep(POLL_SECONDS)
+            current.changed.wait(POLL_SECONDS)
+            current.changed.clear()  # state is read after this, so no change is missed
 
     # not intrusive: Solara would trace every line of this thread to cancel it, and setting
     # `shown` renders the new figures on this thread (10-20 times slower under the trace)
@@ -267,35 +272,62 @@ def RunControls(slot: str):
 # --------------------------------------------------------------------------------------------
 
 @solara.component
+def MapView(on_show: Shown):
+    """The first seed's map, zoomable to a region or a local authority, with its caption."""
+    zoom, set_zoom = solara.use_state(ALL)
+    zoom_la, set_zoom_la = solara.use_state(ALL)
+    results = on_show.runs[0]
+    schools = results.schools
+    present = sorted(set(schools["region"]))
+    region = zoom if zoom in present else None  # a region of the results on show
+    las = sorted(set(schools["local_authority"] if region is None
+                     else schools.loc[schools["region"] == region, "local_authority"]))
+    local_authority = zoom_la if zoom_la in las else None
+    # the first seed's results, by identity: later seeds arriving do not redraw the map (a new
+    # run's results are made while the old ones are on show, so identities never repeat)
+    drawn = [id(results), region, local_authority]
+    caption = solara.use_memo(lambda: charts.map_caption(results, region, local_authority), drawn)
+    with solara.Row():
+        solara.Select(label="Zoom to region", value=region or ALL, values=[ALL, *present],
+                      disabled=len(present) < 2,
+                      on_value=lambda v: (set_zoom(v), set_zoom_la(ALL)))
+        solara.Select(label="Zoom to local authority", value=local_authority or ALL,
+                      values=[ALL, *las], disabled=len(las) < 2, on_value=set_zoom_la)
+    Chart(lambda: charts.school_map(results, region=region, local_authority=local_authority),
+          drawn, "map")
+    solara.Text(f"First seed. {caption}.", classes=["explorer-note", "explorer-map-caption"])
+    solara.Text("Schools are coloured by their last Ofsted grade; NLEs are stars, LLEs "
+                "triangles; lines join supporters to the schools they support.",
+                classes=["explorer-note"])
+
+
+@solara.component
 def ResultsView(slot: str):
     """Map, national series, supply and need, and headline outcomes of the results on show."""
     on_show: Shown | None = shown[slot].value
-    zoom, set_zoom = solara.use_state(ALL)
-    table = solara.use_memo(
-        lambda: charts.scalar_table({slot: list(on_show.runs)}) if on_show else None, [on_show])
     if on_show is None:
         solara.Info("No results yet: set up the scenario and press Run, or open a saved run "
                     "in 'Open finished work'.")
         return
     runs = list(on_show.runs)
     solara.Markdown(f"**On show:** {on_show.label} ({len(runs)} seed{'s' if len(runs) > 1 else ''})")
-    present = sorted(set(runs[0].schools["region"]))
     with solara.lab.Tabs(lazy=True):
         with solara.lab.Tab("Map"):
-            if len(present) > 1:
-                solara.Select(label="Zoom to region", value=zoom, values=[ALL, *present],
-                              on_value=set_zoom)
-            region = None if zoom == ALL else zoom
-            Chart(lambda: charts.school_map(runs[0], region=region), [on_show, region], "map")
-            solara.Text("First seed. Schools are coloured by their last Ofsted grade; NLEs are "
-                        "stars, LLEs triangles; lines join supporters to the schools they support.",
-                        classes=["explorer-note"])
+            MapView(on_show)
         with solara.lab.Tab("Over time"):
             Chart(lambda: charts.time_series({slot: runs}), [on_show], "series")
         with solara.lab.Tab("Supply and need"):
             Chart(lambda: charts.supply_need(runs), [on_show], "supply")
         with solara.lab.Tab("Outcomes"):
-            solara.DataFrame(readable(table), items_per_page=25)
+            OutcomesView(slot, on_show)
+
+
+@solara.component
+def OutcomesView(slot: str, on_show: Shown):
+    """Headline outcomes of the results on show (computed when the tab is first opened, so
+    they do not hold back the map)."""
+    table = solara.use_memo(lambda: charts.scalar_table({slot: list(on_show.runs)}), [on_show])
+    solara.DataFrame(readable(table), items_per_page=25)
 
 
 @solara.component
@@ -321,6 +353,7 @@ def ScenarioTab(slot: str):
 def CompareTab():
     """A and B side by side, and B minus A by region and by local authority."""
     a, b = shown["A"].value, shown["B"].value
+    level, set_level = solara.use_state("local_authority")
     table = solara.use_memo(
         lambda: charts.scalar_table({"A": list(a.runs), "B": list(b.runs)}) if a and b else None,
         [a, b])
@@ -330,9 +363,18 @@ def CompareTab():
     solara.Markdown(f"**A:** {a.label} &nbsp;&nbsp; **B:** {b.label}")
     Chart(lambda: charts.time_series({"A": list(a.runs), "B": list(b.runs)}), [a, b], "compare-series")
     with solara.Columns([1, 1]):
-        Chart(lambda: charts.school_map(a.runs[0], title=f"A: {a.label}"[:90]), [a], "compare-map-a")
-        Chart(lambda: charts.school_map(b.runs[0], title=f"B: {b.label}"[:90]), [b], "compare-map-b")
-    Chart(lambda: charts.difference_by_area(list(a.runs), list(b.runs)), [a, b], "difference")
+        Chart(lambda: charts.school_map(a.runs[0], title=f"A: {a.label}"[:90]),
+              [id(a.runs[0]), a.label], "compare-map-a")  # the first seed, as in MapView
+        Chart(lambda: charts.school_map(b.runs[0], title=f"B: {b.label}"[:90]),
+              [id(b.runs[0]), b.label], "compare-map-b")
+    names = {name: level for level, name in charts.AREA_LEVELS.items()}
+    solara.Select(label="Difference on the map by", value=charts.AREA_LEVELS[level],
+                  values=list(names), on_value=lambda name: set_level(names[name]))
+    Chart(lambda: charts.difference_by_area(list(a.runs), list(b.runs), map_level=level),
+          [a, b, level], "difference")
+    solara.Text(f"B minus A, share of schools good or outstanding at the end: by region (bars) "
+                f"and by {charts.AREA_LEVELS[level]} on the map.",
+                classes=["explorer-note", "explorer-difference-caption"])
     if len(table) and {"A", "B"} <= set(table.columns):
         table = table.assign(**{"B minus A": table["B"] - table["A"]})
     solara.Markdown("**Headline outcomes at the end** (mean of seeds; see docs/RESULTS.md)")

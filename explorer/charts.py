@@ -131,13 +131,45 @@ def _zoom_to(ax, schools: pd.DataFrame) -> None:
         ax.set_ylim(schools["y_km"].min() - pad, schools["y_km"].max() + pad)
 
 
-def school_map(results: Results, region: str | None = None, ax=None,
-               title: str | None = None) -> Figure:
-    """Schools coloured by their last Ofsted grade, NLEs and LLEs, and active support links at
-    the end of the run; ``region`` zooms to one region."""
+def _on_map(results: Results, region: str | None, local_authority: str | None):
+    """The schools of the area a map shows (a region, a local authority, or all) and the
+    active support links into it, as segments from supporter to client (km)."""
     schools = results.schools
     if region:
         schools = schools[schools["region"] == region]
+    if local_authority:
+        schools = schools[schools["local_authority"] == local_authority]
+    xy = results.schools.set_index("school_id")[["x_km", "y_km"]]
+    links = active_links(results.events)
+    if not len(links):
+        return schools, np.empty((0, 2, 2))
+    a = xy.reindex(links["supporter_school_id"].astype("int64")).to_numpy()
+    b = xy.reindex(links["client_school_id"].astype("int64")).to_numpy()
+    keep = ~(np.isnan(a).any(axis=1) | np.isnan(b).any(axis=1))
+    if region or local_authority:  # links to the clients in the area, from wherever
+        keep &= links["client_school_id"].astype("int64").isin(set(schools["school_id"])).to_numpy()
+    return schools, np.stack([a[keep], b[keep]], axis=1)
+
+
+def map_caption(results: Results, region: str | None = None,
+                local_authority: str | None = None) -> str:
+    """What :func:`school_map` shows for an area, in words (its title, and the page's caption)."""
+    schools, segments = _on_map(results, region, local_authority)
+    roles = schools["system_leader_role"]
+    text = (f"{local_authority or region or 'All schools'} at the end: {len(schools):,} schools, "
+            f"{int((roles == 'NLE').sum())} NLEs, {int((roles == 'LLE').sum())} LLEs, "
+            f"{len(segments)} support links")
+    if real_world(results) is not None and _maps() is not None:
+        text += "; local authority and region boundaries"
+    return text
+
+
+def school_map(results: Results, region: str | None = None, ax=None,
+               title: str | None = None, local_authority: str | None = None) -> Figure:
+    """Schools coloured by their last Ofsted grade, NLEs and LLEs, and active support links at
+    the end of the run; ``region`` or ``local_authority`` zooms to one area (with the links
+    into it)."""
+    schools, segments = _on_map(results, region, local_authority)
     own_figure = ax is None
     if own_figure:  # as wide as the area is, plus the legend, so the map fills its panel
         aspect = np.ptp(schools["x_km"]) / max(np.ptp(schools["y_km"]), 1.0) if len(schools) else 1
@@ -154,19 +186,7 @@ def school_map(results: Results, region: str | None = None, ax=None,
         if len(rows):
             ax.scatter(rows["x_km"], rows["y_km"], s=size, color=GRADE_COLOURS[grade],
                        linewidths=0, rasterized=True)
-    xy = results.schools.set_index("school_id")[["x_km", "y_km"]]
-    links = active_links(results.events)
-    n_links = 0
-    if len(links):
-        a = xy.reindex(links["supporter_school_id"].astype("int64")).to_numpy()
-        b = xy.reindex(links["client_school_id"].astype("int64")).to_numpy()
-        keep = ~(np.isnan(a).any(axis=1) | np.isnan(b).any(axis=1))
-        segments = np.stack([a[keep], b[keep]], axis=1)
-        if region:
-            inside = set(schools["school_id"])
-            keep_region = links[keep]["client_school_id"].astype("int64").isin(inside).to_numpy()
-            segments = segments[keep_region]
-        n_links = len(segments)
+    if len(segments):
         ax.add_collection(LineCollection(segments, colors="#6a3d9a", linewidths=0.8, alpha=0.7))
     for role, marker, colour, scale in (("LLE", "^", "#1f78b4", 2.0), ("NLE", "*", "#08306b", 5.0)):
         leaders = schools[schools["system_leader_role"] == role]
@@ -188,10 +208,7 @@ def school_map(results: Results, region: str | None = None, ax=None,
         fig.legend(handles=handles, fontsize=8, loc="outside right upper", frameon=False)
     else:
         ax.legend(handles=handles, fontsize=8, loc="upper left", framealpha=0.85)
-    n_nle = int((schools["system_leader_role"] == "NLE").sum())
-    n_lle = int((schools["system_leader_role"] == "LLE").sum())
-    ax.set_title(title or f"{region or 'All schools'} at the end: {len(schools):,} schools, "
-                 f"{n_nle} NLEs, {n_lle} LLEs, {n_links} support links", fontsize=10)
+    ax.set_title(title or map_caption(results, region, local_authority).split(";")[0], fontsize=10)
     return fig
 
 
@@ -243,13 +260,18 @@ def supply_need(runs: Sequence[Results], level: str = "local_authority", top: in
     return fig
 
 
-def difference_by_area(a: Sequence[Results], b: Sequence[Results], labels=("A", "B")) -> Figure:
+AREA_LEVELS = {"local_authority": "local authority", "region": "region"}
+
+
+def difference_by_area(a: Sequence[Results], b: Sequence[Results], labels=("A", "B"),
+                       map_level: str = "local_authority") -> Figure:
     """Scenario B minus scenario A at the end: share good or outstanding by region (bars) and
-    by local authority (on the map), means over each scenario's seeds."""
+    on the map by ``map_level`` (local authority or region), means over each scenario's seeds."""
+    if map_level not in AREA_LEVELS:
+        raise ValueError(f"map_level={map_level!r} is not one of {', '.join(AREA_LEVELS)}")
     fig = Figure(figsize=(12, 5.6), layout="constrained")
     left, right = fig.subplots(1, 2, width_ratios=(1, 1.1))
-    regions = (area_table(b, "region")["good_or_outstanding_pct"]
-               - area_table(a, "region")["good_or_outstanding_pct"]).dropna().sort_values()
+    regions = difference_table(a, b, "region").sort_values()
     left.barh(regions.index, regions.to_numpy(), height=0.6,
               color=np.where(regions.to_numpy() >= 0, "#1a9850", "#d73027"))
     left.set_ylim(-0.8, max(len(regions), 2) - 0.2)
@@ -258,26 +280,26 @@ def difference_by_area(a: Sequence[Results], b: Sequence[Results], labels=("A", 
     left.set_title("Good or outstanding at the end, by region", fontsize=11)
     left.tick_params(axis="y", labelsize=8)
     left.grid(alpha=0.3, axis="x")
-    la_a, la_b = area_table(a, "local_authority"), area_table(b, "local_authority")
-    diff = (la_b["good_or_outstanding_pct"] - la_a["good_or_outstanding_pct"]).dropna()
-    where = la_a.loc[diff.index]
+    diff = difference_table(a, b, map_level)
+    where = area_table(a, map_level).loc[diff.index]
     limit = max(float(np.abs(diff).max()) if len(diff) else 1.0, 0.5)
     norm = TwoSlopeNorm(0, -limit, limit)
+    name = AREA_LEVELS[map_level]
     world, maps = real_world(a[0]), _maps()
     if world is not None and maps is not None:
-        filled = maps.choropleth(right, "local_authority", diff.to_dict(), cmap="RdYlGn",
+        filled = maps.choropleth(right, map_level, diff.to_dict(), cmap="RdYlGn",
                                  norm=norm, data_dir=world.get("data_dir"), colorbar=False)
         maps.draw_boundaries(right, "region", data_dir=world.get("data_dir"), colors="0.3",
                              linewidths=0.6)
         fig.colorbar(filled, ax=right, shrink=0.8, label="percentage points")
-        right.set_title("By local authority (grey: no schools in the world)", fontsize=11)
+        right.set_title(f"By {name} (grey: no schools in the world)", fontsize=11)
         _zoom_to(right, a[0].schools)
     else:
         points = right.scatter(where["x_km"], where["y_km"], c=diff.to_numpy(), cmap="RdYlGn",
                                norm=norm, s=np.clip(where["schools"].to_numpy() / 2, 20, 200),
                                edgecolors="0.3", linewidths=0.4)
         fig.colorbar(points, ax=right, shrink=0.8, label="percentage points")
-        right.set_title("By local authority (a dot per LA, sized by schools)", fontsize=11)
+        right.set_title(f"By {name} (a dot per {name}, sized by schools)", fontsize=11)
         right.grid(alpha=0.2)
     right.set_aspect("equal")
     right.set_xlabel("easting (km)", fontsize=9)
@@ -285,6 +307,13 @@ def difference_by_area(a: Sequence[Results], b: Sequence[Results], labels=("A", 
     right.tick_params(labelsize=8)
     fig.suptitle(f"Difference between scenarios: {labels[1]} minus {labels[0]}", fontsize=12)
     return fig
+
+
+def difference_table(a: Sequence[Results], b: Sequence[Results], level: str) -> pd.Series:
+    """B minus A at the end, per area of ``level``: share good or outstanding (percentage
+    points, means over each scenario's seeds); areas in only one scenario are left out."""
+    return (area_table(b, level)["good_or_outstanding_pct"]
+            - area_table(a, level)["good_or_outstanding_pct"]).dropna()
 
 
 def scalar_table(scenarios: dict[str, Sequence[Results]]) -> pd.DataFrame:

@@ -2,8 +2,8 @@
 
 A :class:`RunJob` owns one scenario's runs. The interface polls ``progress`` and ``results``
 while the job works; a second job can run while the first one's results are on screen, and
-``cancel`` stops a job at the end of the current term or stage (through ``run``'s
-``on_progress`` hook).
+``cancel`` stops a job at its next progress report (through ``run``'s ``on_progress`` hook,
+which hears from the run at least every ``sim.run.HEARTBEAT_S`` seconds).
 The job adds nothing to the model: it calls the same ``run`` as the command line.
 """
 
@@ -41,6 +41,11 @@ class RunJob:
     first_result_s: float | None = None  # seconds from start to the first finished seed
     finished_s: float | None = None
     stage: str = ""  # stage of the seed being run (sim.run.RUN_STAGES)
+    reports: int = 0  # progress reports heard from ``run`` so far
+    last_report_s: float | None = None  # when the latest one came (time.perf_counter)
+    stage_started_s: float | None = None  # when the current stage's first one came
+    # set when a seed finishes or the job ends, so a watcher need not wait for its next poll
+    changed: threading.Event = field(default_factory=threading.Event)
     _done_terms: int = 0
     _cancel: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -88,6 +93,8 @@ class RunJob:
             stage = STAGE_TEXT.get(self.stage, self.stage)
             if self.stage == "simulate":
                 stage += f" term {self._done_terms} of {self.config.run.years * TERMS_PER_YEAR}"
+            elif self.stage_started_s is not None:  # one long call: how long, as last reported
+                stage += f" for {max(self.last_report_s - self.stage_started_s, 0):.1f} s"
             return (f"running: seed {min(len(self.results) + 1, n)} of {n}, {stage}; "
                     f"{100 * self.progress:.0f}% ({elapsed:.1f} s)")
         if self.status == "done":
@@ -99,16 +106,22 @@ class RunJob:
         return self.status
 
     def _on_progress(self, stage: str, done: int, total: int) -> None:
-        self.stage, self._done_terms = stage, done
+        now = time.perf_counter()
+        if stage != self.stage:
+            self.stage_started_s = now
+        self.stage, self.last_report_s, self.reports = stage, now, self.reports + 1
+        if stage == "simulate":
+            self._done_terms = done
         if self._cancel.is_set():
             raise RunCancelled()
 
     def _work(self) -> None:
         try:
             for seed in self.seeds:
-                self._done_terms = 0
+                self._done_terms, self.stage = 0, ""
                 result = run(self.config, seed=seed, progress=False, on_progress=self._on_progress)
                 self.results = [*self.results, result]  # a new list: readers never see it change
+                self.changed.set()
                 self._done_terms = 0
                 if self.first_result_s is None:
                     self.first_result_s = time.perf_counter() - self.started_at
@@ -123,3 +136,4 @@ class RunJob:
             traceback.print_exc()
         finally:
             self.finished_s = time.perf_counter() - self.started_at
+            self.changed.set()

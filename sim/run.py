@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import numbers
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -46,6 +47,55 @@ class Results:
 
 
 RUN_STAGES = ("build_world", "initialise", "simulate", "collect")
+HEARTBEAT_S = 0.25  # the longest a progress display waits to hear from a run (a quarter of
+# the issue-10 target of one update a second: a loaded machine can hold the watchdog back)
+
+
+class _Progress:
+    """``run``'s progress reports to an ``on_progress(stage, done, total)`` callback.
+
+    The run reports as it goes (:meth:`__call__`); a watchdog thread repeats the latest report
+    whenever the run has said nothing for :data:`HEARTBEAT_S`, so a stage that is one long call
+    (loading a 20,000-school world, creating its agents) still reports at least that often. An
+    exception the callback raises on the watchdog thread (a cancel) is raised by the run's next
+    report. Reports never touch the model, so results do not depend on them.
+    """
+
+    def __init__(self, on_progress: Callable[[str, int, int], None]) -> None:
+        self.on_progress = on_progress
+        self.latest: tuple[str, int, int] | None = None
+        self.error: BaseException | None = None
+        self._lock = threading.Lock()  # one call at a time; `latest` and its time change together
+        self._last_s = time.perf_counter()
+        self._stop = threading.Event()
+        self._watchdog = threading.Thread(target=self._watch, name="run progress", daemon=True)
+
+    def __enter__(self) -> "_Progress":
+        self._watchdog.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._watchdog.join()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.error is not None:
+            raise self.error
+        with self._lock:
+            self.latest, self._last_s = (stage, done, total), time.perf_counter()
+            self.on_progress(stage, done, total)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(HEARTBEAT_S / 5):
+            with self._lock:
+                if self.latest is None or time.perf_counter() - self._last_s < HEARTBEAT_S:
+                    continue
+                self._last_s = time.perf_counter()
+                try:
+                    self.on_progress(*self.latest)
+                except BaseException as error:  # e.g. a cancel: raised by the run's next report
+                    self.error = error
+                    return
 
 
 def run(config: SimConfig, seed: int | None = None, progress: bool | None = None,
@@ -55,16 +105,23 @@ def run(config: SimConfig, seed: int | None = None, progress: bool | None = None
     Validates the whole configuration first, so a bad value fails before any work. Returns the
     results in memory; nothing is written (``Results.write`` does that).
 
-    ``on_progress(stage, done, total)``, if given, is called as each stage of
-    :data:`RUN_STAGES` starts (``done=0``) and after every simulated term (``stage="simulate"``,
-    ``done`` terms of ``total``), for progress displays such as the explorer's. To cancel a run,
-    raise from it: the exception propagates and nothing is returned. It only observes: results
-    do not depend on it.
+    ``on_progress(stage, done, total)``, if given, hears how the run is going, for progress
+    displays such as the explorer's: ``done`` of ``total`` units of a stage of
+    :data:`RUN_STAGES`: terms while simulating (0 as it starts, then after every term), 0 of 1
+    as each of the other stages (one long call each) starts. When the run has said nothing for
+    :data:`HEARTBEAT_S` seconds the latest report is repeated from a watchdog thread, so it is
+    called at least that often. To cancel a run, raise from it: the exception propagates (from
+    the next report, if raised on the watchdog thread) and nothing is returned. It only
+    observes: results do not depend on it.
     """
-    def report(stage: str, done: int = 0) -> None:
-        if on_progress is not None:
-            on_progress(stage, done, steps)
+    if on_progress is None:
+        return _run(config, seed, progress, lambda stage, done, total: None)
+    with _Progress(on_progress) as report:
+        return _run(config, seed, progress, report)
 
+
+def _run(config: SimConfig, seed: int | None, progress: bool | None,
+         report: Callable[[str, int, int], None]) -> Results:
     validate(config)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
                              or not 0 <= seed < 2**32):
@@ -74,7 +131,7 @@ def run(config: SimConfig, seed: int | None = None, progress: bool | None = None
         config = replace(config, run=replace(config.run, seed=seed))
     timings: dict[str, float] = {}
     steps = config.run.years * TERMS_PER_YEAR
-    report("build_world")
+    report("build_world", 0, 1)
     start = time.perf_counter()
     world = cached_world(config.world)  # built once per process, copied per run
     timings["build_world_s"] = time.perf_counter() - start
@@ -82,12 +139,12 @@ def run(config: SimConfig, seed: int | None = None, progress: bool | None = None
               timings["build_world_s"])
     report_load(world)
 
-    report("initialise")
+    report("initialise", 0, 1)
     start = time.perf_counter()
     model = SchoolSystemModel(config, seed=seed, world=world)
     timings["initialise_s"] = time.perf_counter() - start
 
-    report("simulate")
+    report("simulate", 0, steps)
     start = time.perf_counter()
     show = config.run.progress if progress is None else progress
     terms = range(steps)
@@ -96,10 +153,10 @@ def run(config: SimConfig, seed: int | None = None, progress: bool | None = None
         terms = tqdm(terms, desc=f"{world.name} seed {seed}", unit="term", leave=False)
     for done in terms:
         model.step()
-        report("simulate", done + 1)
+        report("simulate", done + 1, steps)
     timings["simulate_s"] = time.perf_counter() - start
 
-    report("collect", steps)
+    report("collect", 0, 1)
     start = time.perf_counter()
     events = model.events.frame()
     inspections = outcomes.classified_inspections(events)

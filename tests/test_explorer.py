@@ -6,8 +6,11 @@ The page itself is tested in a real browser by ``test_explorer_browser.py``.
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import re
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -19,15 +22,16 @@ from hydra.errors import HydraException
 from conftest import CONF_DIR, REPO, make_config
 from experiments.config import to_sim_config
 from explorer import charts
-from explorer.jobs import RunJob
+from explorer.jobs import RunCancelled, RunJob
 from explorer.saved import find_finished, folder_kind, load_run, load_sweep
 from explorer.scenario import (LEVERS, Scenario, declared_field, lever_settings, number_text,
                                parse_value, preset_value, world_presets)
 from sim.parameters import ConfigError, to_dict
-from sim.run import run
+from sim.run import HEARTBEAT_S, run
 from sim.state import TERMS_PER_YEAR
 
 pytest.importorskip("solara")
+run_module = importlib.import_module("sim.run")  # the package exports `run`, the function
 
 
 def cli_config(overrides: list[str]):
@@ -116,11 +120,61 @@ def test_on_progress_reports_every_stage_and_term_and_leaves_results_unchanged()
     hooked = run(config, on_progress=lambda *call: calls.append(call))
     plain = run(config)
     steps = 2 * TERMS_PER_YEAR
-    assert calls == ([("build_world", 0, steps), ("initialise", 0, steps)]
+    heard = [call for i, call in enumerate(calls) if i == 0 or call != calls[i - 1]]  # no repeats
+    assert heard == ([("build_world", 0, 1), ("initialise", 0, 1)]
                      + [("simulate", done, steps) for done in range(steps + 1)]
-                     + [("collect", steps, steps)])
+                     + [("collect", 0, 1)])
     pd.testing.assert_frame_equal(hooked.timeseries, plain.timeseries)
     pd.testing.assert_frame_equal(hooked.events, plain.events)
+
+
+def slow_world_building(monkeypatch, seconds: float) -> None:
+    """Make ``run``'s world building one call of at least ``seconds`` (like loading England
+    on a loaded machine)."""
+    build = run_module.build_world
+
+    def slow(config):
+        time.sleep(seconds)
+        return build(config)
+    monkeypatch.setattr(run_module, "build_world", slow)
+
+
+def test_a_stage_that_is_one_long_call_still_reports_every_heartbeat(monkeypatch):
+    slow_world_building(monkeypatch, 3 * HEARTBEAT_S)
+    calls = []
+    run(make_config(years=1, check_invariants=False),
+        on_progress=lambda *call: calls.append((time.perf_counter(), call)))
+    building = [t for t, call in calls if call[0] == "build_world"]
+    assert len(building) >= 3  # the start, then repeated by the watchdog while the world builds
+    initialising = next(t for t, call in calls if call[0] == "initialise")
+    gaps = np.diff([*building, initialising])
+    assert gaps.max() < 3 * HEARTBEAT_S  # never silent for the whole slow call
+
+
+def test_a_cancel_raised_on_the_watchdog_thread_stops_the_run_at_its_next_report(monkeypatch):
+    slow_world_building(monkeypatch, 3 * HEARTBEAT_S)
+    calls = []
+
+    def cancel_when_repeated(*call):
+        calls.append(call)
+        if threading.current_thread() is not threading.main_thread():
+            raise RunCancelled()  # what the explorer's job raises
+    with pytest.raises(RunCancelled):
+        run(make_config(years=1, check_invariants=False), on_progress=cancel_when_repeated)
+    assert {stage for stage, _, _ in calls} == {"build_world"}  # stopped before initialising
+
+
+def test_job_status_counts_the_seconds_of_a_long_stage_from_the_runs_reports(monkeypatch):
+    slow_world_building(monkeypatch, 4 * HEARTBEAT_S)
+    job = RunJob(make_config(years=1, check_invariants=False), [0]).start()
+    lines = []
+    while job.running:
+        lines.append(job.describe())
+        time.sleep(0.05)
+    building = {float(m.group(1)) for line in lines
+                if (m := re.search(r"building the world for ([0-9.]+) s", line))}
+    assert job.status == "done" and len(building) >= 2  # the line moved while the world built
+    assert max(building) >= HEARTBEAT_S
 
 
 def test_job_runs_each_seed_with_the_command_lines_run():
@@ -206,3 +260,49 @@ def test_figures_draw_from_results(toy_runs):
     assert len(charts.supply_need(toy_runs).axes) == 2
     table = charts.scalar_table({"A": toy_runs})
     assert "share_good_or_outstanding" in table.index
+
+
+@pytest.fixture(scope="module")
+def north_east_runs():
+    """The real North East for one year, with and without system leadership."""
+    runs = []
+    for enabled in (True, False):
+        scenario = Scenario(world="north_east", values={
+            "run.years": "1", "policy.system_leadership.enabled": enabled})
+        runs.append(run(scenario.config()))
+    return runs
+
+
+def test_map_zooms_to_a_local_authority_with_the_links_into_it(north_east_runs):
+    results = north_east_runs[0]
+    whole = charts.map_caption(results)
+    assert whole.startswith(f"All schools at the end: {len(results.schools):,} schools")
+    assert whole.endswith("local authority and region boundaries")  # the real map
+    la = results.schools["local_authority"].value_counts().index[0]
+    n_la = int((results.schools["local_authority"] == la).sum())
+    caption = charts.map_caption(results, "North East", la)
+    assert caption.startswith(f"{la} at the end: {n_la:,} schools")
+    fig = charts.school_map(results, region="North East", local_authority=la)
+    ax = fig.axes[0]
+    x, y = results.schools.loc[results.schools["local_authority"] == la, ["x_km", "y_km"]].T.to_numpy()
+    assert ax.get_xlim()[0] <= x.min() and x.max() <= ax.get_xlim()[1]
+    assert np.ptp(ax.get_xlim()) < np.ptp(charts.school_map(results).axes[0].get_xlim())  # zoomed
+    assert ax.get_title() == caption.split(";")[0]
+
+
+def test_difference_on_the_map_by_region_or_local_authority(north_east_runs):
+    a, b = [north_east_runs[0]], [north_east_runs[1]]
+    by_la = charts.difference_table(a, b, "local_authority")
+    assert len(by_la) == results_areas(a[0], "local_authority")
+    by_region = charts.difference_table(a, b, "region")
+    assert list(by_region.index) == ["North East"]
+    for level, expected in (("local_authority", by_la), ("region", by_region)):
+        fig = charts.difference_by_area(a, b, map_level=level)
+        filled = [c for c in fig.axes[1].collections if c.get_array() is not None]
+        assert sorted(filled[0].get_array()) == pytest.approx(sorted(expected))  # one area each
+    with pytest.raises(ValueError, match="map_level"):
+        charts.difference_by_area(a, b, map_level="district")
+
+
+def results_areas(results, level: str) -> int:
+    return results.schools[level].nunique()

@@ -124,6 +124,12 @@ def open_tab(page, name: str) -> None:
     page.get_by_role("tab", name=name).first.click()
 
 
+def choose(page, label: str, option: str) -> None:
+    """Pick ``option`` in the list labelled ``label`` in the visible tab."""
+    page.locator(f".v-window-item--active .v-select:has(label:text-is('{label}'))").first.click()
+    page.locator(".menuable__content__active .v-list-item", has_text=option).first.click()
+
+
 def test_form_refuses_a_bad_value_with_the_command_lines_message(page):
     type_into(page, "Budget", "-5")
     error = page.locator(".explorer-error")
@@ -169,6 +175,11 @@ def test_run_toy_world_then_compare_and_open_saved_work(page, tmp_path):
     assert image_size(page, ".explorer-compare-series")[0] > 500
     assert image_size(page, ".explorer-difference")[0] > 500
     page.get_by_text("B minus A").first.wait_for()
+    caption = page.locator(".explorer-difference-caption")
+    assert "by local authority on the map" in caption.inner_text()
+    choose(page, "Difference on the map by", "region")
+    page.locator(".explorer-difference-caption", has_text="by region on the map").wait_for()
+    assert image_size(page, ".explorer-difference")[0] > 500
     shot(page, "04_compare")
 
     # a saved run, written by the command line's Results.write
@@ -219,3 +230,25 @@ def test_cancel_a_long_run_while_earlier_results_stay(page):
     page.get_by_role("button", name="Cancel").click()
     page.locator(".explorer-status-A", has_text="cancelled").wait_for()
     shot(page, "07_cancelled")
+
+
+@pytest.mark.slow
+def test_england_map_has_real_boundaries_and_zooms_to_a_region_and_a_local_authority(page):
+    choose(page, "World", "england")
+    page.locator(".v-window-item--active .v-select:not(.v-input--is-disabled)",
+                 has_text="Region").first.wait_for()
+    type_into(page, "Years", "1")
+    page.get_by_role("button", name="Run scenario A").click()
+    page.locator(".explorer-status-A", has_text="done: 1 seed").wait_for()
+    caption = page.locator(".explorer-map-caption")
+    caption.wait_for()
+    assert "All schools at the end: 20,153 schools" in caption.inner_text()
+    assert "local authority and region boundaries" in caption.inner_text()
+    assert image_size(page, ".explorer-map")[0] > 300
+    shot(page, "08_england")
+    choose(page, "Zoom to region", "North East")
+    page.locator(".explorer-map-caption", has_text="North East at the end").wait_for()
+    choose(page, "Zoom to local authority", "Gateshead")
+    page.locator(".explorer-map-caption", has_text="Gateshead at the end").wait_for()
+    assert image_size(page, ".explorer-map")[0] > 300
+    shot(page, "09_zoomed")
