@@ -131,12 +131,12 @@ def test_on_progress_reports_every_stage_and_term_and_leaves_results_unchanged()
 def slow_world_building(monkeypatch, seconds: float) -> None:
     """Make ``run``'s world building one call of at least ``seconds`` (like loading England
     on a loaded machine)."""
-    build = run_module.build_world
+    build = run_module.cached_world
 
     def slow(config):
         time.sleep(seconds)
         return build(config)
-    monkeypatch.setattr(run_module, "build_world", slow)
+    monkeypatch.setattr(run_module, "cached_world", slow)
 
 
 def test_a_stage_that_is_one_long_call_still_reports_every_heartbeat(monkeypatch):
