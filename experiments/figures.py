@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from sim.events import HEAD_APPOINTED, HEAD_LEFT  # noqa: E402
 from sim.figures import PNG_METADATA  # noqa: E402
 
 from .model_function import SERIES_SUFFIX  # noqa: E402
@@ -209,9 +210,9 @@ def seed_bands(series_by_seed: list[dict[str, np.ndarray]], start_year: float,
 def headship_spells(events: pd.DataFrame, steps: int) -> pd.DataFrame:
     """Substantive headships started after the start: phase, years in post and whether the
     head left (else still in post at step ``steps``: censored)."""
-    starts = events[(events["event"] == "head_appointed") & (events["route"] != "acting")
+    starts = events[(events["event"] == HEAD_APPOINTED) & (events["route"] != "acting")
                     & (events["step"] > 0)][["step", "school_id", "person_id", "phase"]]
-    ends = events[events["event"] == "head_left"][["step", "school_id", "person_id"]]
+    ends = events[events["event"] == HEAD_LEFT][["step", "school_id", "person_id"]]
     merged = starts.merge(ends, on=["school_id", "person_id"], how="left", suffixes=("", "_end"))
     merged = merged[~(merged["step_end"] < merged["step"])]  # an earlier headship's end
     merged = merged.sort_values(["step_end", "step"]).drop_duplicates(["school_id", "person_id", "step"])

@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sim import SimConfig, run  # noqa: E402
 from sim import inspection_history as ih  # noqa: E402
+from sim.events import HEAD_LEFT, INSPECTION, SUPPORT_STARTED  # noqa: E402
 from sim.world import PHASES, REGION_NAMES, build_world, fsm_band  # noqa: E402
 
 GRADE_TARGET = np.array([0.21, 0.65, 0.11, 0.04]) / 1.01
@@ -78,7 +79,7 @@ def exit_rates_by(results: list, column: str) -> pd.Series:
     exits, exposure = [], []
     for r in results:
         ev = r.events
-        left = ev[(ev["event"] == "head_left") & (ev["reason"] == "left_early")]
+        left = ev[(ev["event"] == HEAD_LEFT) & (ev["reason"] == "left_early")]
         exits.append(left.groupby(column).size())
         exposure.append(r.schools.groupby(column).size() * r.manifest["steps"] / 3)
     return (sum(exits) / sum(exposure)).rename("early exits per head-year")
@@ -89,8 +90,8 @@ def exit_by_grade(results: list) -> pd.Series:
     rates = []
     for r in results:
         ev = r.events.sort_values(["step"], kind="stable")
-        insp = ev[ev["event"] == "inspection"][["step", "school_id", "grade"]]
-        left = ev[(ev["event"] == "head_left") & (ev["reason"] == "left_early")][["step", "school_id"]]
+        insp = ev[ev["event"] == INSPECTION][["step", "school_id", "grade"]]
+        left = ev[(ev["event"] == HEAD_LEFT) & (ev["reason"] == "left_early")][["step", "school_id"]]
         merged = pd.merge_asof(left.sort_values("step"), insp.sort_values("step"), on="step",
                                by="school_id", direction="backward")
         # Exposure approximated by the time series' grade counts (school-terms per grade).
@@ -557,7 +558,7 @@ def nle_executive_share(result) -> float:
 
 def client_good_share(result) -> float:
     """Share of deployments whose client was graded good or better when support started."""
-    started = result.events[result.events["event"] == "support_started"]
+    started = result.events[result.events["event"] == SUPPORT_STARTED]
     return float(started["grade"].between(1, 2).mean()) if len(started) else float("nan")
 
 

@@ -799,6 +799,10 @@ FIXED_ASSUMPTIONS = (
         "National College NLE FAQ (3 days a week supporting an acting head; 1-2 days a week "
         "consultancy); seed 004 L495 (a secondment two days a week)"),
     FixedAssumption(
+        "sim.processes.support.SECONDMENT_STAFF_GAIN_MULTIPLIER",
+        "multiplier on secondment_readiness_gain when the deployment is a secondment",
+        "seed 004 L495 (a secondment opened step-up roles for eight staff); twice an assumption"),
+    FixedAssumption(
         "sim.system_leadership.STAND_IN_READINESS", "readiness for headship (0-1)",
         "assumption: the mean of the pipeline's Beta(2, 5) readiness for a middle leader stepping "
         "up (processes/pipeline.py), fixed so that ablation arms draw the same random numbers"),

@@ -37,7 +37,7 @@ from ..need import schools_in_need  # noqa: F401  (re-exported: brokers' definit
 from ..state import ACTING, TERMS_PER_YEAR
 from ..system_leadership import (MODES, NLE, NO_ROLE, ROLES, SECONDARY_SECONDMENT_SHARE, Deployment,
                                  second_leader)
-from ..world import RURAL, SECONDARY, good_or_better
+from ..world import MAINTAINED, RURAL, SECONDARY, good_or_better
 
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
@@ -71,12 +71,14 @@ def take_up_probability(model: "SchoolSystemModel") -> np.ndarray:
     """(n,) chance that a school offered external support this term takes it up: the access
     barriers of seed 003 (1 without the ``client_readiness`` mechanism). A school in a trust may
     prefer the trust's own support (L1343-1346, ``trust_engagement``); a village or hamlet (not
-    ``World.rural``, which adds town and fringe: see ODD 6.12) or coastal school finds support "time consuming and costly to attend" (L1354-1356, ``remote_engagement``)."""
+    ``World.rural``, which adds town and fringe: see ODD 6.12) or coastal school finds support
+    "time consuming and costly to attend" (L1354-1356, ``remote_engagement``)."""
     n = model.state.n
     if not model.config.mechanisms.client_readiness:
         return np.ones(n)
     p, w = model.params, model.world
-    return (np.where(w.academy, p.trust_engagement, 1.0)
+    in_trust = model.state.governance != MAINTAINED  # sponsored conversions join a trust
+    return (np.where(in_trust, p.trust_engagement, 1.0)
             * np.where((w.setting == RURAL) | w.coastal, p.remote_engagement, 1.0))
 
 

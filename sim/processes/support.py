@@ -19,7 +19,8 @@ the senior team covers (its mean readiness): seed 002 L2724-2728, L6338-6344, L6
 ``secondment_vacancy_chain``: a secondment takes the supporting school's most ready senior leader
 out of its senior team, a middle leader stepping up into the post, and the seconded leader gains
 ``secondee_readiness_gain`` a term until they return (seed 004 L495;
-``system_leadership.second_leader``). ``travel_cost`` scales the dose by ``exp(-distance / travel_decay_km)`` (seed 003 L1354-1356:
+``system_leadership.second_leader``). ``travel_cost`` scales the dose by
+``exp(-distance / travel_decay_km)`` (seed 003 L1354-1356:
 support far away is "time consuming and costly to attend"; seed 004 L440).
 """
 
@@ -35,6 +36,10 @@ from ..world import good_or_better
 
 if TYPE_CHECKING:
     from ..model import SchoolSystemModel
+
+# A secondment develops the supporting school's staff more than consultancy does: it opens
+# step-up roles behind the seconded leader (seed 004 L495); twice is an assumption.
+SECONDMENT_STAFF_GAIN_MULTIPLIER = 2.0
 
 
 def home_capacity_shift(model: "SchoolSystemModel", home: np.ndarray, time_away: np.ndarray) -> None:
@@ -86,7 +91,8 @@ def step(model: "SchoolSystemModel") -> None:
         home_capacity_shift(model, supporter, intensity)
     staff_gain = np.zeros(s.n)
     np.add.at(staff_gain, supporter, p.secondment_readiness_gain
-              * np.where(np.array([d.mode for d in active]) == "secondment", 2.0, 1.0))
+              * np.where(np.array([d.mode for d in active]) == "secondment",
+                                                         SECONDMENT_STAFF_GAIN_MULTIPLIER, 1.0))
     fx.readiness_bonus += staff_gain[:, None]
     for d in active:  # seconded leaders develop away from home (seed 004 L495)
         if d.secondee_person >= 0:
