@@ -302,8 +302,8 @@ class BehaviourParams:
         "seed 003 L1343-1346 (trusts may prefer their own CPD, a barrier to external support); size "
         "an assumption")
     remote_engagement: float = uncertain(
-        0.8, "probability per term that a rural or coastal school takes up offered support "
-        "(multiplies trust_engagement)", 0.4, 1.0,
+        0.8, "probability per term that a village-or-hamlet (setting rural, town and fringe not "
+        "included) or coastal school takes up offered support (multiplies trust_engagement)", 0.4, 1.0,
         "seed 003 L1354-1356, L798-802 (rural/coastal schools cut off from support); size an "
         "assumption")
     cover_cost_engagement: float = uncertain(
