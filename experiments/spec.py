@@ -80,7 +80,7 @@ class ExperimentConfig:
     """
 
     name: str = "???"  # "???" is Hydra's "must be given"
-    kind: str = "sweep"  # sweep | morris | sobol
+    kind: str = "sweep"  # sweep | morris | sobol | calibration
     seed: int = 0  # experiment seed: replication seeds, the SA sample and the bootstrap
     replications: int = 1  # seeds per arm (sweep) or per sample point (SA), averaged in SA
     outcomes: list[str] = field(default_factory=lambda: list(SCALAR_OUTCOMES))

@@ -26,9 +26,11 @@ GROUPS = {
     "policy": "the levers in force (all commands; sweep arms override single levers)",
     "behaviour": "behavioural parameters; override any with `behaviour.<name>=value` (all commands)",
     "run": "run length, seed and output folder (all commands; experiments replace the seed)",
-    "experiment": "what an experiment computes (`sis-sweep`: sweeps; `sis-sensitivity`: Morris "
-                  "and Sobol)",
-    "uncertainties": "the behavioural parameters sensitivity analysis samples (`sis-sensitivity`)",
+    "experiment": "what an experiment computes, its kind in brackets (`sis-sweep`: sweeps; "
+                  "`sis-sensitivity`: Morris and Sobol; `python -m experiments.calibrate`: "
+                  "calibration)",
+    "uncertainties": "the behavioural parameters sensitivity analysis and calibration sample "
+                     "(`sis-sensitivity`, `experiments.calibrate`)",
     "execution": "where an experiment's runs execute; never changes results (`sis-sweep`, "
                  "`sis-sensitivity`)",
 }

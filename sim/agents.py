@@ -1,8 +1,9 @@
 """Mesa agents: schools, headteachers and senior leaders.
 
-Agents carry identity and relations and make the discrete decisions; their state (person ids and
-vacancies included) is a row of the model's :class:`~sim.state.SchoolState` arrays, which the
-properties below read and write. That keeps a term's updates for 20,000 schools vectorised while
+Agents carry identity and relations; the processes (``sim/processes``) make the decisions, the
+discrete ones one school at a time. An agent's state (person ids and vacancies included: a vacant
+headship or post has person id -1, ``state.VACANT``) is a row of the model's
+:class:`~sim.state.SchoolState` arrays, which the properties below read and write. That keeps a term's updates for 20,000 schools vectorised while
 every school and person remains an agent a user can inspect (``model.schools[i].head.capacity``).
 """
 
@@ -66,7 +67,7 @@ class School(mesa.Agent):
         return float(self.model.state.effectiveness[self.index])
 
     @property
-    def head(self) -> "Headteacher":
+    def head(self) -> "Headteacher | None":
         """The leader of record: substantive, acting or executive head (None while vacant)."""
         return self.model.heads[self.index]
 

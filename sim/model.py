@@ -23,13 +23,15 @@ Step order, written once here and followed by :meth:`SchoolSystemModel.step`:
 9. **Inspection** (``processes/inspection.py``): Ofsted inspects the schools that are due;
    support for a client now graded good or better ends.
 10. **Designation** (``processes/designation.py``, ``processes/alliances.py``): NLEs / LLEs and
-   teaching schools whose school fell below good lose the role (alliances dissolve); at each
-   year end, results are recorded and designation rounds are held (teaching schools form
-   alliances with their nearest schools).
-11. **Brokerage** (``processes/brokerage.py``): brokers match schools in need to available
-    system leaders under the targeting rule; new deployments start next term.
-12. **Observation** (``outcomes.py``): the term's time-series rows are recorded (the event log
-    is written as events happen).
+   teaching schools whose school fell below good lose the role (alliances dissolve), and under
+   the ``status_review`` mechanism NLEs and teaching schools inspected this term and not found
+   outstanding; at each year end, results are recorded and designation rounds are held
+   (teaching schools form alliances with their nearest schools).
+11. **Brokerage** (``processes/brokerage.py``): brokers offer schools in need to available
+    system leaders under the targeting rule (a school may decline: ``client_readiness``); new
+    deployments start next term.
+12. **Observation** (``recorder.py``): the term's time-series rows are recorded (the event log
+    is written as events happen); post-run metrics are computed later by ``outcomes.py``.
 """
 
 from __future__ import annotations

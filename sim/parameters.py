@@ -302,8 +302,8 @@ class BehaviourParams:
         "seed 003 L1343-1346 (trusts may prefer their own CPD, a barrier to external support); size "
         "an assumption")
     remote_engagement: float = uncertain(
-        0.8, "probability per term that a rural or coastal school takes up offered support "
-        "(multiplies trust_engagement)", 0.4, 1.0,
+        0.8, "probability per term that a village-or-hamlet (setting rural, town and fringe not "
+        "included) or coastal school takes up offered support (multiplies trust_engagement)", 0.4, 1.0,
         "seed 003 L1354-1356, L798-802 (rural/coastal schools cut off from support); size an "
         "assumption")
     cover_cost_engagement: float = uncertain(
@@ -606,15 +606,15 @@ class RunConfig:
 @dataclass
 class MechanismSwitches:
     """Switches of the system-leadership mechanisms of issue 8; each ``false`` removes one for the
-    ablation experiment (``experiment=mechanisms``). ``docs/ODD.md`` section 6.8 says what each does."""
+    ablation experiment (``experiment=mechanisms``). ``docs/ODD.md`` section 6.12 says what each does."""
 
     home_capacity_at_risk: bool = bounded(True, doc="time away lowers the level of the home school's "
                                           "conditions, buffered by its senior team")
     executive_home_cost: bool = bounded(True, doc="an executive head's home school bears the same "
                                         "cost for the time given to the other school")
     status_review: bool = bounded(True, doc="at each inspection NLEs must still be outstanding "
-                                  "(or exceptionally good with FSM >= 25 %), teaching schools "
-                                  "outstanding, LLEs good")
+                                  "(or exceptionally good with FSM >= 25 %) and teaching schools "
+                                  "outstanding (every role ends below good with or without it)")
     travel_cost: bool = bounded(True, doc="the dose of support falls with the supporter's distance")
     deployment_limits: bool = bounded(True, doc="a supporter needs willingness and a senior team "
                                       "to cover, and NLEs a senior team of at least two")
@@ -635,8 +635,9 @@ class MechanismSwitches:
     domain_heterogeneity: bool = bounded(True, doc="heads' capacity differs across the four "
                                          "practice domains (sd head_domain_sd), so schools' four "
                                          "conditions differ and the weakest-condition rule acts")
-    starting_system_leaders: bool = bounded(True, doc="designate NLEs, LLEs and teaching schools at "
-                                            "step 0 with the model's criteria, up to the quotas")
+    starting_system_leaders: bool = bounded(True, doc="designate NLEs and LLEs at step 0 with the "
+                                            "model's criteria, up to the quotas (a world's listed "
+                                            "teaching schools are designated at step 0 either way)")
 
 
 @dataclass

@@ -12,7 +12,7 @@ names and definitions.
   :func:`cold_spot_authorities`). Supply is the pool NLEs and LLEs are designated from: schools
   graded good or outstanding with a substantive head (runs start before the first designation
   round, so counting designated leaders would make every authority a cold spot). Need is
-  ``processes.brokerage.schools_in_need``. Fixed at the start and independent of the policy,
+  ``sim.need.schools_in_need``. Fixed at the start and independent of the policy,
   so every arm is compared on the same schools (arms share seeds, hence starting states).
 * ``rural_cold_spots``: rural schools (as above) in cold-spot local authorities.
 * each region, by name.

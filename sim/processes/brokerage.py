@@ -18,7 +18,8 @@ than the budget: a system leader takes a new client in a term only if willing
 the home school has a ready senior leader to cover (seed 002 L6338-6344). ``client_readiness``
 applies the barriers of seed 003 L1277-1362 where the source places them: access barriers lower
 the chance a school offered support takes it up this term (membership of a trust that prefers
-its own support, ``trust_engagement``, from the ``academy`` field; rural or coastal remoteness,
+its own support, ``trust_engagement``, for a school whose governance now is not maintained,
+sponsored academies opened during the run included; village-and-hamlet or coastal remoteness,
 ``remote_engagement``), and capacity barriers lower the engagement of a client that does (cover
 costs where the senior team is one person or none, ``cover_cost_engagement``; weak leadership,
 ``weak_leadership_engagement``). A school that declines stays in need and can be offered
