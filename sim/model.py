@@ -230,12 +230,13 @@ class SchoolSystemModel(mesa.Model):
         sl.executive_permanent[school] = False
         s.leader_kind[school] = ACTING  # placeholder until succession installs a leader
 
-    def end_acting_headship(self, school: int) -> None:
-        """Remove an acting head; one who stepped up from the senior team returns to it if a post
-        is free (a head of school keeps running the site day to day: seed 002 L6410-6418)."""
+    def end_acting_headship(self, school: int, reason: str = "acting_ended") -> None:
+        """Remove an acting head (logged with ``reason``); one who stepped up from the senior
+        team returns to it if a post is free (a head of school keeps running the site day to
+        day: seed 002 L6410-6418)."""
         s = self.state
         returning = float(s.acting_readiness[school])
-        person = self.remove_head(school, reason="acting_ended")
+        person = self.remove_head(school, reason=reason)
         s.acting_readiness[school] = 0.0
         free = np.nonzero((s.bench_person[school] < 0) & (np.arange(MAX_SENIOR_LEADERS) < s.bench_posts[school]))[0]
         if returning > 0 and len(free):

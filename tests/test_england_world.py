@@ -18,7 +18,7 @@ from conftest import hand_world, make_config, make_model, set_params
 from sim.england import DATA_DIR, SCHOOLS_FILE, START_YEAR, load_england
 from sim.model import SchoolSystemModel
 from sim.parameters import ConfigError, SimConfig, WorldConfig
-from sim.processes import academies, inspection
+from sim.processes import academies, inspection, succession
 from sim.run import run
 from sim.world import (ACADEMY_CONVERTER, ACADEMY_SPONSOR_LED, GOVERNANCE, PHASES, REGION_NAMES,
                        SECONDARY, UNINSPECTED, build_world)
@@ -217,6 +217,21 @@ def test_inadequate_maintained_school_reopens_as_a_sponsored_academy():
     assert s.governance.tolist() == [ACADEMY_SPONSOR_LED, ACADEMY_CONVERTER, 0]
     assert s.current_id.tolist() == [academies.NEW_URN_BASE, 1002, 1003]
     assert s.previous_grade[0] == 4 and s.terms_since_inspection[0] == 0
+
+
+def test_an_acting_head_leaves_on_conversion_for_the_conversion():
+    """An acting-led school reopening as a sponsored academy loses its head for the conversion
+    (so ``left_academy_conversion`` and ``vacancies_opened`` count it), not as a confirmed acting
+    headship."""
+    model = _maintained_and_academy(order_terms=1)
+    model.remove_head(0, reason="left_early")
+    succession.install_acting(model, 0)
+    acting = int(model.state.head_person[0])
+    for step in (1, 2):  # ordered at step 1, opens at step 2
+        model.step_count = step
+        academies.step(model)
+    left = model.events.frame().query("event == 'head_left' and person_id == @acting")
+    assert left["reason"].tolist() == ["academy_conversion"]
 
 
 def test_sponsored_conversion_can_be_switched_off():

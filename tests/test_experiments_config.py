@@ -125,3 +125,14 @@ def test_command_line_refuses_a_bad_arm_before_any_run(tmp_path):
     assert "experiment.arms.typo" in result.stderr
     assert "policy.recruitment_incentive.enabeld" in result.stderr
     assert not out.exists()
+
+
+def test_morris_screening_covers_every_behavioural_parameter():
+    """The screening set says "every behavioural parameter": a parameter added to
+    BehaviourParams must be added to it, or Morris never weighs it."""
+    import dataclasses
+
+    from sim.parameters import BehaviourParams
+    spec, _ = compose_spec(["experiment=morris"])
+    screened = {u.name for u in spec.uncertainties}
+    assert screened == {f.name for f in dataclasses.fields(BehaviourParams)}

@@ -355,6 +355,20 @@ def test_no_bench_and_failed_search_gives_an_acting_head():
     check_invariants(model)
 
 
+def test_an_interim_head_from_outside_is_drawn_in_readiness_units():
+    """An interim head's readiness is the outside appointee's capacity converted to readiness,
+    as for a substantive outside appointment; capacity = (readiness + gain) x acting factor."""
+    model = pinned_model(hand_world(4))
+    set_params(model, external_success_per_term=1e-12, external_readiness_sd=1e-9,
+               external_capacity_mean=0.5, new_head_capacity_per_readiness=0.625,
+               acting_readiness_gain=0.05, acting_capacity_factor=0.9)
+    empty_bench(model, 0)
+    vacate(model, 0)
+    succession.step(model)
+    # readiness 0.5 / 0.625 = 0.8; (0.8 + 0.05) x 0.9 = 0.765
+    np.testing.assert_allclose(model.state.head_capacity[0], 0.765)
+
+
 def test_deputy_acts_up_when_not_ready_and_search_fails():
     model = pinned_model(hand_world(4))
     set_params(model, external_success_per_term=1e-12)

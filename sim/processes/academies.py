@@ -61,7 +61,7 @@ def open_sponsored_academy(model: "SchoolSystemModel", school: int) -> None:
     elif s.leader_kind[school] == EXECUTIVE:
         model.end_executive_headship(school, reason="academy_conversion")
     elif s.leader_kind[school] == ACTING:
-        model.end_acting_headship(school)
+        model.end_acting_headship(school, reason="academy_conversion")
     else:
         model.remove_head(school, reason="academy_conversion")
     new_id = NEW_URN_BASE + int(np.count_nonzero(s.current_id >= NEW_URN_BASE))

@@ -178,7 +178,9 @@ def install_acting(model: "SchoolSystemModel", school: int, ready: np.ndarray | 
         if ready is not None:
             ready[school, post] = False
     else:
-        readiness = float(np.clip(rng.normal(p.external_capacity_mean, p.external_readiness_sd), 0.2, 1.0))
+        # an interim head from outside, drawn as outside appointees are (in readiness units)
+        readiness = float(np.clip(rng.normal(p.external_capacity_mean / p.new_head_capacity_per_readiness,
+                                             p.external_readiness_sd), 0.2, 1.0))
         person = int(model.new_person_ids(1)[0])
         internal_readiness = 0.0
     capacity = np.full(4, min(1.0, readiness + p.acting_readiness_gain) * p.acting_capacity_factor)
