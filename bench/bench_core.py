@@ -35,6 +35,7 @@ TARGET_SCALING_5X = 6.0  # 5x schools within 6x the time of 1x
 TARGET_PEAK_MB_5X = 2048.0  # 5x run under 2 GB
 TARGET_REAL_VS_SYNTHETIC = 1.3  # real England within 1.3x the time of a synthetic world of its size
 TARGET_PEAK_MB_REAL = 2048.0  # real England ten-year run under 2 GB
+TARGET_AGAINST_REFERENCE = 1.2  # England within 1.2x the CPU time of a reference revision (issue 8)
 TIMINGS = ("wall_s", "cpu_s", "build_world_s", "initialise_s", "simulate_s", "collect_s")
 BOLTZMANN_STEPS = 10  # timed steps per repeat (after one warm-up step)
 
@@ -76,11 +77,13 @@ def single_run(world: str, scale: float, years: int, seed: int) -> dict:
             "terms": manifest["steps"], "peak_rss_mb": rss_mb, **manifest["timings_s"]}
 
 
-def spawn_run(world: str, scale: float, years: int, seed: int) -> dict:
-    """Run :func:`single_run` in a fresh child process and parse the JSON it prints last."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--single", world, str(scale),
+def spawn_run(world: str, scale: float, years: int, seed: int, root: Path = ROOT) -> dict:
+    """Run :func:`single_run` in a fresh child process and parse the JSON it prints last.
+
+    ``root`` is the checkout whose code the child runs (its own ``bench/bench_core.py``)."""
+    cmd = [sys.executable, str(root / "bench" / "bench_core.py"), "--single", world, str(scale),
            "--years", str(years), "--seed", str(seed)]
-    out = subprocess.run(cmd, env={**os.environ, **ONE_THREAD_ENV}, cwd=ROOT,
+    out = subprocess.run(cmd, env={**os.environ, **ONE_THREAD_ENV}, cwd=root,
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -98,13 +101,14 @@ def summarise(label: str, runs: list[dict]) -> dict:
             "peak_rss_mb": max(r["peak_rss_mb"] for r in runs)}
 
 
-def repeated_runs(worlds: dict[str, tuple[str, float]], args: argparse.Namespace) -> dict[str, dict]:
-    """Run ``args.repeats`` children of each labelled (world, scale), interleaved repeat by repeat
-    so a change in the machine's load falls on every world alike; summarise each."""
+def repeated_runs(worlds: dict[str, tuple], args: argparse.Namespace) -> dict[str, dict]:
+    """Run ``args.repeats`` children of each labelled (world, scale[, checkout]), interleaved
+    repeat by repeat so a change in the machine's load falls on every world alike; summarise
+    each."""
     runs: dict[str, list[dict]] = {label: [] for label in worlds}
     for i in range(args.repeats):
-        for label, (world, scale) in worlds.items():
-            r = spawn_run(world, scale, args.years, args.seed)
+        for label, (world, scale, *root) in worlds.items():
+            r = spawn_run(world, scale, args.years, args.seed, *root)
             print(f"  {label} run {i + 1}/{args.repeats}: {r['n_schools']:,} schools, {r['wall_s']:.2f} s "
                   f"(simulate {r['simulate_s']:.2f} s, peak {r['peak_rss_mb']:.0f} MB)", flush=True)
             runs[label].append(r)
@@ -214,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="run seed")
     ap.add_argument("--skip-5x", action="store_true", help="skip the 5x-schools linearity check")
     ap.add_argument("--json", metavar="PATH", help="also save the figures as JSON to PATH")
+    ap.add_argument("--against", metavar="CHECKOUT", type=Path,
+                    help="also run England with the code of another checkout (e.g. a git worktree "
+                         "of an earlier revision), interleaved, and print the CPU-time ratio")
     ap.add_argument("--single", nargs=2, metavar=("WORLD", "SCALE"), help=argparse.SUPPRESS)  # child
     args = ap.parse_args(argv)
 
@@ -235,6 +242,11 @@ def main(argv: list[str] | None = None) -> int:
     worlds = {"England": ("england", 1.0), "synthetic 1x": ("synthetic", same_size)}
     if not args.skip_5x:
         worlds["synthetic 5x"] = ("synthetic", 5.0)
+    if args.against is not None:
+        if not (args.against / "bench" / "bench_core.py").is_file():
+            print(f"error: --against {args.against}: no bench/bench_core.py there (give a checkout)")
+            return 2
+        worlds["England, reference checkout"] = ("england", 1.0, args.against.resolve())
     report: dict = {"machine": info, "years": args.years, "seed": args.seed, "repeats": args.repeats}
     measured = repeated_runs(worlds, args)
     rows: list[tuple[str, str, str]] = []
@@ -264,6 +276,15 @@ def main(argv: list[str] | None = None) -> int:
               f"< {TARGET_PEAK_MB_REAL:g} {verdict(real['peak_rss_mb'] < TARGET_PEAK_MB_REAL)}")]
     report["real_vs_synthetic"] = {"cpu_pair_ratios": pair_ratios, "cpu_ratio": real_ratio,
                                    "wall_ratio": wall_ratio}
+
+    if args.against is not None:
+        reference = measured["England, reference checkout"]
+        ratios = [e["cpu_s"] / r["cpu_s"] for e, r in zip(real["runs"], reference["runs"])]
+        against = statistics.median(ratios)
+        rows.append((f"England / England at {args.against} CPU time (median of pairs)", f"{against:.2f}",
+                     f"<= {TARGET_AGAINST_REFERENCE:g} {verdict(against <= TARGET_AGAINST_REFERENCE)}"))
+        report["against_reference"] = {"checkout": str(args.against), "cpu_pair_ratios": ratios,
+                                       "cpu_ratio": against}
 
     if not args.skip_5x:
         five = measured["synthetic 5x"]
