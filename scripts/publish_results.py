@@ -22,19 +22,19 @@ PUBLISHED = REPO / "docs" / "results"
 MAX_TABLE_BYTES = 1_000_000
 
 
-def publish(folder: Path) -> Path:
-    """Copy the report of the experiment in ``folder``; return the published folder."""
+def publish(folder: Path, into: Path = PUBLISHED) -> Path:
+    """Copy the report of the experiment in ``folder`` to ``into/<folder name>``; return it."""
     report = folder / "report.md"
     if not report.is_file():
         sys.exit(f"error: {report} not found: run the experiment (it writes its report) first")
-    target = PUBLISHED / folder.name
+    figures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report.read_text())
+    for relative in figures:  # all present before anything is written
+        if not (folder / relative).is_file():
+            sys.exit(f"error: {report} shows {relative}, which is not in {folder}")
+    target = into / folder.name
     target.mkdir(parents=True, exist_ok=True)
-    text = report.read_text()
-    figures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
     for relative in figures:
         source = folder / relative
-        if not source.is_file():
-            sys.exit(f"error: {report} shows {relative}, which is not in {folder}")
         (target / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target / relative)
     shutil.copyfile(report, target / "report.md")
@@ -53,7 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", type=Path, nargs="+", help="finished experiment folders")
     for folder in parser.parse_args().folders:
-        print(f"published {publish(folder).relative_to(REPO)}")
+        print(f"published {publish(folder)}")
 
 
 if __name__ == "__main__":
