@@ -3,7 +3,8 @@ found without rerunning it.
 
     python scripts/publish_results.py results/experiments/nle_targeting_england
 
-Copies ``report.md``, the figures it shows, ``manifest.json`` (spec, seeds, source revision,
+Copies ``report.md``, the figures it shows (and the scenario-discovery report chained after it,
+in ``discovery/``), ``manifest.json`` (spec, seeds, source revision,
 input fingerprints) and the small summary tables (``summary/*.csv`` under 1 MB; the run table
 and per-run files stay behind: rerun the preset to get them, byte for byte). Refuses a folder
 without a report, and only ever writes inside ``docs/results/<experiment name>/``.
@@ -45,6 +46,10 @@ def publish(folder: Path, into: Path = PUBLISHED) -> Path:
         if table.stat().st_size <= MAX_TABLE_BYTES:
             (target / "summary").mkdir(exist_ok=True)
             shutil.copyfile(table, target / "summary" / table.name)
+    if (folder / "discovery" / "report.md").is_file():  # scenario discovery chained after it
+        publish(folder / "discovery", into=target)
+        for table in sorted((folder / "discovery").glob("*.csv")):
+            shutil.copyfile(table, target / "discovery" / table.name)
     return target
 
 
