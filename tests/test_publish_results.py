@@ -22,9 +22,14 @@ def test_report_figures_summaries_and_manifest_are_copied(tmp_path):
     (run / "summary" / "arms.csv").write_text("arm\nbaseline\n")
     (run / "runs" / "part-0.parquet").write_bytes(b"big")
     (run / "manifest.json").write_text("{}")
+    (run / "discovery").mkdir()
+    (run / "discovery" / "report.md").write_text("![Boxes](boxes.png)\n")
+    (run / "discovery" / "boxes.png").write_bytes(b"png")
+    (run / "discovery" / "boxes.csv").write_text("box\n0\n")
     target = publish(run, into=tmp_path / "docs")
     copied = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())
-    assert copied == ["figures/headline.png", "manifest.json", "report.md", "summary/arms.csv"]
+    assert copied == ["discovery/boxes.csv", "discovery/boxes.png", "discovery/report.md",
+                      "figures/headline.png", "manifest.json", "report.md", "summary/arms.csv"]
 
 
 def test_a_folder_without_a_report_is_refused(tmp_path):
