@@ -13,7 +13,7 @@ import pytest
 from sim.processes import brokerage, designation, structure
 from sim.state import EXECUTIVE
 from sim.system_leadership import LLE, NLE, NO_ROLE
-from sim.world import PRIMARY, RURAL, SECONDARY
+from sim.world import ACADEMY_CONVERTER, ACADEMY_SPONSOR_LED, PRIMARY, RURAL, SECONDARY
 from conftest import set_params
 from test_system_leadership import (broker_once, events_of, make_acting, make_strong, manual_deployment,
                                     set_bench, sl_model, sl_world, support_step)
@@ -220,6 +220,7 @@ def readiness_world():
     5 all of these; 6 coastal."""
     world = sl_world(np.arange(7) * 1.0, grade=3, setting=[0, 0, RURAL, 0, 0, RURAL, 0])
     world.academy[[1, 5]] = True
+    world.governance[[1, 5]] = ACADEMY_CONVERTER  # in a trust: what the take-up rule reads
     world.coastal[6] = True
     model = sl_model(world, mechanisms=on("client_readiness"))
     for i in range(7):
@@ -234,6 +235,8 @@ def test_access_barriers_lower_the_chance_of_taking_up_support():
     # both for school 5 (0.64); cover costs and weak leadership do not stop take-up.
     model = readiness_world()
     np.testing.assert_allclose(brokerage.take_up_probability(model), [1, 0.8, 0.8, 1, 1, 0.64, 0.8])
+    model.state.governance[0] = ACADEMY_SPONSOR_LED  # reopened as a sponsored academy: in a trust now
+    assert brokerage.take_up_probability(model)[0] == pytest.approx(0.8)
     model.config.mechanisms.client_readiness = False
     np.testing.assert_allclose(brokerage.take_up_probability(model), 1.0)
 
@@ -256,6 +259,7 @@ def test_school_that_declines_support_is_not_served_and_its_supporter_stays_free
     # academy declines and only the maintained school is served; without it both are.
     world = sl_world([0.0, 10.0, 1.0, 11.0], grade=[2, 2, 3, 3])
     world.academy[2] = True
+    world.governance[2] = ACADEMY_CONVERTER
     model = sl_model(world, mechanisms={"client_readiness": switched_on}, lle_quota=0, nle_quota=0,
                      budget_gbp_per_year=1e9)
     model.sl.role[:2] = LLE
