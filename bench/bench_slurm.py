@@ -27,7 +27,8 @@ other work on a shared machine changes much less than wall time. Printed:
   runs per job, as a share of a run's CPU (target < 5 % with the default ``runs_per_job``); and
   at equal work, (Slurm wall - local wall) / local wall;
 * peak memory of the submitting process at ``--memory-replications`` sizes (toy world, three
-  arms, every output kept): ours writes results as they come, batch_run keeps every row until
+  arms, every output kept): ours writes results as they come (its peak is also given for the
+  runs alone, before the summaries read the run table back), batch_run keeps every row until
   the end; MB per 1,000 runs for both, and the pickled size of one batch_run row;
 * with ``--sobol-runs K``, the CPU seconds of the first K runs of the Sobol preset at England
   scale and the preset's cost in core-hours (docs/SLURM.md).
@@ -131,12 +132,33 @@ class EveryOutputAdapter(BatchRunAdapter):
                                                                  "outputs": "outputs"})
 
 
+def time_ours_while_running(spec, execution) -> tuple[float, float, float]:
+    """Seconds and peak MB of our sweep, and its peak MB before the summaries start (the runs
+    alone: the summaries read the whole run table back, so their memory grows with the grid)."""
+    from unittest import mock
+
+    from experiments import sweep
+    marks = {}
+    summarise = sweep.summarise_sweep
+
+    def marked(store, spec):
+        marks["running_mb"] = memory.peak_mb
+        return summarise(store, spec)
+
+    with PeakMemory() as memory, mock.patch.object(sweep, "summarise_sweep", marked):
+        start = time.perf_counter()
+        sweep.run_sweep(spec, execution)
+        seconds = time.perf_counter() - start
+    return seconds, memory.peak_mb, marks["running_mb"]
+
+
 def memory_growth(sizes: list[int], cores: int, tmp: Path) -> list[tuple]:
-    """Peak MB of the submitting process, ours (local) and batch_run, at each grid size."""
+    """Peak MB of the submitting process, ours (local; whole sweep, and while running) and
+    batch_run, at each grid size."""
     rows = []
     for replications in sizes:
         spec, execution = grid("toy", 10, replications, tmp / f"memory{replications}", "local")
-        ours_s, ours_mb = time_ours(spec, execution)
+        ours_s, ours_mb, running_mb = time_ours_while_running(spec, execution)
         seeds = replication_seeds(0, replications)
         with PeakMemory() as memory:
             start = time.perf_counter()
@@ -150,7 +172,7 @@ def memory_growth(sizes: list[int], cores: int, tmp: Path) -> list[tuple]:
         assert len(results) == stored, (len(results), stored)
         row_kb = len(pickle.dumps(results)) / len(results) / 1024  # a floor of what it holds
         del results
-        rows.append((stored, ours_s, ours_mb, batch_s, memory.peak_mb, row_kb))
+        rows.append((stored, ours_s, ours_mb, running_mb, batch_s, memory.peak_mb, row_kb))
     return rows
 
 
@@ -200,6 +222,8 @@ def main() -> None:
     parser.add_argument("--runs-per-job", type=int, default=None,
                         help="Slurm batching (default: execution.runs_per_job's default)")
     parser.add_argument("--memory-replications", type=int, nargs="*", default=[50, 200])
+    parser.add_argument("--memory-only", action="store_true",
+                        help="measure only the peak memory as the grid grows")
     parser.add_argument("--sobol-runs", type=int, default=4,
                         help="runs of the Sobol preset timed at England scale (0: skip)")
     parser.add_argument("--compare-replications", type=int, default=None,
@@ -207,6 +231,12 @@ def main() -> None:
                              "batch_run (default: the Slurm grid's); fewer on a busy machine")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
+    if args.memory_only:
+        with tempfile.TemporaryDirectory(prefix="bench_slurm-", dir=BENCH.parent / "results") as tmp:
+            print(f"  memory: {load()}", flush=True)
+            print_memory(memory_growth(args.memory_replications, cores, Path(tmp)))
+        print(f"\n{load()}")
+        return
     runs_per_job = args.runs_per_job or ExecutionConfig(backend="slurm").runs_per_job
     arms = len(arm_configs(args.world, args.years, TWO_ARMS))
     replications = math.ceil(cores * runs_per_job * args.waves / arms)
@@ -305,20 +335,25 @@ def main() -> None:
               "per run)")
     else:
         print("\nSlurm: not measured (no sbatch on PATH; scripts/slurm_cluster.sh start)")
-    print("\npeak memory of the submitting process as the grid grows (toy world, 10 years, "
-          "3 arms, every output kept):")
-    print(f"{'runs':>6} {'ours s':>8} {'ours MB':>8} {'batch_run s':>12} {'batch_run MB':>13} "
-          f"{'KB per row':>11}")
-    for runs_m, ours_s, ours_mb, batch_s_m, batch_mb_m, row_kb in memory:
-        print(f"{runs_m:6d} {ours_s:8.2f} {ours_mb:8.0f} {batch_s_m:12.2f} {batch_mb_m:13.0f} "
-              f"{row_kb:11.1f}")
-    if len(memory) > 1:
-        (n0, _, o0, _, b0, _), (n1, _, o1, _, b1, _) = memory[0], memory[-1]
-        print(f"MB per 1,000 more runs: ours {1000 * (o1 - o0) / (n1 - n0):.1f}, "
-              f"batch_run {1000 * (b1 - b0) / (n1 - n0):.1f}")
+    print_memory(memory)
     if args.sobol_runs:
         print_sobol_cost(args.sobol_runs)
     print(f"\n{load()}")
+
+
+def print_memory(memory: list[tuple]) -> None:
+    """The table of :func:`memory_growth` and the growth per 1,000 runs."""
+    print("\npeak memory of the submitting process as the grid grows (toy world, 10 years, "
+          "3 arms, every output kept):")
+    print(f"{'runs':>6} {'ours s':>8} {'ours MB':>8} {'running MB':>11} {'batch_run s':>12} "
+          f"{'batch_run MB':>13} {'KB per row':>11}")
+    for runs_m, ours_s, ours_mb, running_mb, batch_s_m, batch_mb_m, row_kb in memory:
+        print(f"{runs_m:6d} {ours_s:8.2f} {ours_mb:8.0f} {running_mb:11.0f} {batch_s_m:12.2f} "
+              f"{batch_mb_m:13.0f} {row_kb:11.1f}")
+    if len(memory) > 1:
+        (n0, _, o0, r0, _, b0, _), (n1, _, o1, r1, _, b1, _) = memory[0], memory[-1]
+        print(f"MB per 1,000 more runs: ours {1000 * (o1 - o0) / (n1 - n0):.1f} (while running "
+              f"{1000 * (r1 - r0) / (n1 - n0):.1f}), batch_run {1000 * (b1 - b0) / (n1 - n0):.1f}")
 
 
 if __name__ == "__main__":
