@@ -32,7 +32,6 @@ import os
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -46,6 +45,7 @@ from explorer import charts  # noqa: E402
 from explorer.app import png  # noqa: E402
 from explorer.jobs import RunJob  # noqa: E402
 from explorer.scenario import Scenario  # noqa: E402
+from explorer.server import served  # noqa: E402
 from sim.run import run  # noqa: E402
 
 GB = 1024 ** 3
@@ -80,22 +80,8 @@ def toy_first_result_in_browser(repeats: int) -> list[float] | str:
         from playwright.sync_api import sync_playwright
     except ImportError:
         return "skipped: playwright is not installed"
-    import socket
-    import urllib.request
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "explorer", "--port", str(port)], cwd=REPO,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
     times = []
-    try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                time.sleep(0.2)
+    with served() as url:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
             for _ in range(repeats):
@@ -110,9 +96,6 @@ def toy_first_result_in_browser(repeats: int) -> list[float] | str:
                 times.append(time.perf_counter() - start)
                 page.close()
             browser.close()
-    finally:
-        server.terminate()
-        server.wait(20)
     return times
 
 

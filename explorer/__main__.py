@@ -10,15 +10,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 
-
-def free_port(host: str) -> int:
-    """A TCP port nobody listens on at the moment."""
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+from .server import free_port
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from explorer.server import served  # noqa: E402
 
 
 def main() -> None:
@@ -31,23 +30,8 @@ def main() -> None:
         sys.exit("error: no chromium on this machine (make browser installs Debian's)")
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "explorer", "--port", str(port)], cwd=REPO,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    sys.exit("error: the explorer did not start (python -m explorer)")
-                time.sleep(0.3)
-        with sync_playwright() as p:
+        with served() as url, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
             page = browser.new_page(viewport={"width": 1500, "height": 1250})
             page.set_default_timeout(120_000)
@@ -66,9 +50,8 @@ def main() -> None:
             page.wait_for_timeout(500)
             page.screenshot(path=args.out)
             browser.close()
-    finally:
-        server.terminate()
-        server.wait(20)
+    except RuntimeError as error:  # the server did not start
+        sys.exit(f"error: {error}")
     print(f"wrote {args.out}")
 
 

@@ -11,16 +11,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
 from conftest import REPO
+from explorer.server import served
 
 pytest.importorskip("solara")
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -36,40 +31,12 @@ pytestmark = [
 TIMEOUT_MS = 90_000  # generous: CI machines are shared
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
     """The explorer served on a free port; stopped by the pid started here."""
-    port = free_port()
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTEFACTS / "server.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "explorer", "--port", str(port)], cwd=REPO,
-                               stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 90
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"explorer did not start; see {log.name}")
-                time.sleep(0.3)
+    with open(ARTEFACTS / "server.log", "w") as log, served(log, start_timeout_s=90) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")
