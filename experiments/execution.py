@@ -20,6 +20,7 @@ Backends (``execution.backend``):
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import sys
 import threading
@@ -97,7 +98,18 @@ def execute(tasks: Iterable[RunTask], evaluate: Evaluate, store: ExperimentStore
     check_execution(execution)
     if execution.backend == "slurm":  # job arrays: see experiments/slurm.py
         from .slurm import execute_on_slurm
-        return execute_on_slurm(tasks, evaluate, store, execution, total, description)
+        session = execute_on_slurm(tasks, evaluate, store, execution, total, description)
+    else:
+        session = _execute_here(tasks, evaluate, store, execution, total, description,
+                                retry_failed)
+    store.merge_parts()  # so that the summaries read few parts
+    return session
+
+
+def _execute_here(tasks: Iterable[RunTask], evaluate: Evaluate, store: ExperimentStore,
+                  execution: ExecutionConfig, total: int, description: str,
+                  retry_failed: bool) -> dict:
+    """:func:`execute` on this machine's processes, in this process or on Dask."""
     finished = store.finished_keys(retry_failed=retry_failed)
     todo = (task for task in tasks if task.key not in finished)
     batch: list[RunRecord] = []
@@ -130,6 +142,19 @@ def _progress_bar(execution: ExecutionConfig, total: int, initial: int, descript
     """A tqdm bar of runs done, with rate and time left (silent when progress is off)."""
     return tqdm(total=total, initial=initial, desc=description, unit="run", smoothing=0.1,
                 disable=not execution.progress, dynamic_ncols=True)
+
+
+def start_workers(execution: ExecutionConfig) -> None:
+    """Start the local backend's worker server now, in its own process.
+
+    The server imports the model and this project's modules (about 1.5 CPU-seconds, see
+    :func:`_preloaded_modules`); started before the experiment's pre-flight checks, that
+    import runs beside them on another core instead of delaying the first run (measured by
+    bench/bench_slurm.py). Other backends start their workers when the runs are dispatched.
+    """
+    if execution.backend == "local":
+        _worker_context()
+        multiprocessing.forkserver.ensure_running()
 
 
 @contextmanager
