@@ -53,7 +53,7 @@ from scipy.stats import qmc
 from sim.state import TERMS_PER_YEAR
 
 from .analysis_reports import print_reports, write_calibration_report
-from .compose import experiment_main
+from .entry import experiment_main
 from .discover import discover_after
 from .execution import Evaluate, execute
 from .manifest import open_experiment
