@@ -40,10 +40,13 @@ class Results:
         """Headline scalar measures (see :func:`sim.outcomes.scalar_outcomes`)."""
         return outcomes.scalar_outcomes(self.timeseries, self.events, self.inspections)
 
-    def write(self, out_dir: str, overwrite: bool = False, figures: bool = True) -> None:
-        """Write the results files to ``out_dir`` atomically (see :mod:`sim.results`)."""
+    def write(self, out_dir: str, overwrite: bool = False, figures: bool = True,
+              more_figures: Callable | None = None) -> None:
+        """Write the results files to ``out_dir`` atomically (see :mod:`sim.results`;
+        ``more_figures`` draws further figures into the folder being written)."""
         from .results import write_results
-        write_results(self, out_dir, overwrite=overwrite, figures=figures)
+        write_results(self, out_dir, overwrite=overwrite, figures=figures,
+                      more_figures=more_figures)
 
 
 RUN_STAGES = ("build_world", "initialise", "simulate", "collect")
