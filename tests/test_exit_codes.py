@@ -88,3 +88,19 @@ def test_only_a_bug_exits_1_with_its_traceback(capsys):
     assert run_command(lambda: 1 / 0) == EXIT_BUG
     err = capsys.readouterr().err
     assert "Traceback" in err and "ZeroDivisionError" in err and "bug" in err
+
+
+def test_scenario_discovery_ends_in_one_line_too(tmp_path, capsys):
+    from experiments import discover
+    from experiments.calibrate import run_calibration
+    from experiments.compose import compose_spec
+    folder = run_calibration(*compose_spec([
+        "experiment=calibration", "world=toy", "experiment.N=4", "run.years=1",
+        "execution=serial", "execution.progress=false", "experiment.figures=false",
+        f"experiment.out={tmp_path / 'cal'}"]))
+    capsys.readouterr()
+    ask = [str(folder), "--outcome", "share_good_or_outstanding", "--below", "2"]
+    assert discover.main([str(tmp_path / "nothing"), *ask[1:]]) == EXIT_USER
+    assert discover.main([*ask, "--out", "/proc/no/discovery"]) == EXIT_ENVIRONMENT
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 2 and "Traceback" not in err
