@@ -60,7 +60,7 @@ from .analysis_reports import print_reports, write_calibration_report
 from .cli import Incomplete
 from .compose import experiment_main
 from .discover import discover_after
-from .execution import Evaluate, execute
+from .execution import Evaluate, execute, start_workers
 from .logs import log_file, log_session
 from .manifest import open_experiment
 from .model_function import SERIES_SUFFIX, evaluate_model
@@ -112,6 +112,7 @@ def inverse_cdf(u: Uncertainty, p: np.ndarray) -> np.ndarray:
 def run_calibration(spec: ExperimentSpec, execution: ExecutionConfig,
                     evaluate: Evaluate = evaluate_model, make_config=None) -> Path:
     """Run (or resume) the calibration ``spec``; write the points and the ensemble."""
+    start_workers(execution)  # their start-up overlaps the checks
     sample = prior_sample(spec.uncertainties, spec.experiment.N, spec.experiment.seed)
     checked = None
     if make_config is None:
