@@ -47,8 +47,8 @@ import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
 from sim.parameters import ConfigError
-from sim.results import (EXPERIMENT_KIND, RUN_KIND, check_out_path, check_writable, occupied,
-                         read_json_manifest, recorded_output, write_table)
+from sim.results import (EXPERIMENT_KIND, RUN_KIND, RUN_LOG, check_out_path, check_writable,
+                         occupied, read_json_manifest, recorded_output, write_table)
 
 if TYPE_CHECKING:
     from .execution import RunRecord
@@ -67,7 +67,7 @@ MERGING = ".merging.json"  # in runs/: the parts a merge replaces and the part r
 # (experiments.logs), scenario discovery's default folder (experiments.discover) and the Slurm
 # backend's hand-over files and submitit's job files (experiments.slurm).
 WRITTEN_PATTERNS = {
-    "": (MANIFEST, SESSIONS, SAMPLE, "report.md", "report.html", "ensemble.csv", "run.log"),
+    "": (MANIFEST, SESSIONS, SAMPLE, "report.md", "report.html", "ensemble.csv", RUN_LOG),
     RUNS: (f"{PART_PREFIX}*.parquet", MERGING), ERRORS: (f"{PART_PREFIX}*.parquet",),
     SUMMARY: ("*.csv", "*.parquet"), FIGURES: ("*.png",),
     "discovery": ("boxes.csv", "trajectory.csv", "boxes.png", "report.md", "report.html"),
