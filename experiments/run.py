@@ -79,7 +79,8 @@ def seed_figures(config, first) -> Callable[[Path], list[str]]:
 
     def draw(folder: Path) -> list[str]:
         (folder / "figures").mkdir(exist_ok=True)
-        written = save_all({"seed_bands.png": seed_bands([national_series(r.timeseries) for r in every], start),
+        series = [national_series(r.timeseries) for r in every]
+        written = save_all({"seed_bands.png": seed_bands(series, start),
                             "head_survival.png": head_survival([r.events for r in every],
                                                                every[0].manifest["steps"], start)},
                            folder / "figures")
