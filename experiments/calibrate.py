@@ -37,6 +37,10 @@ Writes, besides the runs: ``sample.parquet`` (the prior points), ``summary/calib
 accepted) and ``ensemble.csv`` (accepted points only, ``member`` first): give its path to any
 sweep as ``experiment.parameter_ensemble``. When no point is accepted the command says so and
 prints the closest points with their distances.
+
+As for sweeps: the world and model are built and checked once before any run
+(:mod:`experiments.preflight`; the input files' sha256 go in the manifest), failed runs are run
+again with ``experiment.retry_failed=true``, and the command exits 4 when runs failed.
 """
 
 from __future__ import annotations
@@ -53,15 +57,18 @@ from scipy.stats import qmc
 from sim.state import TERMS_PER_YEAR
 
 from .analysis_reports import print_reports, write_calibration_report
+from .cli import Incomplete
 from .entry import experiment_main
 from .discover import discover_after
-from .execution import Evaluate, execute
+from .execution import Evaluate, execute, start_workers
+from .logs import log_file, log_session
 from .manifest import open_experiment
 from .model_function import SERIES_SUFFIX, evaluate_model
-from .plan import sample_tasks
+from .plan import run_config, sample_tasks
+from .preflight import preflight
 from .sensitivity import analysis_base, check_sample, model_config
 from .spec import ExecutionConfig, ExperimentSpec, Target, Uncertainty
-from .store import ExperimentStore
+from .store import ExperimentStore, failed_runs_message
 
 RUN_KEY_COLUMNS = ["sample", "replication"]
 ENSEMBLE = "ensemble.csv"
@@ -105,18 +112,24 @@ def inverse_cdf(u: Uncertainty, p: np.ndarray) -> np.ndarray:
 def run_calibration(spec: ExperimentSpec, execution: ExecutionConfig,
                     evaluate: Evaluate = evaluate_model, make_config=None) -> Path:
     """Run (or resume) the calibration ``spec``; write the points and the ensemble."""
+    start_workers(execution)  # their start-up overlaps the checks
     sample = prior_sample(spec.uncertainties, spec.experiment.N, spec.experiment.seed)
+    checked = None
     if make_config is None:
         check_sample(spec, sample)
+        checked = preflight({f"experiment.arms.{arm}": run_config(analysis_base(spec))
+                             for arm in spec.arms})
         make_config = partial(model_config, analysis_base(spec))
     start_year = world_start_year(spec) if any(
         t.measure == "at_year" for t in targets_of(spec).values()) else None
     total = len(sample) * spec.experiment.replications
-    with open_experiment(spec, RUN_KEY_COLUMNS, total) as store:
+    with open_experiment(spec, RUN_KEY_COLUMNS, total, checked) as store, log_file(store.root):
         store.write_parquet("sample.parquet", sample)
         session = execute(sample_tasks(spec, sample, make_config), evaluate, store, execution,
-                          total, description=spec.experiment.name)
+                          total, description=spec.experiment.name,
+                          retry_failed=spec.experiment.retry_failed)
         store.log_session(session)
+        log_session(session, store.root)
         summarise_calibration(store, spec, sample, start_year)
         if spec.experiment.figures:
             write_calibration_report(store.root, spec)
@@ -137,8 +150,8 @@ def summarise_calibration(store: ExperimentStore, spec: ExperimentSpec,
     columns = [name if t.measure == "end" else name + SERIES_SUFFIX for name, t in targets.items()]
     runs = store.read_runs(columns=["run_key", "sample", *dict.fromkeys(columns)])
     if not len(runs):
-        raise RuntimeError(f"no run of {spec.experiment.name} finished; "
-                           f"see {store.root / 'errors'}")
+        raise Incomplete(failed_runs_message(store, spec.experiment.name)
+                         or f"no run of {spec.experiment.name} finished")
     result = accept(sample, simulated_targets(runs, targets, start_year), targets)
     store.write_csv("summary/calibration_points.csv", result.points)
     store.write_csv("summary/non_implausible_box.csv", non_implausible_box(
@@ -230,7 +243,11 @@ def report(folder: Path, spec: ExperimentSpec) -> None:
 
 
 def _run_and_report(spec: ExperimentSpec, execution: ExecutionConfig) -> None:
-    report(run_calibration(spec, execution), spec)
+    folder = run_calibration(spec, execution)
+    report(folder, spec)
+    failed = failed_runs_message(ExperimentStore(folder), spec.experiment.name)
+    if failed:
+        raise Incomplete(failed)
 
 
 main = experiment_main(_run_and_report, kinds=("calibration",), command="experiments.calibrate")

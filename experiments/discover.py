@@ -46,6 +46,7 @@ from sim.parameters import ConfigError
 from sim.subgroups import output_name
 
 from .analysis_reports import write_discovery_report
+from .cli import run_command
 from .spec import spec_from_dict
 from .store import ExperimentStore, read_manifest, write_atomic
 
@@ -233,17 +234,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--boxes", type=int, default=1, help="boxes to find in turn")
     parser.add_argument("--out", help="output folder (default: <folder>/discovery)")
     args = parser.parse_args(argv)
-    try:
-        target = discover(args.folder, args.outcome, args.below, args.above, args.subgroup,
-                          args.arm, args.versus, args.min_density, args.boxes, args.out)
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return run_command(lambda: _discover_and_print(args))
+
+
+def _discover_and_print(args: argparse.Namespace) -> None:
+    target = discover(args.folder, args.outcome, args.below, args.above, args.subgroup,
+                      args.arm, args.versus, args.min_density, args.boxes, args.out)
     boxes = pd.read_csv(target / "boxes.csv")
     with pd.option_context("display.width", 160, "display.float_format", "{:.4g}".format):
         print(boxes[boxes["restricted"]].to_string(index=False))
     print(f"\nBoxes, trajectories and figure in {target}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -19,9 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sim.parameters import ConfigError
+from sim.results import RUN_LOG
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-LOG_FILE = "run.log"
+LOG_FILE = RUN_LOG  # one name for every results folder's log (sim.results)
 PACKAGES = ("sim", "experiments")
 CONSOLE_FORMAT = "%(levelname)s: %(message)s"
 FILE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sys
 
+from sim.fingerprint import fingerprint
 from sim.results import EXPERIMENT_KIND, OUTPUT_KIND, package_versions, source_revision
 
 from .plan import replication_seeds
@@ -40,11 +41,19 @@ def experiment_manifest(spec: ExperimentSpec, run_key_columns: list[str], total_
         "replication_seeds": replication_seeds(spec.experiment.seed, spec.experiment.replications),
         "run_key_columns": run_key_columns,
         "total_runs": total_runs,
-        "input_files": dict(checked.get("input_files", {})),
+        "input_files": dict(sorted({**checked.get("input_files", {}),
+                                    **ensemble_input(spec)}.items())),
         "load_reports": list(checked.get("load_reports", [])),
         "package_versions": package_versions(),
         "source_revision": source_revision(),
     }
+
+
+def ensemble_input(spec: ExperimentSpec) -> dict[str, str]:
+    """The fingerprint of the experiment's parameter ensemble file, if it reads one (its
+    members are recorded in the spec too, so a changed file is also a different spec)."""
+    path = spec.experiment.parameter_ensemble
+    return fingerprint([path]) if path else {}
 
 
 def comparable_spec(spec_data: dict, replications: bool = True) -> dict:
@@ -84,15 +93,15 @@ def reconcile(recorded: dict, manifest: dict) -> dict:
     """The manifest to keep when the recorded experiment is the requested one (grown by more
     replications, if asked); :class:`~experiments.store.DifferentExperiment` when it is not."""
     then, now = recorded.get("spec", {}), manifest["spec"]
+    if "input_files" in recorded:  # manifests before fingerprints have none to compare
+        changes = input_changes(recorded["input_files"], manifest["input_files"])
+        if changes:  # first: a changed file (an ensemble's too) is named, not its effects
+            raise DifferentExperiment(f"runs made with other inputs ({'; '.join(changes)})")
     if comparable_spec(then, replications=False) != comparable_spec(now, replications=False):
         diff = differences(comparable_spec(then), comparable_spec(now))
         more = f", and {len(diff) - DIFFERENCES_SHOWN} more" if len(diff) > DIFFERENCES_SHOWN else ""
         raise DifferentExperiment(f"a different experiment ({'; '.join(diff[:DIFFERENCES_SHOWN])}"
                                   f"{more})")
-    if "input_files" in recorded:  # manifests before fingerprints have none to compare
-        changes = input_changes(recorded["input_files"], manifest["input_files"])
-        if changes:
-            raise DifferentExperiment(f"runs made with other inputs ({'; '.join(changes)})")
     had, wants = then["experiment"]["replications"], now["experiment"]["replications"]
     seed = then["experiment"]["seed"]
     if recorded.get("replication_seeds") != replication_seeds(seed, had):

@@ -47,12 +47,16 @@ from .store import ExperimentStore, read_manifest
 def recorded_tasks(spec: ExperimentSpec, folder: Path) -> list[RunTask]:
     """Every task of the recorded experiment, rebuilt from its spec.
 
-    For sensitivity analyses the sample is drawn again from the recorded seed and must equal
-    the recorded ``sample.parquet``.
+    For sensitivity analyses and calibrations the sample is drawn again from the recorded seed
+    and must equal the recorded ``sample.parquet``.
     """
     if spec.experiment.kind == "sweep":
         return list(sweep_tasks(spec))
-    _, sample = design(spec)
+    if spec.experiment.kind == "calibration":
+        from .calibrate import prior_sample
+        sample = prior_sample(spec.uncertainties, spec.experiment.N, spec.experiment.seed)
+    else:
+        _, sample = design(spec)
     recorded = pd.read_parquet(folder / "sample.parquet")
     if not sample.equals(recorded):
         raise ConfigError("the sample drawn from the manifest differs from "

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
@@ -48,10 +50,13 @@ def run_and_write(cfg: DictConfig) -> None:
         log.info("world=%s policy=%s seed %d, %d years -> %s", config.world.name,
                  config.policy.name, config.run.seed, config.run.years, config.run.out)
         results = run(config)  # the world's load report is logged as a warning by sim.run
-        results.write(config.run.out, overwrite=config.run.overwrite, figures=config.run.figures)
+        more = seed_figures(config, results) if config.run.seeds > 1 else None
+        results.write(config.run.out, overwrite=config.run.overwrite, figures=config.run.figures,
+                      more_figures=more)
     write_log(config.run.out, captured.getvalue())
-    if config.run.seeds > 1:
-        seed_figures(config, results)
+    if more is not None:
+        print(f"{config.run.seeds} seeds: figures/seed_bands.png, figures/head_survival.png "
+              f"in {config.run.out}")
     ts = results.timeseries
     last = ts[ts["step"] == ts["step"].max()]
     good = good_share(last.sum(numeric_only=True))
@@ -61,23 +66,27 @@ def run_and_write(cfg: DictConfig) -> None:
           f"simulated in {t['simulate_s']:.1f} s; results in {config.run.out}")
 
 
-def seed_figures(config, first) -> None:
-    """``run.seeds`` > 1: run seeds seed+1 .. seed+seeds-1 too and draw bands across all of
-    them (``figures/seed_bands.png``) and head survival curves (``figures/head_survival.png``)."""
-    from pathlib import Path
-
+def seed_figures(config, first) -> Callable[[Path], list[str]]:
+    """``run.seeds`` > 1: run seeds seed+1 .. seed+seeds-1 too; return what draws bands across
+    all of them (``figures/seed_bands.png``) and head survival curves
+    (``figures/head_survival.png``) into a results folder, for :meth:`Results.write`."""
     from experiments.figures import head_survival, save_all, seed_bands
     from sim.outcomes import national_series
     others = [run(config, seed=config.run.seed + k, progress=False) for k in range(1, config.run.seeds)]
     every = [first, *others]
-    (Path(config.run.out) / "figures").mkdir(parents=True, exist_ok=True)
     start = float(every[0].timeseries["calendar_year"].min()) if "calendar_year" in every[0].timeseries \
         else 0.0
-    written = save_all({"seed_bands.png": seed_bands([national_series(r.timeseries) for r in every], start),
-                        "head_survival.png": head_survival([r.events for r in every],
-                                                           every[0].manifest["steps"], start)},
-                       Path(config.run.out) / "figures")
-    print(f"{config.run.seeds} seeds: {', '.join(written)} in {config.run.out}/figures")
+
+    def draw(folder: Path) -> list[str]:
+        (folder / "figures").mkdir(exist_ok=True)
+        series = [national_series(r.timeseries) for r in every]
+        written = save_all({"seed_bands.png": seed_bands(series, start),
+                            "head_survival.png": head_survival([r.events for r in every],
+                                                               every[0].manifest["steps"], start)},
+                           folder / "figures")
+        return [f"figures/{name}" for name in written]
+
+    return draw
 
 
 cli = entry_point(hydra_exit_codes(main), help_name="run", level_setting="run.log_level")

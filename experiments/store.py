@@ -47,8 +47,8 @@ import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
 from sim.parameters import ConfigError
-from sim.results import (EXPERIMENT_KIND, RUN_KIND, check_out_path, check_writable, occupied,
-                         read_json_manifest, recorded_output, write_table)
+from sim.results import (EXPERIMENT_KIND, RUN_KIND, RUN_LOG, check_out_path, check_writable,
+                         occupied, read_json_manifest, recorded_output, write_table)
 
 if TYPE_CHECKING:
     from .execution import RunRecord
@@ -64,9 +64,18 @@ PART_PREFIX = "part-"
 MERGED_RUNS = 4096
 MERGED_BYTES = 32 * 2**20
 MERGING = ".merging.json"  # in runs/: the parts a merge replaces and the part replacing them
-# What an experiment writes in its subfolders; overwrite removes these and nothing else.
-WRITTEN_PATTERNS = {RUNS: (f"{PART_PREFIX}*.parquet", MERGING), ERRORS: (f"{PART_PREFIX}*.parquet",),
-                    SUMMARY: ("*.csv", "*.parquet"), FIGURES: ("*.png",)}
+# What an experiment writes, by folder ("" = the experiment folder itself); overwrite removes
+# these and nothing else. Besides the store's own files: the report (experiments.report,
+# experiments.analysis_reports), a calibration's ensemble (experiments.calibrate), the log
+# (experiments.logs), scenario discovery's default folder (experiments.discover) and the Slurm
+# backend's hand-over files and submitit's job files (experiments.slurm).
+WRITTEN_PATTERNS = {
+    "": (MANIFEST, SESSIONS, SAMPLE, "report.md", "report.html", "ensemble.csv", RUN_LOG),
+    RUNS: (f"{PART_PREFIX}*.parquet", MERGING), ERRORS: (f"{PART_PREFIX}*.parquet",),
+    SUMMARY: ("*.csv", "*.parquet"), FIGURES: ("*.png",),
+    "discovery": ("boxes.csv", "trajectory.csv", "boxes.png", "report.md", "report.html"),
+    "slurm/staged": ("*.pkl",), "slurm/logs": ("*",), "slurm": ("jobs.json",),
+}
 
 
 class DifferentExperiment(ConfigError):
@@ -404,16 +413,16 @@ def _finish_merge(folder: Path) -> None:
 
 
 def clear_experiment(root: Path) -> None:
-    """Remove the files an experiment writes (see the module docstring), nothing else."""
-    for name, patterns in WRITTEN_PATTERNS.items():
-        for pattern in (*patterns, ".*.tmp"):
-            for path in (root / name).glob(pattern):
+    """Remove the files an experiment writes (:data:`WRITTEN_PATTERNS`), nothing else, and
+    the folders they leave empty."""
+    for name in sorted(WRITTEN_PATTERNS, key=lambda folder: -folder.count("/")):
+        folder = root / name
+        for pattern in (*WRITTEN_PATTERNS[name], ".*.tmp"):
+            for path in folder.glob(pattern):
                 if path.is_file() and not path.is_symlink():
                     path.unlink()
-        if (root / name).is_dir() and not any((root / name).iterdir()):
-            (root / name).rmdir()
-    for name in (MANIFEST, SESSIONS, SAMPLE):
-        (root / name).unlink(missing_ok=True)
+        if name and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def outputs_table(records: list["RunRecord"]) -> pa.Table:

@@ -154,7 +154,9 @@ class _Checker:
             value = self.df.at[line, column]
             more = f" ({int(bad.sum())} rows)" if bad.sum() > 1 else ""
             raise ConfigError(f"{self.path}, line {line}: {column}="
-                              f"{'' if pd.isna(value) else value!r} {problem}{more}")
+                              f"{'' if pd.isna(value) else value!r} {problem}{more}; the file "
+                              "is damaged: restore it (git checkout data/england_2018) or "
+                              "rebuild it with scripts/build_england_data.py")
 
     def require(self, column: str) -> None:
         self.fail_where(self.df[column].isna(), column, "is blank")

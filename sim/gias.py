@@ -392,7 +392,8 @@ class _RowErrors:
             line = bad[bad].index[0]
             value = self.df.at[line, column]
             raise ConfigError(f"{self.path}, row {line}: {column}={'' if pd.isna(value) else value!r} "
-                              f"{problem}" + (f" ({int(bad.sum())} rows)" if bad.sum() > 1 else ""))
+                              f"{problem}" + (f" ({int(bad.sum())} rows)" if bad.sum() > 1 else "")
+                              + "; correct the file (ranges: sim/gias.py, docs/RESULTS.md)")
 
     def numbers(self, column: str, text: pd.Series | None = None, integer: bool = False) -> pd.Series:
         """``column`` as floats (blank -> NaN); a value that is not a number is an error."""

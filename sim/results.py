@@ -2,9 +2,11 @@
 over anything the project did not write.
 
 Files are written to a temporary folder beside ``out_dir`` (``.<name>.partial-<pid>-*``) and
-moved in only when all are complete, the manifest last, so a run that fails midway leaves no
-file that passes as complete; a partial folder left by a killed run is removed at the next
-write to that ``out_dir`` (or reported if it cannot be told from a live one).
+moved in only when all are complete: a new folder appears at once (the temporary folder is
+renamed), earlier results are replaced file by file with the manifest last, so a run that fails
+or is killed midway leaves no file that passes as complete; a partial folder left by a killed
+run is removed at the next write to that ``out_dir`` (or reported if it cannot be told from a
+live one).
 
 Output folders (``run.out`` here, ``experiment.out`` in :mod:`experiments.store`) follow the
 rules in docs/RESULTS.md, checked before any work (:func:`check_out_path`,
@@ -14,7 +16,8 @@ rules in docs/RESULTS.md, checked before any work (:func:`check_out_path`,
 * a folder holding anything but this project's results of the same kind (a run's
   ``manifest.json`` with ``output_kind: run``) is refused, overwrite or not;
 * earlier results of a run are replaced only with ``overwrite``; the files the old manifest
-  lists are removed with it (no stale figures beside new tables), nothing else is touched;
+  lists (figures in ``figures/`` included) and the command's ``run.log`` are removed with it
+  (no stale figures or log beside new tables), nothing else is touched;
 * the nearest existing folder must be writable, with :data:`MIN_FREE_BYTES` free.
 """
 
@@ -25,10 +28,12 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,6 +49,8 @@ if TYPE_CHECKING:
 
 RESULT_FILES = ("timeseries.parquet", "events.parquet", "schools.parquet", "geography.parquet")
 MANIFEST = "manifest.json"
+RUN_LOG = "run.log"  # written beside the results by the command (experiments.logs)
+RESULT_SUBFOLDERS = ("figures",)  # the only folder a run's listed files may lie in
 REPLACING = ".manifest.replacing.json"  # the old manifest while its results are being replaced
 OUTPUT_KIND = "output_kind"  # manifest key: "run" (this module) or "experiment" (experiments/)
 RUN_KIND, EXPERIMENT_KIND = "run", "experiment"
@@ -155,11 +162,19 @@ def check_out_dir(out_dir: str, overwrite: bool, setting: str = "run.out") -> li
 
 
 def listed_files(manifest: dict) -> list[str]:
-    """The result files a run manifest lists: plain names only (a name with a path in it is
-    not one this project wrote, and is never deleted)."""
+    """The result files a run manifest lists: plain names, or ``figures/<plain name>`` (any
+    other path is not one this project wrote, and is never deleted)."""
     files = manifest.get("files", [])
-    return [name for name in files if isinstance(name, str) and name == Path(name).name
-            and name not in ("", ".", "..", MANIFEST)] if isinstance(files, list) else []
+    return [name for name in files if isinstance(name, str) and _result_name(name)] \
+        if isinstance(files, list) else []
+
+
+def _result_name(name: str) -> bool:
+    """A name this project gives a run's files: ``file`` or ``<RESULT_SUBFOLDERS>/file``."""
+    parts = name.split("/")
+    plain = all(part not in ("", ".", "..") and "\\" not in part for part in parts)
+    return plain and name != MANIFEST and (
+        len(parts) == 1 or (len(parts) == 2 and parts[0] in RESULT_SUBFOLDERS))
 
 
 def remove_stale_partials(out: Path) -> None:
@@ -231,17 +246,22 @@ def write_table(frame, path: Path) -> None:
 
 
 def write_results(results: "Results", out_dir: str, overwrite: bool = False,
-                  figures: bool = True) -> Path:
+                  figures: bool = True,
+                  more_figures: Callable[[Path], list[str]] | None = None) -> Path:
     """Write tables, figures and manifest to ``out_dir``; return its path.
 
-    Replacing earlier results removes the files their manifest lists that this run does not
-    write again (figures of a run drawn with figures on, replaced by one with figures off).
+    ``more_figures(folder)`` draws further figures into ``folder`` and returns their names
+    relative to it (``figures/<name>``, e.g. the seed bands of ``run.seeds``), so they are
+    listed in the manifest with the rest. Replacing earlier results removes the files their
+    manifest lists that this run does not write again (figures of a run drawn with figures on,
+    replaced by one with figures off), and their ``run.log``.
     """
     replaced = check_out_dir(out_dir, overwrite)
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_partials(out)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-{os.getpid()}-", dir=out.parent))
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
+    tmp.mkdir()  # not mkdtemp: the folder may become the results, with the usual permissions
     try:
         write_table(results.timeseries, tmp / "timeseries.parquet")
         write_table(results.events, tmp / "events.parquet")
@@ -252,21 +272,41 @@ def write_results(results: "Results", out_dir: str, overwrite: bool = False,
             from .figures import core_figures, system_leadership_figures
             written += core_figures(results.timeseries, results.events, tmp)
             written += system_leadership_figures(results, tmp)
+        if more_figures is not None:
+            written += more_figures(tmp)
         manifest = {OUTPUT_KIND: RUN_KIND, **results.manifest}
         manifest.update({"package_versions": package_versions(), "source_revision": source_revision(),
                          "files": written})
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
-        out.mkdir(parents=True, exist_ok=True)
+        if not occupied(out) and _rename_folder(tmp, out):
+            return out  # nothing replaced: the complete folder appeared at once
         if (out / MANIFEST).exists():
             # results being replaced stop passing as complete first, but stay recognisable
             os.replace(out / MANIFEST, out / REPLACING)
         for name in written:
+            (out / name).parent.mkdir(exist_ok=True)
             os.replace(tmp / name, out / name)
-        for name in sorted(set(replaced) - set(written)):
-            if (out / name).is_file() and not (out / name).is_symlink():
-                (out / name).unlink()
+        stale = [out / name for name in sorted(set(replaced) - set(written))] + [out / RUN_LOG]
+        for path in stale:
+            if path.is_file() and not path.is_symlink():
+                path.unlink()
+        for folder in {path.parent for path in stale} - {out}:
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
         os.replace(tmp / MANIFEST, out / MANIFEST)
         (out / REPLACING).unlink(missing_ok=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def _rename_folder(tmp: Path, out: Path) -> bool:
+    """Rename the folder ``tmp`` to ``out`` (absent or empty), so that a kill leaves either
+    nothing or every file; False where the system cannot (``out`` a mount point, Windows):
+    the files are then moved in one by one, the manifest last."""
+    try:
+        os.replace(tmp, out)
+    except OSError:
+        out.mkdir(parents=True, exist_ok=True)
+        return False
+    return True

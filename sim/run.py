@@ -40,10 +40,13 @@ class Results:
         """Headline scalar measures (see :func:`sim.outcomes.scalar_outcomes`)."""
         return outcomes.scalar_outcomes(self.timeseries, self.events, self.inspections)
 
-    def write(self, out_dir: str, overwrite: bool = False, figures: bool = True) -> None:
-        """Write the results files to ``out_dir`` atomically (see :mod:`sim.results`)."""
+    def write(self, out_dir: str, overwrite: bool = False, figures: bool = True,
+              more_figures: Callable | None = None) -> None:
+        """Write the results files to ``out_dir`` atomically (see :mod:`sim.results`;
+        ``more_figures`` draws further figures into the folder being written)."""
         from .results import write_results
-        write_results(self, out_dir, overwrite=overwrite, figures=figures)
+        write_results(self, out_dir, overwrite=overwrite, figures=figures,
+                      more_figures=more_figures)
 
 
 RUN_STAGES = ("build_world", "initialise", "simulate", "collect")
@@ -175,7 +178,8 @@ def _run(config: SimConfig, seed: int | None, progress: bool | None,
 
 def report_load(world: World) -> None:
     """Warn (once per process and input file) about what loading the world imputed, dropped or
-    did not know, as counted in its ``load_report``."""
+    did not know, as counted in its ``load_report``: its one-paragraph ``summary`` (rows read,
+    kept, dropped by reason, imputed by column) when it has one."""
     report = world.load_report or {}
     parts = []
     for key, value in report.items():
@@ -186,9 +190,10 @@ def report_load(world: World) -> None:
             parts += [f"{key}: {counts}"] if counts else []
         elif value:
             parts.append(f"{key} {value}")
-    source = str(report.get("file", world.name))
+    source = str(report.get("file") or report.get("path") or world.name)
     if parts and source not in _reported_loads:
         _reported_loads.add(source)
-        log.warning("%s: loading %s: %s", world.name, source, "; ".join(parts))
+        log.warning("%s: loading %s: %s", world.name, source,
+                    report.get("summary") or "; ".join(parts))
     if report:
         log.debug("world %s load report: %s", world.name, report)

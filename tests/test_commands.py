@@ -195,6 +195,25 @@ def test_world_load_warning_once_per_process_and_file(caplog, monkeypatch):
     assert len(warnings) == 1
     assert "dropped: not_open 2" in warnings[0].message
     assert "imputed: Easting/Northing 1" in warnings[0].message
+    assert "28 rows read, 19 kept" in warnings[0].message  # the load report's summary
+
+
+def test_each_gias_file_gets_its_own_load_warning(caplog, monkeypatch, tmp_path):
+    import shutil
+    from dataclasses import replace
+
+    from conftest import make_config
+    run_module = import_module("sim.run")
+    monkeypatch.setattr(run_module, "_reported_loads", set())
+    config = make_config(years=1)
+    fixture = REPO / "tests" / "fixtures" / "gias_small.csv"
+    with caplog.at_level(logging.WARNING, logger="sim"):
+        for path in (fixture, shutil.copy(fixture, tmp_path / "copy.csv")):
+            run_module.run(replace(config, world=replace(
+                config.world, name="gias", source="gias", gias_path=str(path),
+                gias_max_dropped_share=0.1)), progress=False)
+    warnings = [r.message for r in caplog.records if r.name == "sim.run" and "loading" in r.message]
+    assert len(warnings) == 2 and "copy.csv" in warnings[1]
 
 
 def test_sweep_folder_keeps_the_log_of_every_session(tmp_path):

@@ -88,3 +88,33 @@ def test_only_a_bug_exits_1_with_its_traceback(capsys):
     assert run_command(lambda: 1 / 0) == EXIT_BUG
     err = capsys.readouterr().err
     assert "Traceback" in err and "ZeroDivisionError" in err and "bug" in err
+
+
+def test_scenario_discovery_ends_in_one_line_too(tmp_path, capsys):
+    from experiments import discover
+    from experiments.calibrate import run_calibration
+    from experiments.compose import compose_spec
+    folder = run_calibration(*compose_spec([
+        "experiment=calibration", "world=toy", "experiment.N=4", "run.years=1",
+        "execution=serial", "execution.progress=false", "experiment.figures=false",
+        f"experiment.out={tmp_path / 'cal'}"]))
+    capsys.readouterr()
+    ask = [str(folder), "--outcome", "share_good_or_outstanding", "--below", "2"]
+    assert discover.main([str(tmp_path / "nothing"), *ask[1:]]) == EXIT_USER
+    assert discover.main([*ask, "--out", "/proc/no/discovery"]) == EXIT_ENVIRONMENT
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 2 and "Traceback" not in err
+
+
+def test_a_nearly_full_disk_is_found_before_the_run_and_exits_3(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    import sim.results
+    from sim.results import check_out_dir
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(sim.results.shutil, "disk_usage",
+                        lambda path: usage._replace(free=5 * 2**20))
+    assert run_command(lambda: check_out_dir(str(tmp_path / "out"), overwrite=False)) == \
+        EXIT_ENVIRONMENT
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: run.out: only 5 MB free in") and "need at least 100 MB" in err

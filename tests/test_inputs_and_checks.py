@@ -297,3 +297,91 @@ def test_a_damaged_parquet_part_is_named_on_resume(finished, tmp_path):
     part.write_bytes(part.read_bytes()[:100])
     with pytest.raises(ConfigError, match=rf"{part.name} is not a readable Parquet file"):
         run_sweep(*compose_spec([*TOY_SWEEP, f"experiment.out={damaged}"]))
+
+
+# -- calibration: the same pre-flight, fingerprints, retries and reproduction as sweeps ------------
+
+TOY_CALIBRATION = ["experiment=calibration", "world=toy", "experiment.N=4", "run.years=1",
+                   "execution=serial", "execution.progress=false", "experiment.figures=false"]
+
+
+def test_a_calibration_checks_its_world_before_any_run(tmp_path):
+    from experiments.calibrate import run_calibration
+    spec, execution = compose_spec([*TOY_CALIBRATION, "world=gias",
+                                    "world.gias_path=/no/such/file.csv",
+                                    f"experiment.out={tmp_path / 'calibration'}"])
+    with pytest.raises(ConfigError, match=r"GIAS file not found: /no/such/file\.csv"):
+        run_calibration(spec, execution, evaluate=no_runs)
+    assert not (tmp_path / "calibration").exists()
+
+
+def test_a_calibration_records_its_inputs_and_refuses_them_changed(tmp_path):
+    from experiments.calibrate import run_calibration
+    gias = Path(shutil.copy(FIXTURE, tmp_path / "gias.csv"))
+    overrides = [*TOY_CALIBRATION, "world=gias", f"world.gias_path={gias}",
+                 f"world.gias_max_dropped_share={ALLOW}", f"experiment.out={tmp_path / 'cal'}"]
+    folder = run_calibration(*compose_spec(overrides))
+    manifest = json.loads((folder / MANIFEST).read_text())
+    assert manifest["input_files"] == {gias.resolve().as_posix(): sha256_of(gias)}
+    assert manifest["load_reports"][0]["dropped"]["no_coordinates"] == 1
+    df = fixture_frame()
+    df.loc[df["URN"] == "100001", "NumberOfPupils"] = "421"
+    write(df, gias)
+    with pytest.raises(ConfigError, match=rf"input file {gias.resolve()} has changed"):
+        run_calibration(*compose_spec(overrides))
+
+
+def test_a_calibration_retries_failed_runs_on_request_and_exits_4_saying_so(tmp_path, capsys,
+                                                                           monkeypatch):
+    import experiments.calibrate as calibrate
+    real = calibrate.run_calibration
+    spec, _ = compose_spec(TOY_CALIBRATION)
+    sample = calibrate.prior_sample(spec.uncertainties, spec.experiment.N, spec.experiment.seed)
+    point_one = sample.drop(columns="sample").iloc[1].to_dict()
+    failing = {"on": True}
+
+    def evaluate_failing_at_point_one(config, seed):
+        if failing["on"] and all(getattr(config.behaviour, name) == value
+                                 for name, value in point_one.items()):
+            raise RuntimeError("input server down")
+        return evaluate_model(config, seed)
+
+    monkeypatch.setattr(calibrate, "run_calibration", lambda spec, execution: real(
+        spec, execution, evaluate=evaluate_failing_at_point_one))
+    folder = tmp_path / "cal"
+    argv = ["calibrate", *TOY_CALIBRATION, f"experiment.out={folder}"]
+    monkeypatch.setattr("sys.argv", argv)
+    with pytest.raises(SystemExit) as exit_:
+        calibrate.main()
+    assert exit_.value.code == 4
+    err = capsys.readouterr().err
+    assert "1 run(s) of calibration failed" in err and "experiment.retry_failed=true" in err
+
+    failing["on"] = False
+    monkeypatch.setattr("sys.argv", [*argv, "experiment.retry_failed=true"])
+    calibrate.main()  # returns: nothing failed this time
+    assert len(ExperimentStore(folder).read_errors()) == 0
+    assert len(ExperimentStore(folder).read_runs()) == 4
+
+
+def test_a_calibration_is_reproduced_from_its_manifest(tmp_path, capsys):
+    from experiments.calibrate import run_calibration
+    folder = run_calibration(*compose_spec([*TOY_CALIBRATION,
+                                            f"experiment.out={tmp_path / 'cal'}"]))
+    assert reproduce.main([str(folder), "--backend", "serial"]) == 0
+    assert "4 of 4 runs identical" in capsys.readouterr().out
+
+
+def test_a_parameter_ensemble_is_fingerprinted_and_a_changed_one_is_named(tmp_path):
+    ensemble = tmp_path / "ensemble.csv"
+    ensemble.write_text("member,head_exit_primary_per_year\n0,0.05\n1,0.06\n")
+    overrides = [*TOY_SWEEP, f"experiment.parameter_ensemble={ensemble}",
+                 f"experiment.out={tmp_path / 'sweep'}"]
+    folder = run_sweep(*compose_spec(overrides))
+    manifest = json.loads((folder / MANIFEST).read_text())
+    assert manifest["input_files"] == {ensemble.resolve().as_posix(): sha256_of(ensemble)}
+    ensemble.write_text("member,head_exit_primary_per_year\n0,0.05\n1,0.07\n")
+    with pytest.raises(ConfigError, match=rf"input file {ensemble.resolve()} has changed"):
+        run_sweep(*compose_spec(overrides))
+    with pytest.raises(ConfigError, match=rf"input file {ensemble.resolve()} has changed"):
+        reproduce.reproduce(folder, execution=None)

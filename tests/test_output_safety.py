@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -207,3 +209,48 @@ def test_of_four_processes_started_together_exactly_one_writes(tmp_path):
         process.join(timeout=30)
     outcomes = sorted(results.get(timeout=5) for _ in processes)
     assert outcomes == ["opened", "refused", "refused", "refused"]
+
+
+# -- stale files of replaced results -------------------------------------------------------------
+
+def test_overwriting_a_run_of_several_seeds_removes_its_seed_figures_and_log(tmp_path):
+    """``run.seeds=2`` draws figures/seed_bands.png and figures/head_survival.png: they are
+    the run's files (listed in its manifest), so a replacement without them removes them."""
+    out = tmp_path / "out"
+    common = ["world=toy", "run.years=1", "run.figures=false", f"run.out={out}"]
+    for args in (["run.seeds=2"], ["run.overwrite=true"]):
+        result = subprocess.run([sys.executable, "-m", "experiments.run", *common, *args],
+                                cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        if args == ["run.seeds=2"]:
+            files = json.loads((out / MANIFEST).read_text())["files"]
+            assert {"figures/seed_bands.png", "figures/head_survival.png"} <= set(files)
+            (out / "figures" / "my_figure.png").write_bytes(b"mine")
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == sorted(
+        [*RESULT_FILES, MANIFEST, "run.log", "figures", "figures/my_figure.png"])
+
+
+def test_replacing_results_from_python_removes_the_old_commands_log(toy_results, tmp_path):
+    out = tmp_path / "out"
+    toy_results.write(str(out), figures=False)
+    (out / "run.log").write_text("the log of the results being replaced")
+    toy_results.write(str(out), overwrite=True, figures=False)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*RESULT_FILES, MANIFEST])
+
+
+def test_overwriting_an_experiment_removes_its_report_ensemble_discovery_and_slurm_files(tmp_path):
+    folder = run_sweep(*sweep_spec(tmp_path / "sweep", "experiment.figures=true"))
+    assert (folder / "report.md").exists() and (folder / "report.html").exists()
+    written_elsewhere = {"ensemble.csv": "member\n", "discovery/boxes.csv": "box\n",
+                         "discovery/report.md": "old\n", "slurm/jobs.json": "{}",
+                         "slurm/staged/123_0-abc-00000.pkl": "old runs",
+                         "slurm/logs/123_0_log.out": "old job"}
+    for name, text in written_elsewhere.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    (folder / "discovery" / "my_notes.md").write_text("mine")
+    run_sweep(*sweep_spec(folder, "experiment.seed=1", "experiment.overwrite=true"))
+    left = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+    assert not left & {*written_elsewhere, "report.md", "report.html"}
+    assert (folder / "discovery" / "my_notes.md").read_text() == "mine"
+    assert not (folder / "slurm").exists()  # emptied, so removed
