@@ -41,6 +41,7 @@ prints the closest points with their distances.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -56,6 +57,7 @@ from .analysis_reports import print_reports, write_calibration_report
 from .compose import experiment_main
 from .discover import discover_after
 from .execution import Evaluate, execute
+from .logs import log_file, log_session
 from .manifest import open_experiment
 from .model_function import SERIES_SUFFIX, evaluate_model
 from .plan import sample_tasks
@@ -65,6 +67,7 @@ from .store import ExperimentStore
 
 RUN_KEY_COLUMNS = ["sample", "replication"]
 ENSEMBLE = "ensemble.csv"
+log = logging.getLogger("experiments.calibrate")  # not __name__: "__main__" under python -m
 
 
 @dataclass(frozen=True)
@@ -112,11 +115,15 @@ def run_calibration(spec: ExperimentSpec, execution: ExecutionConfig,
     start_year = world_start_year(spec) if any(
         t.measure == "at_year" for t in targets_of(spec).values()) else None
     total = len(sample) * spec.experiment.replications
-    with open_experiment(spec, RUN_KEY_COLUMNS, total) as store:
+    with open_experiment(spec, RUN_KEY_COLUMNS, total) as store, log_file(store.root):
+        log.info("calibration %s: %d prior points x %d replications, %d targets -> %s",
+                 spec.experiment.name, len(sample), spec.experiment.replications,
+                 len(spec.experiment.targets), store.root)
         store.write_parquet("sample.parquet", sample)
         session = execute(sample_tasks(spec, sample, make_config), evaluate, store, execution,
                           total, description=spec.experiment.name)
         store.log_session(session)
+        log_session(session, store.root)
         summarise_calibration(store, spec, sample, start_year)
         if spec.experiment.figures:
             write_calibration_report(store.root, spec)

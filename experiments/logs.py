@@ -82,11 +82,19 @@ def _recording(handler: logging.Handler) -> Iterator[None]:
     for logger in loggers:
         logger.setLevel(min(level, logger.getEffectiveLevel()))
     root = logging.getLogger()
-    root.addHandler(handler)
+    # Where nothing is configured (library use: a notebook, a test), Python prints warnings
+    # through logging.lastResort only while no handler at all is found; keep doing so while
+    # ours records, so warnings still reach stderr.
+    last_resort = logging.lastResort if not root.handlers and logging.lastResort else None
+    for added in (handler, last_resort):
+        if added is not None:
+            root.addHandler(added)
     try:
         yield
     finally:
         root.removeHandler(handler)
+        if last_resort is not None:
+            root.removeHandler(last_resort)
         handler.close()
         for logger, before in zip(loggers, saved):
             logger.setLevel(before)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shlex
 import subprocess
 import sys
 import tomllib
@@ -17,15 +18,20 @@ from conftest import REPO
 from experiments.entry import command_line
 from experiments.presets import GROUPS, describe, presets
 
-# command -> (module, groups it accepts, groups it must not list)
+# command -> (module, groups it accepts, the kinds of experiment preset it runs)
 HYDRA_COMMANDS = {
-    "sis-run": ("experiments.run", ("world", "policy", "behaviour", "run"),
-                ("experiment", "uncertainties", "execution")),
+    "sis-run": ("experiments.run", ("world", "policy", "behaviour", "run"), ()),
     "sis-sweep": ("experiments.sweep", ("experiment", "world", "policy", "behaviour", "run",
-                                        "execution"), ("uncertainties",)),
+                                        "execution"), ("sweep",)),
     "sis-sensitivity": ("experiments.sensitivity", ("experiment", "uncertainties", "world",
-                                                    "policy", "behaviour", "run", "execution"), ()),
+                                                    "policy", "behaviour", "run", "execution"),
+                        ("morris", "sobol")),
+    "sis-calibrate": ("experiments.calibrate", ("experiment", "uncertainties", "world", "policy",
+                                                "behaviour", "run", "execution"), ("calibration",)),
 }
+# commands with argparse options instead of option groups: command -> module
+OPTION_COMMANDS = {"sis-reproduce": "experiments.reproduce", "sis-discover": "experiments.discover",
+                   "sis-explore": "explorer"}
 
 
 def run_help(module: str, *args: str) -> subprocess.CompletedProcess:
@@ -39,28 +45,83 @@ def examples(help_text: str, command: str) -> list[str]:
     return [line for line in section.splitlines() if line.startswith(command)]
 
 
+def listed_presets(help_text: str) -> dict[str, list[str]]:
+    """Option group -> the presets its help section lists, in order."""
+    section = help_text.split("== Option groups", 1)[1].split("\n==", 1)[0]
+    listed: dict[str, list[str]] = {}
+    for line in section.splitlines()[1:]:
+        if group := re.match(r"^(\w+): ", line):
+            listed[group[1]] = []
+        elif preset := re.match(r"^  [ *] (\w+) ", line):
+            listed[list(listed)[-1]].append(preset[1])
+    return listed
+
+
 @pytest.mark.parametrize("command", list(HYDRA_COMMANDS))
-@pytest.mark.parametrize("chosen", [(), ("experiment=nle_targeting",), ("experiment=sobol",)])
+@pytest.mark.parametrize("chosen", [(), ("experiment=nle_targeting",), ("experiment=sobol",),
+                                    ("experiment=calibration",)])
 def test_help_exits_0_with_purpose_groups_and_three_examples(command, chosen):
-    module, groups, refused = HYDRA_COMMANDS[command]
+    module, groups, kinds = HYDRA_COMMANDS[command]
     if chosen and command == "sis-run":
         pytest.skip("run takes no experiment")
     result = run_help(module, *chosen, "--help")
     assert result.returncode == 0, result.stderr
     text = result.stdout
-    assert text.startswith(f"{command} (python -m {module})")
-    assert "Traceback" not in result.stderr and "compose is powered" not in text
+    assert text.startswith(f"{command} (python -m {module}): ")
+    purpose = text.split("\n\n")[1]  # one paragraph after the header line
+    assert len(purpose.split()) > 40 and not purpose.startswith(("Usage", "=="))
+    assert "Traceback" not in result.stderr and "powered by Hydra" not in text
     assert len(examples(text, command)) == 3
-    listed = re.findall(r"^(\w+): ", text.split("== Option groups", 1)[1].split("==")[1], re.M)
-    assert tuple(listed) == groups
-    for group in refused:
-        assert f"\n{group}:" not in text
+    listed = listed_presets(text)
+    assert tuple(listed) == groups  # the groups it takes, and only those
     for group in groups:  # every preset of every group it takes (experiments: of its kinds)
-        for preset in presets(group):
-            if group == "experiment" and (preset.kind == "sweep") != (command == "sis-sweep"):
-                assert not re.search(rf"^  [ *] {preset.name} ", text, re.M), preset.name
-            else:
-                assert re.search(rf"^  [ *] {preset.name} ", text, re.M), (group, preset.name)
+        expected = [p.name for p in presets(group) if group != "experiment" or p.kind in kinds]
+        assert listed[group] == expected, group
+
+
+def test_calibrate_help_marks_the_preset_in_use_and_lists_only_calibrations():
+    text = run_help("experiments.calibrate", "experiment=calibration_wave2", "-h").stdout
+    assert listed_presets(text)["experiment"] == ["calibration", "calibration_wave2"]
+    assert re.findall(r"^  \* (\w+)", text, re.M) == [
+        "calibration_wave2", "calibration_wave2", "england", "baseline", "default", "default",
+        "local"]
+
+
+@pytest.mark.parametrize("command", list(HYDRA_COMMANDS))
+def test_help_examples_compose(command):
+    """Every worked example of a help text is a valid command line: it composes and passes
+    the checks a run makes before starting (nothing is run)."""
+    from experiments.compose import compose_spec
+    from experiments.config import compose_config
+    module, _, kinds = HYDRA_COMMANDS[command]
+    text = run_help(module, "--help").stdout
+    lines = examples(text, command)
+    assert len(lines) == 3
+    for line in lines:
+        args = [arg for arg in shlex.split(line)[1:] if arg not in ("-q", "-v")]
+        if command == "sis-run":
+            compose_config(args)
+        else:
+            spec, _ = compose_spec(args)
+            assert spec.experiment.kind in kinds, line
+
+
+@pytest.mark.parametrize("command", list(OPTION_COMMANDS))
+def test_option_commands_help_exits_0_with_purpose_and_three_examples(command):
+    module = OPTION_COMMANDS[command]
+    result = run_help(module, "--help")
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert text.startswith(f"usage: {command} ")  # the command named as installed
+    purpose = text.split(f"\n{command} (python -m {module}): ", 1)[1].split("\n\n")[1]
+    assert len(purpose.split()) > 40
+    section = text.split("\nexamples:\n", 1)[1].replace("\\\n", " ")  # join continued lines
+    lines = [line for line in section.splitlines() if line.startswith(f"  {command} ")
+             or line == f"  {command}"]
+    assert len(lines) == 3
+    parser = import_module(module if module != "explorer" else "explorer.__main__").build_parser()
+    for line in lines:  # each example parses
+        parser.parse_args(shlex.split(line)[1:])
 
 
 def test_help_marks_the_presets_in_use():
@@ -69,22 +130,49 @@ def test_help_marks_the_presets_in_use():
     assert marked == ["nle_targeting", "north_east", "baseline", "default", "default", "local"]
 
 
-def test_reproduce_help_exits_0_with_three_examples():
-    result = run_help("experiments.reproduce", "--help")
-    assert result.returncode == 0, result.stderr
-    assert len([line for line in result.stdout.splitlines()
-                if line.strip().startswith("python -m experiments.reproduce results/")]) == 3
+def test_help_of_a_hydra_command_without_a_template_says_why():
+    """A Hydra error on the help path (a help template missing) is shown, not swallowed."""
+    code = ("import sys; sys.argv[1:] = ['--help']\n"
+            "from experiments.compose import experiment_main\n"
+            "experiment_main(lambda spec, execution: None, kinds=('sweep',), "
+            "command='experiments.nosuchcommand')()")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode != 0
+    assert "hydra/help/nosuchcommand" in result.stderr
 
 
 def test_console_scripts_point_at_the_commands():
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
-    assert {"sis-run", "sis-sweep", "sis-sensitivity", "sis-reproduce"} <= set(scripts)
+    assert set(scripts) == set(HYDRA_COMMANDS) | set(OPTION_COMMANDS)
     for name, target in scripts.items():
         module, function = target.split(":")
         assert callable(getattr(import_module(module), function)), name
+        assert module in (expected_module(name), f"{expected_module(name)}.__main__"), name
     readme = (REPO / "README.md").read_text()
+    commands = readme.split("## Commands", 1)[1].split("\n## ", 1)[0]
     for name in scripts:
-        assert f"`{name}`" in readme, f"README does not document {name}"
+        assert f"| `{name}` (`{expected_module(name)}`) |" in commands, \
+            f"README's command table does not document {name}"
+
+
+def expected_module(command: str) -> str:
+    return HYDRA_COMMANDS[command][0] if command in HYDRA_COMMANDS else OPTION_COMMANDS[command]
+
+
+@pytest.mark.parametrize("name", sorted(tomllib.loads((REPO / "pyproject.toml").read_text())
+                                        ["project"]["scripts"]))
+def test_console_script_entry_point_shows_help(name):
+    """What the installed script runs (``sys.exit(function())``, as pip's wrapper does), named
+    as installed, whether or not this environment has the scripts installed."""
+    target = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"][name]
+    module, function = target.split(":")
+    code = (f"import sys; sys.argv[0] = {name!r}\n"
+            f"from {module} import {function}\nsys.exit({function}())")
+    result = subprocess.run([sys.executable, "-c", code, "--help"], cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert name in result.stdout.split("\n\n")[0] and "Traceback" not in result.stderr
 
 
 def test_installed_console_scripts_show_help():
