@@ -303,3 +303,86 @@ def test_sweep_folder_keeps_the_log_of_every_session(tmp_path):
     assert log.count("INFO experiments.sweep: sweep smoke: 2 arms x 3 replications") == 2
     assert "6 run(s) done" in log and "0 run(s) done" in log
     assert "WARNING experiments: 3 run(s) failed" in log
+
+
+def test_calibration_and_its_discovery_keep_their_logs(tmp_path):
+    """A calibration's folder holds run.log with the session; the discovery chained after it
+    writes its own run.log and the experiment's log records it; points whose every run failed
+    are left out of discovery with a warning, not counted as "no case"."""
+    from experiments.calibrate import run_calibration
+    from experiments.compose import compose_spec
+    from experiments.store import ExperimentStore
+    from test_discover import planted_model
+
+    def evaluate(values, seed):  # the planted model, failing at the lowest secondary exits
+        if values["head_exit_secondary_per_year"] < 0.033:
+            raise ValueError("this point fails")
+        return planted_model(values, seed)
+
+    spec, execution = compose_spec([
+        "experiment=calibration", "experiment.N=256", "experiment.replications=1",
+        "execution=serial", "execution.progress=false", f"experiment.out={tmp_path / 'cal'}",
+        "experiment.figures=false",
+        "experiment.discovery.outcome=share_good_or_outstanding", "experiment.discovery.below=0.83"])
+    folder = run_calibration(spec, execution, evaluate=evaluate, make_config=lambda v: v)
+    failed = len(ExperimentStore(folder).read_errors())
+    assert 0 < failed < 256
+    log = (folder / "run.log").read_text()
+    assert "INFO experiments.calibrate: calibration calibration: 256 prior points x 1 " \
+           "replications, 4 targets" in log
+    assert f"WARNING experiments: {failed} run(s) failed" in log
+    assert f"{failed} of 256 sample points have no recorded outcome" in log
+    assert "INFO experiments.discover: scenario discovery on" in log
+    discovery_log = (folder / "discovery" / "run.log").read_text()
+    assert "scenario discovery on" in discovery_log and "sample points have no" in discovery_log
+
+
+def test_discover_command_writes_its_log_and_takes_q(tmp_path):
+    from experiments.calibrate import run_calibration
+    from experiments.compose import compose_spec
+    from experiments.discover import main
+    from test_discover import planted_model
+
+    spec, execution = compose_spec([
+        "experiment=calibration", "experiment.N=128", "experiment.replications=1",
+        "execution=serial", "execution.progress=false", f"experiment.out={tmp_path / 'cal'}",
+        "experiment.figures=false"])
+    folder = run_calibration(spec, execution, evaluate=planted_model, make_config=lambda v: v)
+    assert not (folder / "discovery").exists()
+    assert main([str(folder), "--outcome", "share_good_or_outstanding", "--below", "0.83",
+                 "--out", str(tmp_path / "boxes"), "-q"]) == 0
+    assert "INFO experiments.discover: scenario discovery on" in \
+        (tmp_path / "boxes" / "run.log").read_text()
+    # a mistake: one line, exit 2, and no folder left behind
+    assert main([str(folder), "--outcome", "no_such_outcome", "--below", "0.8",
+                 "--out", str(tmp_path / "nothing")]) == 2
+    assert not (tmp_path / "nothing").exists()
+
+
+def test_library_use_still_shows_warnings_while_a_folder_records_its_log(tmp_path):
+    """From Python nothing is configured: warnings reach stderr (Python's last resort), also
+    while an experiment records its run.log; INFO does not."""
+    code = ("import logging\n"
+            "from experiments.logs import log_file\n"
+            f"with log_file({str(tmp_path)!r}):\n"
+            "    logging.getLogger('sim.x').warning('imputed 3 values')\n"
+            "    logging.getLogger('sim.x').info('an info line')\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "imputed 3 values" in result.stderr and "an info line" not in result.stderr
+    log = (tmp_path / "run.log").read_text()
+    assert "WARNING sim.x: imputed 3 values" in log and "INFO sim.x: an info line" in log
+
+
+def test_progress_bars_use_tqdm_auto():
+    """tqdm.auto: a widget in notebooks, a text bar in terminals; never plain tqdm."""
+    import ast
+    plain = []
+    for package in ("sim", "experiments", "explorer"):
+        for path in (REPO / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module == "tqdm" or \
+                        isinstance(node, ast.Import) and any(a.name == "tqdm" for a in node.names):
+                    plain.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert not plain, f"use tqdm.auto: {plain}"

@@ -82,3 +82,44 @@ def test_lock_file_pins_every_runtime_dependency():
     for requirement in pyproject()["project"]["dependencies"]:
         name = re.match(r"[A-Za-z0-9_.-]+", requirement).group(0).lower().replace("_", "-")
         assert name in pinned, f"{name} is not pinned in requirements-lock.txt"
+
+
+def test_citation_names_the_repository_of_pyproject():
+    """CITATION.cff's repository-code is the project's Repository address in pyproject.toml."""
+    citation = yaml.safe_load((REPO / "CITATION.cff").read_text())
+    repository = pyproject()["project"]["urls"]["Repository"]
+    assert repository.startswith("https://") and citation["repository-code"] == repository
+    assert {"title", "version", "license", "repository-code", "message"} <= set(citation)
+
+
+def test_lock_file_versions_meet_the_declared_requirements():
+    """Every requirement of pyproject.toml (extras included: make setup installs them all) is
+    pinned in requirements-lock.txt at a version its specifier allows."""
+    from packaging.requirements import Requirement
+    lock = (REPO / "requirements-lock.txt").read_text()
+    assert lock.startswith("# Versions tested by CI")  # written by make lock, as .ci/run runs it
+    pinned = {canonical(m.group(1)): m.group(2)
+              for m in re.finditer(r"^([A-Za-z0-9_.-]+)==(\S+)$", lock, re.M)}
+    project = pyproject()["project"]
+    requirements = [*project["dependencies"],
+                    *(r for extra in project["optional-dependencies"].values() for r in extra)]
+    for text in requirements:
+        requirement = Requirement(text)
+        name = canonical(requirement.name)
+        assert name in pinned, f"{name} is not pinned in requirements-lock.txt"
+        assert requirement.specifier.contains(pinned[name], prereleases=True), \
+            f"requirements-lock.txt pins {name}=={pinned[name]}, outside {requirement.specifier}"
+
+
+def canonical(name: str) -> str:
+    """A distribution name as PEP 503 compares them."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_ci_writes_the_lock_file_after_the_tests():
+    """.ci/run runs the tests, then make lock (pip freeze of the environment it tested), and
+    reports any difference from the committed file."""
+    ci = (REPO / ".ci" / "run").read_text()
+    assert ci.index("make test") < ci.index("make lock")
+    assert "git diff --quiet -- requirements-lock.txt" in ci
+    assert "pip freeze" in (REPO / "Makefile").read_text().split("\nlock:", 1)[1].split("\n\n")[0]
