@@ -80,7 +80,8 @@ def seed_figures(config, first) -> None:
     print(f"{config.run.seeds} seeds: {', '.join(written)} in {config.run.out}/figures")
 
 
-cli = entry_point(hydra_exit_codes(main), help_name="run", level_setting="run.log_level")
+cli = entry_point(hydra_exit_codes(main), help_name="run", level_setting="run.log_level",
+                  config_name="config")
 
 if __name__ == "__main__":
     cli()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from experiments.entry import command_line
+from experiments.entry import command_line, composition_problem
 from experiments.presets import GROUPS, describe, presets
 
 # command -> (module, groups it accepts, the kinds of experiment preset it runs)
@@ -124,6 +124,24 @@ def test_option_commands_help_exits_0_with_purpose_and_three_examples(command):
         parser.parse_args(shlex.split(line)[1:])
 
 
+@pytest.mark.parametrize("command, args, named", [
+    ("sis-run", ["experiment=smoke"], "'experiment'"),      # a group run does not take
+    ("sis-run", ["world=nosuch"], "world/nosuch"),           # a mistyped preset
+    ("sis-sweep", ["experiment=nosuch"], "experiment/nosuch"),
+    ("sis-sensitivity", ["experiment=sobol", "run.yeers=3"], "run.yeers"),  # a mistyped key
+    ("sis-calibrate", ["-v", "world=nosuch", "experiment=calibration"], "world/nosuch"),
+])
+def test_help_with_a_bad_setting_still_shows_the_help_and_names_it(command, args, named):
+    module = HYDRA_COMMANDS[command][0]
+    result = run_help(module, *args, "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{command} (python -m {module}): ")
+    assert len(examples(result.stdout, command)) == 3
+    assert "Traceback" not in result.stderr
+    (note,) = result.stderr.strip().splitlines()
+    assert note.startswith("note: ") and named in note and "leaves your settings out" in note
+
+
 def test_help_marks_the_presets_in_use():
     text = run_help("experiments.sweep", "experiment=nle_targeting", "-h").stdout
     marked = re.findall(r"^  \* (\w+)", text, re.M)
@@ -196,6 +214,8 @@ def test_command_line_translation():
         ["execution.log_level=DEBUG", "hydra/help=sweep", "~experiment", "world=toy", "--help"]
     assert command_line(["experiment=smoke", "-h"], "sweep", "execution.log_level",
                         ("experiment",)) == ["hydra/help=sweep", "experiment=smoke", "-h"]
+    assert composition_problem(["experiment=smoke", "run.years=2"], "experiments") is None
+    assert "run.yeers" in composition_problem(["experiment=smoke", "run.yeers=2"], "experiments")
 
 
 def test_preset_description_is_the_first_sentence_of_the_leading_comment():
