@@ -57,10 +57,11 @@ from .analysis_reports import print_reports, write_calibration_report
 from .compose import experiment_main
 from .discover import discover_after
 from .execution import Evaluate, execute
-from .logs import log_file, log_session
+from .logs import experiment_log, log_session
 from .manifest import open_experiment
 from .model_function import SERIES_SUFFIX, evaluate_model
-from .plan import sample_tasks
+from .plan import run_config, sample_tasks
+from .preflight import preflight
 from .sensitivity import analysis_base, check_sample, model_config
 from .spec import ExecutionConfig, ExperimentSpec, Target, Uncertainty
 from .store import ExperimentStore
@@ -109,24 +110,31 @@ def run_calibration(spec: ExperimentSpec, execution: ExecutionConfig,
                     evaluate: Evaluate = evaluate_model, make_config=None) -> Path:
     """Run (or resume) the calibration ``spec``; write the points and the ensemble."""
     sample = prior_sample(spec.uncertainties, spec.experiment.N, spec.experiment.seed)
-    if make_config is None:
-        check_sample(spec, sample)
-        make_config = partial(model_config, analysis_base(spec))
-    start_year = world_start_year(spec) if any(
-        t.measure == "at_year" for t in targets_of(spec).values()) else None
     total = len(sample) * spec.experiment.replications
-    with open_experiment(spec, RUN_KEY_COLUMNS, total) as store, log_file(store.root):
-        log.info("calibration %s: %d prior points x %d replications, %d targets -> %s",
-                 spec.experiment.name, len(sample), spec.experiment.replications,
-                 len(spec.experiment.targets), store.root)
-        store.write_parquet("sample.parquet", sample)
-        session = execute(sample_tasks(spec, sample, make_config), evaluate, store, execution,
-                          total, description=spec.experiment.name)
-        store.log_session(session)
-        log_session(session, store.root)
-        summarise_calibration(store, spec, sample, start_year)
-        if spec.experiment.figures:
-            write_calibration_report(store.root, spec)
+    with experiment_log() as log_to:
+        checked = None
+        if make_config is None:
+            check_sample(spec, sample)
+            # as sensitivity analysis does: the world built and checked once, its inputs
+            # fingerprinted, what its load imputed logged (and recorded in run.log)
+            checked = preflight({f"experiment.arms.{arm}": run_config(analysis_base(spec))
+                                 for arm in spec.arms})
+            make_config = partial(model_config, analysis_base(spec))
+        start_year = world_start_year(spec) if any(
+            t.measure == "at_year" for t in targets_of(spec).values()) else None
+        with open_experiment(spec, RUN_KEY_COLUMNS, total, checked) as store:
+            log_to(store.root)
+            log.info("calibration %s: %d prior points x %d replications, %d targets -> %s",
+                     spec.experiment.name, len(sample), spec.experiment.replications,
+                     len(spec.experiment.targets), store.root)
+            store.write_parquet("sample.parquet", sample)
+            session = execute(sample_tasks(spec, sample, make_config), evaluate, store,
+                              execution, total, description=spec.experiment.name)
+            store.log_session(session)
+            log_session(session, store.root)
+            summarise_calibration(store, spec, sample, start_year)
+            if spec.experiment.figures:
+                write_calibration_report(store.root, spec)
     discover_after(store.root, spec)
     return store.root
 

@@ -17,6 +17,7 @@ import pytest
 from conftest import REPO
 from experiments.entry import command_line, composition_problem
 from experiments.presets import GROUPS, describe, presets
+from sim.parameters import ConfigError
 
 # command -> (module, groups it accepts, the kinds of experiment preset it runs)
 HYDRA_COMMANDS = {
@@ -406,3 +407,43 @@ def test_progress_bars_use_tqdm_auto():
                         isinstance(node, ast.Import) and any(a.name == "tqdm" for a in node.names):
                     plain.append(f"{path.relative_to(REPO)}:{node.lineno}")
     assert not plain, f"use tqdm.auto: {plain}"
+
+
+def test_experiment_log_keeps_what_its_checks_found_before_the_folder_existed(tmp_path,
+                                                                              monkeypatch):
+    """The world's imputations, warned about by the pre-flight check before the experiment's
+    folder exists, are in its run.log; an experiment that fails its checks writes nothing."""
+    from experiments.compose import compose_spec
+    from experiments.sweep import run_sweep
+    monkeypatch.setattr(import_module("sim.run"), "_reported_loads", set())
+    gias = ["world=gias", f"world.gias_path={REPO / 'tests' / 'fixtures' / 'gias_small.csv'}",
+            "execution=serial", "experiment.figures=false", "execution.progress=false"]
+    spec, execution = compose_spec(["experiment=smoke", *gias, "world.gias_max_dropped_share=0.1",
+                                    f"experiment.out={tmp_path / 'smoke'}"])
+    folder = run_sweep(spec, execution,
+                       evaluate=lambda config, seed: {name: 0.5 for name in spec.experiment.outcomes})
+    log = (folder / "run.log").read_text()
+    assert log.index("WARNING sim.run: gias: loading") < log.index("INFO experiments.sweep: sweep")
+    assert "imputed: Easting/Northing 1" in log
+    spec, execution = compose_spec(["experiment=smoke", *gias, "world.gias_max_dropped_share=0",
+                                    f"experiment.out={tmp_path / 'refused'}"])
+    with pytest.raises(ConfigError, match="gias"):
+        run_sweep(spec, execution)
+    assert not (tmp_path / "refused").exists()
+
+
+def test_experiment_log_holds_records_until_the_folder_is_given(tmp_path):
+    from experiments.logs import experiment_log
+    log = logging.getLogger("experiments.test")
+    with experiment_log() as log_to:
+        log.info("before the folder")
+        (tmp_path / "x").mkdir()
+        assert log_to(tmp_path / "x") == tmp_path / "x" / "run.log"
+        log.warning("after")
+    log.info("not recorded: the block has ended")
+    lines = (tmp_path / "x" / "run.log").read_text().splitlines()
+    assert [line.split(" ", 2)[2] for line in lines] == [
+        "INFO experiments.test: before the folder", "WARNING experiments.test: after"]
+    with experiment_log():
+        log.info("never given a folder")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x"]
