@@ -248,6 +248,19 @@ def test_readme_lists_every_preset_and_says_what_the_default_world_is():
     assert first_comment.split(":")[0] in section
 
 
+def test_readme_says_where_results_logs_and_figures_go():
+    """README's "Where results, logs and figures go" names each command's folder and its log;
+    test_run_writes_its_log..., test_sweep_folder_keeps... and the calibration and discovery
+    log tests above check the files are there."""
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Where results, logs and figures go", 1)[1].split("\n## ", 1)[0]
+    for command in ("sis-run", "sis-sweep", "sis-sensitivity", "sis-calibrate", "sis-discover"):
+        assert f"`{command}`" in section, command
+    for item in ("run.out", "experiment.out", "run.log", "figures", "*.png", "timeseries.parquet",
+                 "manifest.json", "discovery/"):
+        assert item in section, item
+
+
 def test_readme_python_example_runs(tmp_path, monkeypatch):
     readme = (REPO / "README.md").read_text()
     code = readme.split("## From Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -109,3 +110,19 @@ def test_shipped_results_cite_resolvable_lines():
     includes them."""
     where = {c.where.split(":")[0] for c in evidence.all_citations()}
     assert "docs/results/discovery/manifest.json" in where
+
+
+def test_the_licence_of_every_shipped_seed_is_stated():
+    """docs/evidence/README.md gives, for every seed shipped, the licence its text states and
+    whether it is shipped whole (only where that licence allows) or as cited passages."""
+    readme = (REPO / "docs" / "evidence" / "README.md").read_text()
+    rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| (\d{3}) \|.*$", readme, re.M)}
+    shipped = sorted(p.name.split("_")[0] for p in evidence.SEEDS_DIR.glob("*.txt"))
+    assert sorted(rows) == shipped == ["000", "001", "002", "003", "004"]
+    for seed, row in rows.items():
+        licence, how = [cell.strip() for cell in row.strip("|").split("|")][2:4]
+        assert licence, f"seed {seed}: no licence statement"
+        whole = seed in evidence.WHOLE_SEEDS
+        assert how.startswith("whole" if whole else "cited passages"), seed
+        if whole:
+            assert "Open Government Licence" in licence, seed
