@@ -54,6 +54,7 @@ from scipy.stats import qmc
 from sim.state import TERMS_PER_YEAR
 
 from .analysis_reports import print_reports, write_calibration_report
+from .cli import Incomplete
 from .compose import experiment_main
 from .discover import discover_after
 from .execution import Evaluate, execute
@@ -64,7 +65,7 @@ from .plan import run_config, sample_tasks
 from .preflight import preflight
 from .sensitivity import analysis_base, check_sample, model_config
 from .spec import ExecutionConfig, ExperimentSpec, Target, Uncertainty
-from .store import ExperimentStore
+from .store import ExperimentStore, failed_runs_message
 
 RUN_KEY_COLUMNS = ["sample", "replication"]
 ENSEMBLE = "ensemble.csv"
@@ -129,7 +130,8 @@ def run_calibration(spec: ExperimentSpec, execution: ExecutionConfig,
                      len(spec.experiment.targets), store.root)
             store.write_parquet("sample.parquet", sample)
             session = execute(sample_tasks(spec, sample, make_config), evaluate, store,
-                              execution, total, description=spec.experiment.name)
+                              execution, total, description=spec.experiment.name,
+                              retry_failed=spec.experiment.retry_failed)
             store.log_session(session)
             log_session(session, store.root)
             summarise_calibration(store, spec, sample, start_year)
@@ -245,7 +247,11 @@ def report(folder: Path, spec: ExperimentSpec) -> None:
 
 
 def _run_and_report(spec: ExperimentSpec, execution: ExecutionConfig) -> None:
-    report(run_calibration(spec, execution), spec)
+    folder = run_calibration(spec, execution)
+    report(folder, spec)
+    failed = failed_runs_message(ExperimentStore(folder), spec.experiment.name)
+    if failed:  # exit 4, as sweeps and sensitivity analyses do (experiments/cli.py)
+        raise Incomplete(failed)
 
 
 main = experiment_main(_run_and_report, kinds=("calibration",), command="experiments.calibrate")

@@ -460,3 +460,35 @@ def test_experiment_log_holds_records_until_the_folder_is_given(tmp_path):
     with experiment_log():
         log.info("never given a folder")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x"]
+
+
+def test_calibration_retries_failed_runs_when_asked_and_ends_incomplete_until_then(
+        tmp_path, monkeypatch):
+    """As sweeps and sensitivity analyses: failed runs end the command with exit code 4 (the
+    message says to rerun with experiment.retry_failed=true), and that setting reruns them."""
+    import experiments.calibrate as calibrate
+    from experiments.cli import Incomplete
+    from experiments.compose import compose_spec
+    from experiments.store import ExperimentStore
+    from test_discover import planted_model
+
+    def failing(values, seed):
+        if values["head_exit_secondary_per_year"] < 0.04:
+            raise ValueError("this point fails")
+        return planted_model(values, seed)
+
+    settings = ["experiment=calibration", "experiment.N=32", "experiment.replications=1",
+                "execution=serial", "execution.progress=false", "experiment.figures=false",
+                f"experiment.out={tmp_path / 'cal'}"]
+    spec, execution = compose_spec(settings)
+    folder = calibrate.run_calibration(spec, execution, evaluate=failing, make_config=lambda v: v)
+    failed = len(ExperimentStore(folder).read_errors())
+    assert failed > 0
+    monkeypatch.setattr(calibrate, "run_calibration", lambda spec, execution: folder)
+    with pytest.raises(Incomplete, match="experiment.retry_failed=true"):
+        calibrate._run_and_report(spec, execution)
+    spec, execution = compose_spec([*settings, "experiment.retry_failed=true"])
+    monkeypatch.undo()
+    calibrate.run_calibration(spec, execution, evaluate=planted_model, make_config=lambda v: v)
+    store = ExperimentStore(folder)
+    assert not len(store.read_errors()) and len(store.read_runs()) == 32
