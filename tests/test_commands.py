@@ -237,6 +237,8 @@ def test_readme_presets_section_is_current():
 def test_readme_lists_every_preset_and_says_what_the_default_world_is():
     readme = (REPO / "README.md").read_text()
     section = readme.split("<!-- presets:", 1)[1].split("<!-- /presets -->", 1)[0]
+    option_groups = {p.name for p in (REPO / "conf").iterdir() if p.is_dir()} - {"hydra"}
+    assert option_groups == set(GROUPS)  # a new group in conf/ is listed too
     for group in GROUPS:
         names = sorted(p.stem for p in (REPO / "conf" / group).glob("*.yaml"))
         assert names, group
