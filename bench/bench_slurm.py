@@ -40,6 +40,7 @@ Prints measured figures; not a test. Load from other work changes the wall-clock
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import pickle
@@ -58,8 +59,9 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
 
-from bench_experiments import (BatchRunAdapter, PeakMemory, arm_configs,  # noqa: E402
-                               check_same_work, grid, time_batch_run, time_ours, timed_evaluate)
+from bench_experiments import (BatchRunAdapter, PeakMemory, ReplayAdapter, arm_configs,  # noqa: E402
+                               check_same_work, grid, replayed_evaluate, time_batch_run, time_ours,
+                               timed_evaluate)
 
 from experiments.plan import replication_seeds  # noqa: E402
 from experiments.spec import ExecutionConfig  # noqa: E402
@@ -132,7 +134,7 @@ class EveryOutputAdapter(BatchRunAdapter):
                                                                  "outputs": "outputs"})
 
 
-def time_ours_while_running(spec, execution) -> tuple[float, float, float]:
+def time_ours_while_running(spec, execution, evaluate=None) -> tuple[float, float, float]:
     """Seconds and peak MB of our sweep, and its peak MB before the summaries start (the runs
     alone: the summaries read the whole run table back, so their memory grows with the grid)."""
     from unittest import mock
@@ -147,32 +149,57 @@ def time_ours_while_running(spec, execution) -> tuple[float, float, float]:
 
     with PeakMemory() as memory, mock.patch.object(sweep, "summarise_sweep", marked):
         start = time.perf_counter()
-        sweep.run_sweep(spec, execution)
+        sweep.run_sweep(spec, execution, **({"evaluate": evaluate} if evaluate else {}))
         seconds = time.perf_counter() - start
     return seconds, memory.peak_mb, marks["running_mb"]
 
 
-def memory_growth(sizes: list[int], cores: int, tmp: Path) -> list[tuple]:
+def memory_probe(mode: str, world: str, replications: int, replay: bool, cores: int,
+                 out: Path) -> dict:
+    """Run one grid (3 arms x ``replications``, 10 years) in this process, ours or batch_run,
+    and measure this process's resident memory: before the grid (imports done) and its peak.
+    Called in a fresh process per measurement (``--memory-probe``), so that no earlier grid's
+    heap is counted."""
+    evaluate = replayed_evaluate if replay else None
+    baseline_mb = psutil.Process().memory_info().rss / 2**20
+    if mode == "ours":
+        spec, execution = grid(world, 10, replications, out, "local")
+        seconds, peak_mb, running_mb = time_ours_while_running(spec, execution, evaluate)
+        runs = len(ExperimentStore(out).read_runs(columns=["run_key"]))
+        return {"runs": runs, "seconds": seconds, "baseline_mb": baseline_mb, "peak_mb": peak_mb,
+                "running_mb": running_mb}
+    adapter = ReplayAdapter if replay else EveryOutputAdapter
+    with PeakMemory() as memory:
+        start = time.perf_counter()
+        results = mesa.batch_run(adapter, parameters={"arm": list(arm_configs(world, 10)),
+                                                      "world": world, "years": 10},
+                                 number_processes=cores, rng=replication_seeds(0, replications),
+                                 max_steps=10_000, display_progress=False)
+        seconds = time.perf_counter() - start
+    row_kb = len(pickle.dumps(results[0])) / 1024
+    return {"runs": len(results), "seconds": seconds, "baseline_mb": baseline_mb,
+            "peak_mb": memory.peak_mb, "row_kb": row_kb}
+
+
+def memory_growth(sizes: list[int], cores: int, tmp: Path, world: str = "toy",
+                  replay: bool = False) -> list[dict]:
     """Peak MB of the submitting process, ours (local; whole sweep, and while running) and
-    batch_run, at each grid size."""
+    batch_run, at each grid size (``sizes``: seeds per arm), each measured in a fresh process."""
     rows = []
     for replications in sizes:
-        spec, execution = grid("toy", 10, replications, tmp / f"memory{replications}", "local")
-        ours_s, ours_mb, running_mb = time_ours_while_running(spec, execution)
-        seeds = replication_seeds(0, replications)
-        with PeakMemory() as memory:
-            start = time.perf_counter()
-            results = mesa.batch_run(EveryOutputAdapter,
-                                     parameters={"arm": list(arm_configs("toy", 10)),
-                                                 "world": "toy", "years": 10},
-                                     number_processes=cores, rng=seeds, max_steps=10_000,
-                                     display_progress=False)
-            batch_s = time.perf_counter() - start
-        stored = len(ExperimentStore(spec.experiment.out).read_runs(columns=["run_key"]))
-        assert len(results) == stored, (len(results), stored)
-        row_kb = len(pickle.dumps(results)) / len(results) / 1024  # a floor of what it holds
-        del results
-        rows.append((stored, ours_s, ours_mb, running_mb, batch_s, memory.peak_mb, row_kb))
+        row = {}
+        for mode in ("ours", "batch_run"):
+            command = [sys.executable, __file__, "--memory-probe", mode, "--memory-world", world,
+                       "--memory-replications", str(replications),
+                       "--memory-out", str(tmp / f"memory-{world}-{replications}")]
+            done = subprocess.run(command + (["--replay"] if replay else []),
+                                  capture_output=True, text=True)
+            if done.returncode:
+                raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+            row[mode] = json.loads(done.stdout.strip().splitlines()[-1])
+        if row["ours"]["runs"] != row["batch_run"]["runs"]:
+            raise RuntimeError(f"unequal grids: {row}")
+        rows.append(row)
     return rows
 
 
@@ -224,6 +251,13 @@ def main() -> None:
     parser.add_argument("--memory-replications", type=int, nargs="*", default=[50, 200])
     parser.add_argument("--memory-only", action="store_true",
                         help="measure only the peak memory as the grid grows")
+    parser.add_argument("--memory-world", default="toy",
+                        help="world of the memory grid (default toy)")
+    parser.add_argument("--replay", action="store_true",
+                        help="memory grid: replay one real run's outputs instead of running the "
+                             "model, to reach grids where holding results matters")
+    parser.add_argument("--memory-probe", choices=("ours", "batch_run"), help=argparse.SUPPRESS)
+    parser.add_argument("--memory-out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--sobol-runs", type=int, default=4,
                         help="runs of the Sobol preset timed at England scale (0: skip)")
     parser.add_argument("--compare-replications", type=int, default=None,
@@ -231,10 +265,17 @@ def main() -> None:
                              "batch_run (default: the Slurm grid's); fewer on a busy machine")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
+    if args.memory_probe:  # one measurement, in the fresh process memory_growth started
+        print(json.dumps(memory_probe(args.memory_probe, args.memory_world,
+                                      args.memory_replications[0], args.replay, cores,
+                                      args.memory_out)))
+        return
     if args.memory_only:
         with tempfile.TemporaryDirectory(prefix="bench_slurm-", dir=BENCH.parent / "results") as tmp:
             print(f"  memory: {load()}", flush=True)
-            print_memory(memory_growth(args.memory_replications, cores, Path(tmp)))
+            print_memory(memory_growth(args.memory_replications, cores, Path(tmp),
+                                       args.memory_world, args.replay),
+                         args.memory_world, args.replay)
         print(f"\n{load()}")
         return
     runs_per_job = args.runs_per_job or ExecutionConfig(backend="slurm").runs_per_job
@@ -293,7 +334,8 @@ def main() -> None:
             show(name, compare_runs, before)
         check_same_work(measured["serial"]["runs"], rows)
         print(f"  memory: {load()}", flush=True)
-        memory = memory_growth(args.memory_replications, cores, tmp)
+        memory = memory_growth(args.memory_replications, cores, tmp, args.memory_world,
+                               args.replay)
         print(f"  end: {load()}", flush=True)
     serial, local = measured["serial"], measured["local_compare"]
     run_cpu = serial["runs"]["bench_run_cpu_s"].mean()
@@ -335,25 +377,34 @@ def main() -> None:
               "per run)")
     else:
         print("\nSlurm: not measured (no sbatch on PATH; scripts/slurm_cluster.sh start)")
-    print_memory(memory)
+    print_memory(memory, args.memory_world, args.replay)
     if args.sobol_runs:
         print_sobol_cost(args.sobol_runs)
     print(f"\n{load()}")
 
 
-def print_memory(memory: list[tuple]) -> None:
+def print_memory(memory: list[dict], world: str = "toy", replay: bool = False) -> None:
     """The table of :func:`memory_growth` and the growth per 1,000 runs."""
-    print("\npeak memory of the submitting process as the grid grows (toy world, 10 years, "
-          "3 arms, every output kept):")
-    print(f"{'runs':>6} {'ours s':>8} {'ours MB':>8} {'running MB':>11} {'batch_run s':>12} "
+    what = (f"outputs of one real {world} run replayed" if replay else f"{world} world")
+    print(f"\npeak memory of the submitting process above its start, as the grid grows ({what}, "
+          "10 years, 3 arms, every output kept; each figure from a fresh process):")
+    print(f"{'runs':>7} {'ours s':>8} {'ours MB':>8} {'running MB':>11} {'batch_run s':>12} "
           f"{'batch_run MB':>13} {'KB per row':>11}")
-    for runs_m, ours_s, ours_mb, running_mb, batch_s_m, batch_mb_m, row_kb in memory:
-        print(f"{runs_m:6d} {ours_s:8.2f} {ours_mb:8.0f} {running_mb:11.0f} {batch_s_m:12.2f} "
-              f"{batch_mb_m:13.0f} {row_kb:11.1f}")
+    for row in memory:
+        ours, theirs = row["ours"], row["batch_run"]
+        print(f"{ours['runs']:7d} {ours['seconds']:8.2f} "
+              f"{ours['peak_mb'] - ours['baseline_mb']:8.0f} "
+              f"{ours['running_mb'] - ours['baseline_mb']:11.0f} {theirs['seconds']:12.2f} "
+              f"{theirs['peak_mb'] - theirs['baseline_mb']:13.0f} {theirs['row_kb']:11.1f}")
     if len(memory) > 1:
-        (n0, _, o0, r0, _, b0, _), (n1, _, o1, r1, _, b1, _) = memory[0], memory[-1]
-        print(f"MB per 1,000 more runs: ours {1000 * (o1 - o0) / (n1 - n0):.1f} (while running "
-              f"{1000 * (r1 - r0) / (n1 - n0):.1f}), batch_run {1000 * (b1 - b0) / (n1 - n0):.1f}")
+        first, last = memory[0], memory[-1]
+        runs = last["ours"]["runs"] - first["ours"]["runs"]
+
+        def growth(mode: str, key: str) -> float:
+            return 1000 * ((last[mode][key] - last[mode]["baseline_mb"])
+                           - (first[mode][key] - first[mode]["baseline_mb"])) / runs
+        print(f"MB per 1,000 more runs: ours {growth('ours', 'peak_mb'):.1f} (while running "
+              f"{growth('ours', 'running_mb'):.1f}), batch_run {growth('batch_run', 'peak_mb'):.1f}")
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ from .analysis_reports import print_reports, write_calibration_report
 from .cli import Incomplete
 from .compose import experiment_main
 from .discover import discover_after
-from .execution import Evaluate, execute
+from .execution import Evaluate, execute, start_workers
 from .logs import experiment_log, log_session
 from .manifest import open_experiment
 from .model_function import SERIES_SUFFIX, evaluate_model
@@ -110,6 +110,7 @@ def inverse_cdf(u: Uncertainty, p: np.ndarray) -> np.ndarray:
 def run_calibration(spec: ExperimentSpec, execution: ExecutionConfig,
                     evaluate: Evaluate = evaluate_model, make_config=None) -> Path:
     """Run (or resume) the calibration ``spec``; write the points and the ensemble."""
+    start_workers(execution)  # their start-up overlaps the checks, as in sensitivity analysis
     sample = prior_sample(spec.uncertainties, spec.experiment.N, spec.experiment.seed)
     total = len(sample) * spec.experiment.replications
     with experiment_log() as log_to:

@@ -9,8 +9,9 @@ Backends (``execution.backend``):
 
 * ``local``: a ``ProcessPoolExecutor`` with ``execution.workers`` processes (all cores when
   unset), forked from a clean server process (see :func:`_worker_context`). Each worker
+  starts with the worlds this process has built (the pre-flight checks build them), and
   watches the process that started it and exits when that process is gone, so a killed
-  experiment leaves no worker behind (:func:`_exit_with_parent`).
+  experiment leaves no worker behind (:func:`_start_worker`).
 * ``serial``: in this process (debugging, tests, analytic functions).
 * ``dask``: an existing Dask scheduler at ``execution.address``, or a ``LocalCluster`` of
   ``execution.workers`` (default 2) worker processes started for the experiment.
@@ -20,6 +21,7 @@ Backends (``execution.backend``):
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import sys
 import threading
@@ -36,6 +38,7 @@ from tqdm.auto import tqdm  # a widget in notebooks, a text bar in terminals
 
 from sim.parameters import ConfigError
 from sim.results import process_alive
+from sim.world import built_worlds, keep_worlds
 
 from .plan import RunTask
 from .spec import BACKENDS, ExecutionConfig
@@ -97,7 +100,18 @@ def execute(tasks: Iterable[RunTask], evaluate: Evaluate, store: ExperimentStore
     check_execution(execution)
     if execution.backend == "slurm":  # job arrays: see experiments/slurm.py
         from .slurm import execute_on_slurm
-        return execute_on_slurm(tasks, evaluate, store, execution, total, description)
+        session = execute_on_slurm(tasks, evaluate, store, execution, total, description)
+    else:
+        session = _execute_here(tasks, evaluate, store, execution, total, description,
+                                retry_failed)
+    store.merge_parts()  # so that the summaries read few parts
+    return session
+
+
+def _execute_here(tasks: Iterable[RunTask], evaluate: Evaluate, store: ExperimentStore,
+                  execution: ExecutionConfig, total: int, description: str,
+                  retry_failed: bool) -> dict:
+    """:func:`execute` on this machine's processes, in this process or on Dask."""
     finished = store.finished_keys(retry_failed=retry_failed)
     todo = (task for task in tasks if task.key not in finished)
     batch: list[RunRecord] = []
@@ -132,6 +146,19 @@ def _progress_bar(execution: ExecutionConfig, total: int, initial: int, descript
                 disable=not execution.progress, dynamic_ncols=True)
 
 
+def start_workers(execution: ExecutionConfig) -> None:
+    """Start the local backend's worker server now, in its own process.
+
+    The server imports the model and this project's modules (about 1.5 CPU-seconds, see
+    :func:`_preloaded_modules`); started before the experiment's pre-flight checks, that
+    import runs beside them on another core instead of delaying the first run (measured by
+    bench/bench_slurm.py). Other backends start their workers when the runs are dispatched.
+    """
+    if execution.backend == "local":
+        _worker_context()
+        multiprocessing.forkserver.ensure_running()
+
+
 @contextmanager
 def open_backend(execution: ExecutionConfig) -> Iterator[Callable[[Callable, Iterable], Iterator]]:
     """Start the chosen backend; yield ``imap_unordered(fn, items)`` running on it."""
@@ -140,7 +167,8 @@ def open_backend(execution: ExecutionConfig) -> Iterator[Callable[[Callable, Ite
     elif execution.backend == "local":
         workers = execution.workers or os.cpu_count() or 1
         with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(),
-                                 initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
+                                 initializer=_start_worker,
+                                 initargs=(os.getpid(), built_worlds())) as pool:
             try:
                 yield partial(_windowed_futures, pool.submit, window=workers * IN_FLIGHT_PER_WORKER)
             finally:
@@ -176,6 +204,13 @@ def _preloaded_modules() -> list[str]:
     ours = sorted(name for name, module in list(sys.modules.items())
                   if name.partition(".")[0] in PROJECT_PACKAGES and module is not None)
     return list(dict.fromkeys(["experiments.model_function", *ours]))
+
+
+def _start_worker(parent_pid: int, worlds: list) -> None:
+    """In a new worker: keep the ``worlds`` the experiment process built (copying one costs
+    about a thousandth of building it), and exit when that process is gone."""
+    keep_worlds(worlds)
+    _exit_with_parent(parent_pid)
 
 
 def _exit_with_parent(parent_pid: int) -> None:

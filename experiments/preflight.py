@@ -5,7 +5,10 @@ in one line at the start instead of in every run.
 For each distinct configuration (policy arm, or the base of a sensitivity analysis): the whole
 configuration is validated (types included), its world is built (once per distinct world) and
 the model is initialised on it. The worlds' input files are fingerprinted for the manifest
-(:mod:`sim.fingerprint`) and their load reports printed once and recorded.
+(:mod:`sim.fingerprint`) and their load reports printed once and recorded. The worlds are
+built through the process's world cache (``sim.world.cached_world``), so runs in this process
+and the local workers it starts (:mod:`experiments.execution`) copy them instead of building
+them again.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from sim.fingerprint import world_inputs
 from sim.model import SchoolSystemModel
 from sim.parameters import ConfigError, SimConfig, to_dict, validate
 from sim.run import report_load
-from sim.world import build_world
+from sim.world import cached_world
 
 
 def preflight(configs: dict[str, SimConfig], quiet: bool = False) -> dict:
@@ -35,7 +38,7 @@ def preflight(configs: dict[str, SimConfig], quiet: bool = False) -> dict:
             validate(config)
             world_key = json.dumps(to_dict(config.world), sort_keys=True, default=str)
             if world_key not in worlds:
-                world = worlds[world_key] = build_world(config.world)
+                world = worlds[world_key] = cached_world(config.world)
                 inputs.update(world_inputs(world))
                 report = getattr(world, "load_report", None)
                 if report:

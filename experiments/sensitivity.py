@@ -30,7 +30,7 @@ from sim.parameters import ConfigError, SimConfig, validate
 from .cli import Incomplete
 from .compose import experiment_main
 from .discover import discover_after
-from .execution import Evaluate, execute
+from .execution import Evaluate, execute, start_workers
 from .analysis_reports import print_reports, write_sensitivity_report
 from .figures import sensitivity_figures
 from .logs import experiment_log, log_session
@@ -89,6 +89,7 @@ def run_sensitivity(spec: ExperimentSpec, execution: ExecutionConfig,
     ``make_config`` turns a sample point's values into what ``evaluate`` takes (default: the
     base model configuration with those behavioural values).
     """
+    start_workers(execution)  # their start-up overlaps the design and the checks
     problem, sample = design(spec)
     total = len(sample) * spec.experiment.replications
     with experiment_log() as log_to:

@@ -25,7 +25,7 @@ from sim.world import REGION_NAMES
 
 from .cli import Incomplete
 from .compose import experiment_main
-from .execution import Evaluate, execute
+from .execution import Evaluate, execute, start_workers
 from .figures import sweep_figures
 from .logs import experiment_log, log_session
 from .manifest import open_experiment
@@ -47,6 +47,7 @@ def run_sweep(spec: ExperimentSpec, execution: ExecutionConfig,
               evaluate: Evaluate = evaluate_model) -> Path:
     """Run (or resume) the sweep ``spec``; write runs, summaries and figures; return the folder."""
     total = len(spec.arms) * spec.experiment.replications
+    start_workers(execution)  # their start-up overlaps the checks
     with experiment_log() as log_to:
         checked = preflight({f"experiment.arms.{arm}": run_config(with_overrides(spec.base, overrides))
                              for arm, overrides in spec.arms.items()})

@@ -240,6 +240,24 @@ def cached_world(config: WorldConfig) -> World:
     return copy.deepcopy(entry[0])
 
 
+def built_worlds() -> list[tuple[tuple, tuple[World, dict[str, str]]]]:
+    """The worlds this process keeps built (for :func:`keep_worlds` in another process)."""
+    with _built_worlds_lock:
+        return list(_built_worlds.items())
+
+
+def keep_worlds(entries: list[tuple[tuple, tuple[World, dict[str, str]]]]) -> None:
+    """Keep worlds another process built (from its :func:`built_worlds`), so that
+    :func:`cached_world` copies them instead of building them again; it still rebuilds one
+    whose input files have changed since."""
+    with _built_worlds_lock:
+        for key, entry in entries:
+            _built_worlds[key] = entry
+            _built_worlds.move_to_end(key)
+        while len(_built_worlds) > WORLDS_KEPT:
+            _built_worlds.popitem(last=False)
+
+
 def select(world: World, region: str | None, local_authority: str | None) -> World:
     """Keep one region and/or one local authority, naming the bad value if it is unknown."""
     if region is not None:

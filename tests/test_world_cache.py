@@ -87,3 +87,33 @@ def test_the_cache_keeps_a_few_worlds():
     for schools in range(1, sim.world.WORLDS_KEPT + 3):
         cached_world(replace(make_config().world, toy_schools=schools))
     assert len(sim.world._built_worlds) == sim.world.WORLDS_KEPT
+
+
+def test_worlds_handed_to_another_process_are_copied_there_not_built(monkeypatch):
+    """What a local worker gets from the experiment process (``experiments.execution``)."""
+    import pickle
+
+    config = replace(make_config().world, **CORNWALL)
+    built = cached_world(config)
+    handed = pickle.loads(pickle.dumps(sim.world.built_worlds()))  # as a worker receives them
+    sim.world._built_worlds.clear()
+    sim.world.keep_worlds(handed)
+
+    def no_build(config):
+        raise AssertionError("the world was built again")
+
+    monkeypatch.setattr(sim.world, "build_world", no_build)
+    copied = cached_world(config)
+    for field in dataclasses.fields(built):
+        value = getattr(built, field.name)
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(getattr(copied, field.name), value, err_msg=field.name)
+
+
+def test_preflight_leaves_its_world_for_the_runs(monkeypatch):
+    from experiments.preflight import preflight
+
+    config = replace(make_config(years=1), world=replace(make_config().world, **CORNWALL))
+    preflight({"base": config}, quiet=True)
+    monkeypatch.setattr(sim.world, "build_world", lambda config: pytest.fail("built again"))
+    run(config, seed=1)
