@@ -93,12 +93,14 @@ def cpu_seconds() -> float:
 def timed(spec, execution) -> dict:
     """Run the sweep with timed runs; wall seconds, peak MB, this process's CPU seconds and the
     runs' timings."""
-    cpu = cpu_seconds()
+    cpu, began = cpu_seconds(), time.time()
     seconds, peak = time_ours(spec, execution, evaluate=timed_evaluate)
     main_cpu = cpu_seconds() - cpu
     runs = ExperimentStore(spec.experiment.out).read_runs(columns=["run_key", "arm", "seed",
                                                                    "mean_gap", *TIMING])
-    return {"seconds": seconds, "peak_mb": peak, "main_cpu_s": main_cpu, "runs": runs}
+    return {"seconds": seconds, "peak_mb": peak, "main_cpu_s": main_cpu, "runs": runs,
+            "before_first_run_s": runs["bench_run_started"].min() - began,
+            "after_last_run_s": began + seconds - runs["bench_run_ended"].max()}
 
 
 def processes(runs: pd.DataFrame) -> pd.DataFrame:
@@ -352,6 +354,11 @@ def main() -> None:
           f"{local['main_cpu_s']:.1f} s); cores busy with the sweep: "
           f"{local_cpu / (cores * local['seconds']):.2f}; serial: "
           f"{serial['main_cpu_s'] / serial['seconds']:.2f} of one core")
+    print(f"  per run, CPU seconds: serial {run_cpu:.3f}, local "
+          f"{workers['run_cpu_s'].sum() / workers['runs'].sum():.3f}; seconds before the first "
+          f"run (checks, worker start): serial {serial['before_first_run_s']:.2f}, local "
+          f"{local['before_first_run_s']:.2f}; after the last (summaries): serial "
+          f"{serial['after_last_run_s']:.2f}, local {local['after_last_run_s']:.2f}")
     print(f"ours / batch_run on {cores} cores: "
           f"{measured['batch_run']['seconds'] / local['seconds']:.2f}x the rate (target >= 1.2); "
           f"against batch_run given our world cache: "

@@ -55,7 +55,7 @@ from sim.state import TERMS_PER_YEAR
 
 from .analysis_reports import print_reports, write_calibration_report
 from .cli import Incomplete
-from .compose import experiment_main
+from .entry import experiment_main
 from .discover import discover_after
 from .execution import Evaluate, execute, start_workers
 from .logs import experiment_log, log_session

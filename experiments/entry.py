@@ -1,6 +1,12 @@
 """What the Hydra commands share: ``--help`` that works with or without a preset chosen,
 ``-v`` / ``-q``, and the ``sis_presets`` resolver their help texts use.
 
+The command modules import Hydra, matplotlib and the statistics libraries only when a command
+runs (:func:`experiment_main`, and imports inside the functions that draw and summarise):
+local worker processes import the command's module again (``multiprocessing`` re-runs the
+main module), and every second their server spends importing is a second before the first
+run (bench/bench_slurm.py).
+
 Each command's help is a ``hydra/help`` template in ``conf/hydra/help/<command>.yaml``. Hydra
 composes the configuration before printing help, so for help a required group left unchosen
 (``experiment: ???``) is dropped (``~experiment``) instead of failing, and settings that do not
@@ -13,13 +19,22 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-import hydra
-
-from .config import CONF_DIR
 from .presets import register_resolver
 
 HELP_FLAGS = ("--help", "-h")
 VERBOSITY = {"-v": "DEBUG", "--verbose": "DEBUG", "-q": "WARNING", "--quiet": "WARNING"}
+
+
+def experiment_main(run_experiment: Callable, kinds: tuple[str, ...],
+                    command: str) -> Callable[[], None]:
+    """The console entry point of an experiment command (see
+    :func:`experiments.compose.experiment_main`), building it only when it is called."""
+    def main() -> None:
+        from .compose import experiment_main as hydra_entry
+        hydra_entry(run_experiment, kinds, command)()
+
+    main.__doc__ = f"Run {command} (Hydra command line; --help for the options)."
+    return main
 
 
 def command_line(args: list[str], help_name: str, level_setting: str,
@@ -46,6 +61,9 @@ def is_override(arg: str) -> bool:
 def composition_problem(args: list[str], config_name: str) -> str | None:
     """Why the overrides among ``args`` do not compose ``conf/<config_name>.yaml``, in one
     line; ``None`` when they do."""
+    import hydra
+
+    from .config import CONF_DIR
     try:
         with hydra.initialize_config_dir(config_dir=CONF_DIR, version_base=None):
             hydra.compose(config_name, overrides=[arg for arg in args if is_override(arg)])

@@ -28,11 +28,8 @@ import pandas as pd
 from sim.parameters import ConfigError, SimConfig, validate
 
 from .cli import Incomplete
-from .compose import experiment_main
-from .discover import discover_after
+from .entry import experiment_main
 from .execution import Evaluate, execute, start_workers
-from .analysis_reports import print_reports, write_sensitivity_report
-from .figures import sensitivity_figures
 from .logs import experiment_log, log_session
 from .manifest import open_experiment
 from .model_function import evaluate_model
@@ -111,8 +108,11 @@ def run_sensitivity(spec: ExperimentSpec, execution: ExecutionConfig,
             log_session(session, store.root)
             analyse_outcomes(store, spec, problem, sample)
             if spec.experiment.figures:
+                from .analysis_reports import write_sensitivity_report  # matplotlib: see entry
+                from .figures import sensitivity_figures
                 sensitivity_figures(store.root, spec.experiment.kind)
                 write_sensitivity_report(store.root, spec)
+    from .discover import discover_after
     discover_after(store.root, spec)
     return store.root
 
@@ -178,6 +178,7 @@ def report(folder: Path, spec: ExperimentSpec) -> None:
     else:
         print(f"\nAll indices converged (within {spec.experiment.convergence_tolerance} "
               "between N/2 and N).")
+    from .analysis_reports import print_reports
     print_reports(folder)
     print(f"\nResults in {folder}")
 

@@ -24,19 +24,15 @@ from sim.subgroups import LA_PREFIX, OUTPUT_SEPARATOR, output_name
 from sim.world import REGION_NAMES
 
 from .cli import Incomplete
-from .compose import experiment_main
+from .entry import experiment_main
 from .execution import Evaluate, execute, start_workers
-from .figures import sweep_figures
 from .logs import experiment_log, log_session
 from .manifest import open_experiment
 from .model_function import evaluate_model
 from .plan import run_config, sweep_tasks
 from .preflight import preflight
-from .report import write_report
 from .spec import ExecutionConfig, ExperimentSpec, with_overrides
 from .store import ExperimentStore, failed_runs_message
-from .summary import (arm_summary, costs_per_extra_school, la_differences, paired_differences,
-                      series_summary)
 
 RUN_KEY_COLUMNS = ["arm", "replication"]
 COST_OUTCOMES = ("spend_gbp_per_year", "schools_good_or_outstanding")  # for summary/costs.csv
@@ -62,6 +58,8 @@ def run_sweep(spec: ExperimentSpec, execution: ExecutionConfig,
             log_session(session, store.root)
             summarise_sweep(store, spec)
             if spec.experiment.figures:
+                from .figures import sweep_figures  # matplotlib: see experiments.entry
+                from .report import write_report
                 sweep_figures(store.root, spec.reference_arm)
                 write_report(store.root, spec)
     return store.root
@@ -69,6 +67,8 @@ def run_sweep(spec: ExperimentSpec, execution: ExecutionConfig,
 
 def summarise_sweep(store: ExperimentStore, spec: ExperimentSpec) -> dict[str, pd.DataFrame]:
     """Compute and write the sweep's summary tables from its recorded runs."""
+    from .summary import (arm_summary, costs_per_extra_school, la_differences,  # scipy.stats
+                          paired_differences, series_summary)
     arms = list(spec.arms)
     recorded = store.output_columns()
     columns = summary_columns(spec, recorded, spec.experiment.outcomes)
