@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
+import shutil
+import subprocess
 import tomllib
 from importlib.metadata import packages_distributions
 
+import pytest
 import yaml
 from jsonschema import Draft7Validator
 
@@ -123,3 +127,33 @@ def test_ci_writes_the_lock_file_after_the_tests():
     assert ci.index("make test") < ci.index("make lock")
     assert "git diff --quiet -- requirements-lock.txt" in ci
     assert "pip freeze" in (REPO / "Makefile").read_text().split("\nlock:", 1)[1].split("\n\n")[0]
+
+
+def make_dry_run(folder, target: str) -> str:
+    """What ``make -n target`` would run in ``folder`` (nothing is run)."""
+    result = subprocess.run(["make", "-n", target], cwd=folder, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_make_setup_reinstalls_when_pyproject_changes(tmp_path):
+    """An existing .venv gets new dependencies and console commands: `make setup` (and every
+    target that needs the environment) reinstalls the project when pyproject.toml is newer
+    than the last install, and only then."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy(REPO / name, tmp_path / name)
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "python").touch()  # an existing environment
+    stamp = tmp_path / ".venv" / ".installed"
+    assert "pip install -q -e" in make_dry_run(tmp_path, "setup")  # never installed: install
+    stamp.touch()
+    os.utime(tmp_path / "pyproject.toml", (1, 1))  # older than the last install
+    assert "pip install" not in make_dry_run(tmp_path, "setup")
+    assert "pip install" not in make_dry_run(tmp_path, "test")
+    os.utime(tmp_path / "pyproject.toml", None)  # edited after it
+    os.utime(stamp, (1, 1))
+    for target in ("setup", "test", "run"):
+        assert "pip install -q -e" in make_dry_run(tmp_path, target), target
