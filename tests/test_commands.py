@@ -494,3 +494,29 @@ def test_calibration_retries_failed_runs_when_asked_and_ends_incomplete_until_th
     calibrate.run_calibration(spec, execution, evaluate=planted_model, make_config=lambda v: v)
     store = ExperimentStore(folder)
     assert not len(store.read_errors()) and len(store.read_runs()) == 32
+
+
+def test_readme_command_lines_are_valid():
+    """Every `sis-...` line of README's shell examples composes (Hydra commands) or parses
+    (the others), as the command would before doing anything."""
+    from experiments.compose import compose_spec
+    from experiments.config import compose_config
+    readme = (REPO / "README.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", readme, re.S)
+    lines = [line.split(" #", 1)[0].strip() for block in blocks for line in block.splitlines()
+             if line.startswith("sis-")]
+    assert len(lines) >= 10
+    for line in lines:
+        command, *args = shlex.split(line)
+        args = [arg for arg in args if arg not in ("-q", "-v")]
+        if "--help" in args:
+            continue
+        if command == "sis-run":
+            compose_config(args)
+        elif command in HYDRA_COMMANDS:
+            spec, _ = compose_spec(args)
+            assert spec.experiment.kind in HYDRA_COMMANDS[command][2], line
+        else:
+            module = OPTION_COMMANDS[command]
+            import_module(module if module != "explorer" else "explorer.__main__") \
+                .build_parser().parse_args(args)
