@@ -33,7 +33,8 @@ PASSAGES_SUFFIX = ".passages.txt"
 # (Makefile, .ci/run); not the shipped seed texts themselves, results folders or environments.
 SCANNED_SUFFIXES = (".py", ".md", ".yaml", ".yml", ".toml", ".cff", ".txt", ".rst", ".cfg",
                     ".json", ".ipynb", ".csv", ".sh", ".html", "")
-SKIPPED_DIRS = (".git", ".venv", "venv", "node_modules", "__pycache__", ".pytest_cache")
+SKIPPED_DIRS = (".git", "venv", "node_modules", "__pycache__")
+SCANNED_HIDDEN_DIRS = (".ci",)  # other hidden folders are tools' caches and environments
 SKIPPED_TOP_DIRS = ("outputs", "multirun")  # Hydra's git-ignored output folders
 OUTPUT_DIR = "results"  # its README.md is scanned, not the results folders under it (docs/results is)
 
@@ -81,6 +82,7 @@ def scanned_files(root: Path = REPO) -> list[Path]:
     for folder, subfolders, names in os.walk(root):
         subfolders[:] = [] if Path(folder) == root / OUTPUT_DIR else sorted(
             d for d in subfolders if d not in SKIPPED_DIRS and not d.endswith(".egg-info")
+            and (not d.startswith(".") or d in SCANNED_HIDDEN_DIRS)
             and Path(folder, d) != SEEDS_DIR
             and not (Path(folder) == root and d in SKIPPED_TOP_DIRS))
         files += [Path(folder, name) for name in sorted(names)

@@ -95,6 +95,7 @@ def test_scan_covers_shipped_results_notebooks_and_scripts_not_outputs(tmp_path)
              "data/x.csv": True, "Makefile": True, ".ci/run": True, "results/README.md": True,
              "sim/a.py": True, "results/my_run/manifest.json": False, ".venv/lib/b.py": False,
              ".git": False, "x.egg-info/PKG-INFO": False, "outputs/2026/c.yaml": False,
+             ".hypothesis/examples/d": False, ".pytest_cache/v/e": False,
              "docs/figure.png": False}
     for name in files:
         path = tmp_path / name
