@@ -90,10 +90,11 @@ def test_calibrate_help_marks_the_preset_in_use_and_lists_only_calibrations():
 
 @pytest.mark.parametrize("command", list(HYDRA_COMMANDS))
 def test_help_examples_compose(command):
-    """Every worked example of a help text is a valid command line: it composes and passes
-    the checks a run makes before starting (nothing is run)."""
+    """Every worked example of a help text is a valid command line: it composes, and the
+    configuration passes the checks made before any run (nothing is run)."""
     from experiments.compose import compose_spec
     from experiments.config import compose_config
+    from sim.parameters import validate
     module, _, kinds = HYDRA_COMMANDS[command]
     text = run_help(module, "--help").stdout
     lines = examples(text, command)
@@ -101,7 +102,7 @@ def test_help_examples_compose(command):
     for line in lines:
         args = [arg for arg in shlex.split(line)[1:] if arg not in ("-q", "-v")]
         if command == "sis-run":
-            compose_config(args)
+            validate(compose_config(args))
         else:
             spec, _ = compose_spec(args)
             assert spec.experiment.kind in kinds, line
