@@ -100,7 +100,8 @@ def execute(tasks: Iterable[RunTask], evaluate: Evaluate, store: ExperimentStore
     check_execution(execution)
     if execution.backend == "slurm":  # job arrays: see experiments/slurm.py
         from .slurm import execute_on_slurm
-        session = execute_on_slurm(tasks, evaluate, store, execution, total, description)
+        session = execute_on_slurm(tasks, evaluate, store, execution, total, description,
+                                   retry_failed)
     else:
         session = _execute_here(tasks, evaluate, store, execution, total, description,
                                 retry_failed)

@@ -143,16 +143,18 @@ def _max_array_size() -> int | None:
 # -- the submitting process -----------------------------------------------------------------
 
 def execute_on_slurm(tasks: Iterable[RunTask], evaluate: Evaluate, store: ExperimentStore,
-                     execution: ExecutionConfig, total: int, description: str = "runs") -> dict:
-    """Submit every run ``store`` has not recorded and no queued job holds; record runs as
-    jobs hand them over; return when every job has ended (see the module docstring).
+                     execution: ExecutionConfig, total: int, description: str = "runs",
+                     retry_failed: bool = False) -> dict:
+    """Submit every run ``store`` has not recorded (or recorded as failed, with
+    ``retry_failed``) and no queued job holds; record runs as jobs hand them over; return when
+    every job has ended (see the module docstring).
 
     Raises :class:`RunsNotDone` when jobs ended with runs not done.
     """
     check_slurm(execution)
     start = time.perf_counter()
     folder = store.root.resolve() / SLURM_DIR
-    collector = _Collector(store, folder / STAGED, execution.batch_size)
+    collector = _Collector(store, folder / STAGED, execution.batch_size, retry_failed)
     skipped = len(collector.recorded)
     progress = tqdm(total=total, initial=skipped, desc=description, unit="run", smoothing=0.1,
                     disable=not execution.progress, dynamic_ncols=True)
@@ -166,7 +168,7 @@ def execute_on_slurm(tasks: Iterable[RunTask], evaluate: Evaluate, store: Experi
     waited = dict(jobs)  # jobs of an earlier session still queued, and those submitted now
     submitted = 0
     try:
-        for job, keys in _submit(todo, evaluate, folder, execution, description):
+        for job, keys in _submit(todo, evaluate, folder, execution, description, retry_failed):
             waited[job] = jobs[job] = keys
             submitted += 1
             _write_jobs(folder, jobs)
@@ -210,7 +212,7 @@ def execute_on_slurm(tasks: Iterable[RunTask], evaluate: Evaluate, store: Experi
 
 
 def _submit(todo: Iterator[RunTask], evaluate: Evaluate, folder: Path, execution: ExecutionConfig,
-            name: str) -> Iterator[tuple[str, list[str]]]:
+            name: str, retry_failed: bool = False) -> Iterator[tuple[str, list[str]]]:
     """Submit ``todo`` as job arrays; yield each job's id and run keys once it is queued."""
     import submitit
 
@@ -231,7 +233,7 @@ def _submit(todo: Iterator[RunTask], evaluate: Evaluate, folder: Path, execution
         signal_delay_s=min(90, 6 * minutes), additional_parameters=extra)
     run_batch = partial(run_job, evaluate=evaluate, root=str(folder.parent),
                         cpus=execution.cpus_per_task, batch_size=execution.batch_size,
-                        flush_seconds=execution.flush_seconds)
+                        flush_seconds=execution.flush_seconds, retry_failed=retry_failed)
     batches = _chunks(todo, execution.runs_per_job)
     while array := list(islice(batches, execution.max_array_size)):
         try:
@@ -303,9 +305,10 @@ def _why_job_ended(logs: Path, job: str) -> str:
 class _Collector:
     """Records the runs jobs hand over (``staged/*.pkl``) in the store, each run once."""
 
-    def __init__(self, store: ExperimentStore, staged: Path, batch_size: int) -> None:
+    def __init__(self, store: ExperimentStore, staged: Path, batch_size: int,
+                 retry_failed: bool = False) -> None:
         self.store, self.staged, self.batch_size = store, staged, batch_size
-        self.recorded = store.finished_keys()
+        self.recorded = store.finished_keys(retry_failed=retry_failed)
         self.done = self.failed = 0
 
     def collect(self) -> int:
@@ -330,7 +333,7 @@ class _Collector:
 # -- inside a job -----------------------------------------------------------------------------
 
 def run_job(tasks: list[RunTask], evaluate: Evaluate, root: str, cpus: int, batch_size: int,
-            flush_seconds: float) -> int:
+            flush_seconds: float, retry_failed: bool = False) -> int:
     """Run one array task's runs on its ``cpus`` cores; hand finished runs to the submitting
     process as files in ``<root>/slurm/staged/``, at least every ``batch_size`` runs or
     ``flush_seconds``, and on SIGTERM (scancel, time limit, preemption) before exiting at once.
@@ -339,7 +342,7 @@ def run_job(tasks: list[RunTask], evaluate: Evaluate, root: str, cpus: int, batc
     job = _job_id()
     staged = Path(root) / SLURM_DIR / STAGED
     staged.mkdir(parents=True, exist_ok=True)
-    done = ExperimentStore(Path(root)).finished_keys()
+    done = ExperimentStore(Path(root)).finished_keys(retry_failed=retry_failed)
     for path in staged.glob(f"{job}-*.pkl"):
         done.update(record.key for record in pickle.loads(path.read_bytes()))
     todo = [task for task in tasks if task.key not in done]

@@ -193,6 +193,14 @@ def test_failed_runs_on_slurm_are_recorded_and_the_others_kept(tmp_path):
     assert set(errors["error_type"]) == {"ValueError"}
     assert len(ExperimentStore(out).read_runs(columns=["run_key"])) == 4
 
+    run_sweep(spec, execution, evaluate_model)  # not retried unasked
+    assert len(ExperimentStore(out).read_errors()) == 2
+    spec, execution = compose_spec([*TOY_SWEEP, *ON_SLURM, f"experiment.out={out}",
+                                    "experiment.figures=false", "experiment.retry_failed=true"])
+    run_sweep(spec, execution, evaluate_model)  # the cause fixed, retried on the cluster
+    assert len(ExperimentStore(out).read_errors()) == 0
+    assert len(ExperimentStore(out).read_runs(columns=["run_key"])) == 6
+
 
 def test_submitting_process_killed_then_rerun_waits_for_its_jobs_and_resubmits_nothing(tmp_path):
     command = [sys.executable, "-m", "experiments.sweep", *TOY_SWEEP, *ON_SLURM,

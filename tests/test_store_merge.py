@@ -103,3 +103,12 @@ def test_a_failed_session_leaves_its_parts_unmerged(tmp_path):
             raise RuntimeError("disk trouble")
     assert len(parts(folder)) == 2
     assert len(ExperimentStore(folder).read_runs()) == 4
+
+
+def test_parts_are_merged_when_their_outputs_reach_merged_bytes(tmp_path, monkeypatch):
+    batch_bytes = store_module._serialised(store_module.outputs_table(records(0, 2))).size
+    monkeypatch.setattr(store_module, "MERGED_BYTES", 2 * batch_bytes)
+    with open_store(tmp_path / "exp") as store:
+        for first in range(0, 10, 2):  # 5 batches of 2 runs: merged after the second and fourth
+            store.append(records(first, 2))
+        assert [pq.read_metadata(p).num_rows for p in parts(tmp_path / "exp")] == [4, 4, 2]
