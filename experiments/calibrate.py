@@ -45,6 +45,7 @@ again with ``experiment.retry_failed=true``, and the command exits 4 when runs f
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -61,7 +62,7 @@ from .cli import Incomplete
 from .entry import experiment_main
 from .discover import discover_after
 from .execution import Evaluate, execute, start_workers
-from .logs import log_file, log_session
+from .logs import experiment_log, log_session
 from .manifest import open_experiment
 from .model_function import SERIES_SUFFIX, evaluate_model
 from .plan import run_config, sample_tasks
@@ -72,6 +73,7 @@ from .store import ExperimentStore, failed_runs_message
 
 RUN_KEY_COLUMNS = ["sample", "replication"]
 ENSEMBLE = "ensemble.csv"
+log = logging.getLogger("experiments.calibrate")  # not __name__: "__main__" under python -m
 
 
 @dataclass(frozen=True)
@@ -112,27 +114,34 @@ def inverse_cdf(u: Uncertainty, p: np.ndarray) -> np.ndarray:
 def run_calibration(spec: ExperimentSpec, execution: ExecutionConfig,
                     evaluate: Evaluate = evaluate_model, make_config=None) -> Path:
     """Run (or resume) the calibration ``spec``; write the points and the ensemble."""
-    start_workers(execution)  # their start-up overlaps the checks
+    start_workers(execution)  # their start-up overlaps the checks, as in sensitivity analysis
     sample = prior_sample(spec.uncertainties, spec.experiment.N, spec.experiment.seed)
-    checked = None
-    if make_config is None:
-        check_sample(spec, sample)
-        checked = preflight({f"experiment.arms.{arm}": run_config(analysis_base(spec))
-                             for arm in spec.arms})
-        make_config = partial(model_config, analysis_base(spec))
-    start_year = world_start_year(spec) if any(
-        t.measure == "at_year" for t in targets_of(spec).values()) else None
     total = len(sample) * spec.experiment.replications
-    with open_experiment(spec, RUN_KEY_COLUMNS, total, checked) as store, log_file(store.root):
-        store.write_parquet("sample.parquet", sample)
-        session = execute(sample_tasks(spec, sample, make_config), evaluate, store, execution,
-                          total, description=spec.experiment.name,
-                          retry_failed=spec.experiment.retry_failed)
-        store.log_session(session)
-        log_session(session, store.root)
-        summarise_calibration(store, spec, sample, start_year)
-        if spec.experiment.figures:
-            write_calibration_report(store.root, spec)
+    with experiment_log() as log_to:
+        checked = None
+        if make_config is None:
+            check_sample(spec, sample)
+            # as sensitivity analysis does: the world built and checked once, its inputs
+            # fingerprinted, what its load imputed logged (and recorded in run.log)
+            checked = preflight({f"experiment.arms.{arm}": run_config(analysis_base(spec))
+                                 for arm in spec.arms})
+            make_config = partial(model_config, analysis_base(spec))
+        start_year = world_start_year(spec) if any(
+            t.measure == "at_year" for t in targets_of(spec).values()) else None
+        with open_experiment(spec, RUN_KEY_COLUMNS, total, checked) as store:
+            log_to(store.root)
+            log.info("calibration %s: %d prior points x %d replications, %d targets -> %s",
+                     spec.experiment.name, len(sample), spec.experiment.replications,
+                     len(spec.experiment.targets), store.root)
+            store.write_parquet("sample.parquet", sample)
+            session = execute(sample_tasks(spec, sample, make_config), evaluate, store,
+                              execution, total, description=spec.experiment.name,
+                              retry_failed=spec.experiment.retry_failed)
+            store.log_session(session)
+            log_session(session, store.root)
+            summarise_calibration(store, spec, sample, start_year)
+            if spec.experiment.figures:
+                write_calibration_report(store.root, spec)
     discover_after(store.root, spec)
     return store.root
 
@@ -246,7 +255,7 @@ def _run_and_report(spec: ExperimentSpec, execution: ExecutionConfig) -> None:
     folder = run_calibration(spec, execution)
     report(folder, spec)
     failed = failed_runs_message(ExperimentStore(folder), spec.experiment.name)
-    if failed:
+    if failed:  # exit 4, as sweeps and sensitivity analyses do (experiments/cli.py)
         raise Incomplete(failed)
 
 

@@ -112,6 +112,9 @@ def hydra_exit_codes(main: Callable[[], None]) -> Callable[[], None]:
                 raise SystemExit(EXIT_USER) from None
             sys.stderr.write(held)
             raise
+        except BaseException:  # an exception Hydra does not turn into an exit (its --help path)
+            sys.stderr.write(_release_stderr())
+            raise
         sys.stderr.write(_release_stderr())
     return wrapped
 

@@ -80,4 +80,5 @@ def experiment_main(run_experiment: Callable[[ExperimentSpec, ExecutionConfig], 
         exit_with(run_command(lambda: run_checked(cfg)))
 
     return entry_point(hydra_exit_codes(main), help_name=command.rsplit(".", 1)[-1],
-                       level_setting="execution.log_level", required_groups=("experiment",))
+                       level_setting="execution.log_level", config_name=CONFIG_NAME,
+                       required_groups=("experiment",))

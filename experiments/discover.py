@@ -47,10 +47,12 @@ from sim.subgroups import output_name
 
 from .analysis_reports import write_discovery_report
 from .cli import run_command
+from .logs import configure, log_capture, log_file, write_log
 from .spec import spec_from_dict
 from .store import ExperimentStore, read_manifest, write_atomic
 
 DISCOVERY = "discovery"
+log = logging.getLogger("experiments.discover")  # not __name__: "__main__" under python -m
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ def experiment_rows(folder: Path, outcome: str, subgroup: str, arm: str | None,
         sample = pd.read_parquet(folder / "sample.parquet")
         runs = store.read_runs(columns=["run_key", "sample", column])
         y = runs.groupby("sample")[column].mean().reindex(sample["sample"])
-        return sample.drop(columns="sample").reset_index(drop=True), y.reset_index(drop=True)
+        return _recorded(sample.drop(columns="sample").set_index(y.index), y, folder, "sample points")
     if not spec.ensemble:
         raise ConfigError(f"{folder} is a sweep at one parameter set: scenario discovery needs "
                           "parameters that vary (a sensitivity analysis, a calibration, or a "
@@ -130,7 +132,17 @@ def experiment_rows(folder: Path, outcome: str, subgroup: str, arm: str | None,
     y = wide[arm] - wide[versus] if versus else wide[arm]
     members = runs.drop_duplicates("replication").set_index("replication")["member"].reindex(wide.index)
     x = pd.DataFrame([spec.ensemble[int(m)] for m in members], index=wide.index)
+    return _recorded(x, y, folder, "replications")
+
+
+def _recorded(x: pd.DataFrame, y: pd.Series, folder: Path,
+              rows: str) -> tuple[pd.DataFrame, pd.Series]:
+    """The rows with an outcome; rows without one (every run of the point failed, or one arm of
+    a paired difference did) are left out, with a warning, rather than counted as no case."""
     keep = y.notna().to_numpy()
+    if not keep.all():
+        log.warning("%s: %d of %d %s have no recorded outcome (failed runs, see errors/) and are "
+                    "left out of scenario discovery", folder, int((~keep).sum()), len(keep), rows)
     return x[keep].reset_index(drop=True), y[keep].reset_index(drop=True)
 
 
@@ -184,11 +196,21 @@ def discover(folder: str | Path, outcome: str, below: float | None = None,
              above: float | None = None, subgroup: str = "all", arm: str | None = None,
              versus: str | None = None, min_density: float = 0.8, boxes: int = 1,
              out: str | Path | None = None) -> Path:
-    """Scenario discovery on a recorded experiment; write boxes, trajectories and the figure."""
-    from sim.figures import PNG_METADATA
+    """Scenario discovery on a recorded experiment; write boxes, trajectories, the figure, the
+    report and ``run.log`` (this discovery's log, written once the rest is)."""
     if (below is None) == (above is None):
         raise ConfigError("give exactly one of --below or --above")
-    folder = Path(folder)
+    with log_capture() as captured:
+        target = _discover(Path(folder), outcome, below, above, subgroup, arm, versus,
+                           min_density, boxes, out)
+    write_log(target, captured.getvalue())
+    return target
+
+
+def _discover(folder: Path, outcome: str, below: float | None, above: float | None,
+              subgroup: str, arm: str | None, versus: str | None, min_density: float,
+              boxes: int, out: str | Path | None) -> Path:
+    from sim.figures import PNG_METADATA
     x, y = experiment_rows(folder, outcome, subgroup, arm, versus)
     interesting = (y < below).to_numpy() if below is not None else (y > above).to_numpy()
     discovery = find_boxes(x, interesting, min_density=min_density, boxes=boxes)
@@ -205,6 +227,11 @@ def discover(folder: str | Path, outcome: str, below: float | None = None,
     write_atomic(target / "boxes.png", lambda tmp: figure.savefig(tmp, format="png", dpi=110,
                                                                   metadata=PNG_METADATA))
     write_discovery_report(target, discovery.boxes, what, condition, folder)
+    first = discovery.boxes[discovery.boxes["box"] == 0].iloc[0]
+    log.info("scenario discovery on %s: %s %s in %d of %d cases; %d box(es), the first with "
+             "coverage %.2f and density %.2f -> %s", folder, what, condition,
+             int(interesting.sum()), len(x), discovery.boxes["box"].nunique(),
+             first["coverage"], first["density"], target)
     return target
 
 
@@ -214,14 +241,39 @@ def discover_after(folder: str | Path, spec) -> Path | None:
     d = spec.experiment.discovery
     if not d.outcome:
         return None
-    return discover(folder, d.outcome, d.below, d.above, d.subgroup,
-                    min_density=d.min_density, boxes=d.boxes)
+    with log_file(folder):  # the experiment's log records its discovery too
+        return discover(folder, d.outcome, d.below, d.above, d.subgroup,
+                        min_density=d.min_density, boxes=d.boxes)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command line: see the module docstring."""
-    parser = argparse.ArgumentParser(prog="python -m experiments.discover",
-                                     description=__doc__.split("\n\n")[0])
+HELP = """\
+sis-discover (python -m experiments.discover): scenario discovery (PRIM) on a finished experiment
+
+Takes a recorded experiment whose runs vary behavioural parameters (a sensitivity analysis, a
+calibration, or a sweep run across a parameter ensemble) and a condition on one outcome (a
+policy failing: --below; or winning: --above), and finds the boxes of parameter values that
+hold the cases meeting it, with PRIM (EMA Workbench): each box with its coverage (share of the
+cases inside it) and density (share of the box that are cases). Writes boxes.csv,
+trajectory.csv, boxes.png, report.md and run.log to <folder>/discovery/ (or --out). Nothing is
+rerun."""
+
+EXAMPLES = """\
+examples:
+  sis-discover results/experiments/morris --outcome share_good_or_outstanding --below 0.84
+      Where, across the Morris sample, does the share good or outstanding end below 84 %?
+  sis-discover results/experiments/discovery --outcome share_good_or_outstanding --below 0.80 --boxes 2
+      The North East's scenarios below 80 % (experiment=discovery), two boxes in turn.
+  sis-discover results/experiments/nle_targeting_ensemble --outcome share_good_or_outstanding \\
+      --subgroup rural --arm cold_spots_first --versus nearest --above 0
+      Across a calibration ensemble: where does cold_spots_first beat nearest in rural schools?
+
+Documentation: docs/EXPERIMENTS.md ("Scenario discovery"), README.md"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (``--help`` shows it, with examples)."""
+    parser = argparse.ArgumentParser(prog="sis-discover", description=HELP, epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", help="a recorded experiment (sensitivity, calibration, or a sweep across an ensemble)")
     parser.add_argument("--outcome", required=True, help="scalar outcome, e.g. share_good_or_outstanding")
     parser.add_argument("--subgroup", default="all", help="subgroup of the outcome (default: all)")
@@ -230,14 +282,26 @@ def main(argv: list[str] | None = None) -> int:
     condition.add_argument("--above", type=float, help="cases of interest: outcome above this")
     parser.add_argument("--arm", help="sweep: the arm (default: the reference arm)")
     parser.add_argument("--versus", help="sweep: classify the paired difference arm - versus")
-    parser.add_argument("--min-density", type=float, default=0.8)
+    parser.add_argument("--min-density", type=float, default=0.8,
+                        help="the box chosen is the widest whose density reaches this (default 0.8)")
     parser.add_argument("--boxes", type=int, default=1, help="boxes to find in turn")
     parser.add_argument("--out", help="output folder (default: <folder>/discovery)")
-    args = parser.parse_args(argv)
-    return run_command(lambda: _discover_and_print(args))
+    parser.add_argument("-v", "--verbose", action="store_const", const="DEBUG", dest="log_level",
+                        default="INFO", help="log more (DEBUG)")
+    parser.add_argument("-q", "--quiet", action="store_const", const="WARNING", dest="log_level",
+                        help="log warnings and errors only")
+    return parser
 
 
-def _discover_and_print(args: argparse.Namespace) -> None:
+def main(argv: list[str] | None = None) -> int:
+    """Command line: scenario discovery on a recorded experiment (exit codes: experiments/cli.py)."""
+    args = build_parser().parse_args(argv)
+    configure(args.log_level)
+    return run_command(lambda: _discover_and_report(args))
+
+
+def _discover_and_report(args: argparse.Namespace) -> None:
+    """Find the boxes and print the restricted parameters of each."""
     target = discover(args.folder, args.outcome, args.below, args.above, args.subgroup,
                       args.arm, args.versus, args.min_density, args.boxes, args.out)
     boxes = pd.read_csv(target / "boxes.csv")

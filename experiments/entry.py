@@ -9,7 +9,9 @@ run (bench/bench_slurm.py).
 
 Each command's help is a ``hydra/help`` template in ``conf/hydra/help/<command>.yaml``. Hydra
 composes the configuration before printing help, so for help a required group left unchosen
-(``experiment: ???``) is dropped (``~experiment``) instead of failing.
+(``experiment: ???``) is dropped (``~experiment``) instead of failing, and settings that do not
+compose (a mistyped preset, a group the command does not take) are named in one line and left
+out, so the help is still shown.
 """
 
 from __future__ import annotations
@@ -51,13 +53,44 @@ def command_line(args: list[str], help_name: str, level_setting: str,
     return extra + args + helps[:1]
 
 
+def is_override(arg: str) -> bool:
+    """Whether a command-line argument is a Hydra override (``key=value``, ``~group``)."""
+    return not arg.startswith("-") and "=" in arg or arg.startswith("~")
+
+
+def composition_problem(args: list[str], config_name: str) -> str | None:
+    """Why the overrides among ``args`` do not compose ``conf/<config_name>.yaml``, in one
+    line; ``None`` when they do."""
+    import hydra
+
+    from .config import CONF_DIR
+    try:
+        with hydra.initialize_config_dir(config_dir=CONF_DIR, version_base=None):
+            hydra.compose(config_name, overrides=[arg for arg in args if is_override(arg)])
+    except Exception as error:  # noqa: BLE001 - any composition error is named, not raised
+        text = " ".join(str(error).split())
+        for tail in (" Config search path:", " To append to your"):  # Hydra's advice: not ours
+            text = text.split(tail, 1)[0]
+        return text.rstrip(".")
+    return None
+
+
 def entry_point(hydra_main: Callable[[], None], help_name: str, level_setting: str,
-                required_groups: tuple[str, ...] = ()) -> Callable[[], None]:
+                config_name: str, required_groups: tuple[str, ...] = ()) -> Callable[[], None]:
     """The console entry point (``sis-<command>``, ``python -m experiments.<command>``) of a
-    ``@hydra.main`` function."""
+    ``@hydra.main`` function composing ``conf/<config_name>.yaml``."""
     def main() -> None:
         register_resolver()
-        sys.argv[1:] = command_line(sys.argv[1:], help_name, level_setting, required_groups)
+        given = sys.argv[1:]
+        args = command_line(given, help_name, level_setting, required_groups)
+        if any(arg in HELP_FLAGS for arg in args):  # help describes the command: a bad
+            problem = composition_problem(args, config_name)  # setting must not hide it
+            if problem:
+                print(f"note: {problem}; the help below leaves your settings out",
+                      file=sys.stderr)
+                args = command_line([arg for arg in given if not is_override(arg)], help_name,
+                                    level_setting, required_groups)
+        sys.argv[1:] = args
         hydra_main()
 
     main.__doc__ = hydra_main.__doc__

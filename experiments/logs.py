@@ -5,7 +5,8 @@ The model and the experiments log through the standard :mod:`logging` module (lo
 test) keeps Python's defaults: warnings reach stderr, nothing else is printed. The commands call
 :func:`configure` with the level chosen (``run.log_level`` or ``execution.log_level``, or
 ``-v`` / ``-q``), and every results folder gets the log of the command that wrote it, at INFO
-or finer, in ``<folder>/run.log``: an experiment's appended as it runs (:func:`log_file`), a
+or finer, in ``<folder>/run.log``: an experiment's appended as it runs, from its checks before
+the folder exists on (:func:`experiment_log`; :func:`log_file` for a folder that exists), a
 single run's written with its results, once they are complete (:func:`log_capture`).
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 import io
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -56,6 +57,63 @@ def log_file(folder: str | Path, mode: str = "a") -> Iterator[Path]:
         yield path
 
 
+class _FolderLog(logging.Handler):
+    """Holds records in memory until the results folder is known, then appends them, and every
+    later record, to its run.log."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._held: list[str] = []
+        self._file: io.TextIOWrapper | None = None
+
+    def attach(self, folder: str | Path) -> Path:
+        path = Path(folder) / LOG_FILE
+        self.acquire()
+        try:
+            self._file = open(path, "a", encoding="utf-8")
+            self._file.writelines(self._held)
+            self._file.flush()
+            self._held.clear()
+        finally:
+            self.release()
+        return path
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record) + "\n"
+            if self._file is None:
+                self._held.append(line)
+            else:
+                self._file.write(line)
+                self._file.flush()
+        except Exception:  # noqa: BLE001 - logging must not fail the experiment
+            self.handleError(record)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        super().close()
+
+
+@contextmanager
+def experiment_log() -> Iterator[Callable[[str | Path], Path]]:
+    """Record the model's log from here on for an experiment's ``run.log``, before its folder
+    exists: what the checks before any run log (a world's imputations, a resumed experiment's
+    notes) is held, and written first when the block calls the function it is given with the
+    folder. Appends, so a resumed experiment keeps the log of every session; if the folder is
+    never given (the checks failed), nothing is written::
+
+        with experiment_log() as log_to:
+            checked = preflight(...)
+            with open_experiment(...) as store:
+                log_to(store.root)
+    """
+    handler = _FolderLog()
+    with _recording(handler):
+        yield handler.attach
+
+
 @contextmanager
 def log_capture() -> Iterator[io.StringIO]:
     """Record the model's log in memory while the block runs, as :func:`log_file` would; the
@@ -83,11 +141,19 @@ def _recording(handler: logging.Handler) -> Iterator[None]:
     for logger in loggers:
         logger.setLevel(min(level, logger.getEffectiveLevel()))
     root = logging.getLogger()
-    root.addHandler(handler)
+    # Where nothing is configured (library use: a notebook, a test), Python prints warnings
+    # through logging.lastResort only while no handler at all is found; keep doing so while
+    # ours records, so warnings still reach stderr.
+    last_resort = logging.lastResort if not root.handlers and logging.lastResort else None
+    for added in (handler, last_resort):
+        if added is not None:
+            root.addHandler(added)
     try:
         yield
     finally:
         root.removeHandler(handler)
+        if last_resort is not None:
+            root.removeHandler(last_resort)
         handler.close()
         for logger, before in zip(loggers, saved):
             logger.setLevel(before)

@@ -12,7 +12,7 @@ experiment in place (replication seeds are a prefix of a longer list,
 from __future__ import annotations
 
 import json
-import sys
+import logging
 
 from sim.fingerprint import fingerprint
 from sim.results import EXPERIMENT_KIND, OUTPUT_KIND, package_versions, source_revision
@@ -24,6 +24,7 @@ from .store import DifferentExperiment, ExperimentStore
 FORMAT_VERSION = 1
 RESULT_NEUTRAL_SETTINGS = ("out", "overwrite", "figures", "retry_failed", "question", "headline")
 DIFFERENCES_SHOWN = 3
+log = logging.getLogger(__name__)
 
 
 def experiment_manifest(spec: ExperimentSpec, run_key_columns: list[str], total_runs: int,
@@ -93,7 +94,7 @@ def reconcile(recorded: dict, manifest: dict) -> dict:
     """The manifest to keep when the recorded experiment is the requested one (grown by more
     replications, if asked); :class:`~experiments.store.DifferentExperiment` when it is not."""
     then, now = recorded.get("spec", {}), manifest["spec"]
-    if "input_files" in recorded:  # manifests before fingerprints have none to compare
+    if recorded.get("input_files"):  # manifests before fingerprints have none to compare
         changes = input_changes(recorded["input_files"], manifest["input_files"])
         if changes:  # first: a changed file (an ensemble's too) is named, not its effects
             raise DifferentExperiment(f"runs made with other inputs ({'; '.join(changes)})")
@@ -113,8 +114,8 @@ def reconcile(recorded: dict, manifest: dict) -> dict:
             f"leave recorded runs out (give {had} or more to resume it)", suggest_overwrite=False)
     if wants == had:
         return recorded
-    print(f"note: growing {manifest['name']} from {had} to {wants} replications; recorded runs "
-          "are kept", file=sys.stderr)
+    log.info("growing %s from %d to %d replications; recorded runs are kept", manifest["name"],
+             had, wants)
     return {**recorded, "spec": now, "replication_seeds": manifest["replication_seeds"],
             "total_runs": manifest["total_runs"]}
 
@@ -127,9 +128,9 @@ def open_experiment(spec: ExperimentSpec, run_key_columns: list[str], total_runs
     def keep(recorded: dict) -> dict:
         kept = reconcile(recorded, manifest)
         if recorded.get("source_revision") != manifest["source_revision"]:
-            print(f"warning: resuming {spec.experiment.out} recorded at source revision "
-                  f"{recorded.get('source_revision')}, now at {manifest['source_revision']}; "
-                  "runs from the two may differ", file=sys.stderr)
+            log.warning("resuming %s recorded at source revision %s, now at %s; runs from the "
+                        "two may differ", spec.experiment.out, recorded.get("source_revision"),
+                        manifest["source_revision"])
         return kept
 
     return ExperimentStore.open(spec.experiment.out, manifest, keep,

@@ -89,7 +89,8 @@ def seed_figures(config, first) -> Callable[[Path], list[str]]:
     return draw
 
 
-cli = entry_point(hydra_exit_codes(main), help_name="run", level_setting="run.log_level")
+cli = entry_point(hydra_exit_codes(main), help_name="run", level_setting="run.log_level",
+                  config_name="config")
 
 if __name__ == "__main__":
     cli()

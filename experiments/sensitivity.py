@@ -30,7 +30,7 @@ from sim.parameters import ConfigError, SimConfig, validate
 from .cli import Incomplete
 from .entry import experiment_main
 from .execution import Evaluate, execute, start_workers
-from .logs import log_file, log_session
+from .logs import experiment_log, log_session
 from .manifest import open_experiment
 from .model_function import evaluate_model
 from .plan import run_config, sample_tasks
@@ -88,28 +88,30 @@ def run_sensitivity(spec: ExperimentSpec, execution: ExecutionConfig,
     """
     start_workers(execution)  # their start-up overlaps the design and the checks
     problem, sample = design(spec)
-    checked = None
-    if make_config is None:
-        check_sample(spec, sample)
-        checked = preflight({f"experiment.arms.{arm}": run_config(analysis_base(spec))
-                             for arm in spec.arms})
-        make_config = partial(model_config, analysis_base(spec))
     total = len(sample) * spec.experiment.replications
-    with open_experiment(spec, RUN_KEY_COLUMNS, total, checked) as store, log_file(store.root):
-        log.info("%s %s: %d sample points x %d replications -> %s", spec.experiment.kind,
-                 spec.experiment.name, len(sample), spec.experiment.replications, store.root)
-        store.write_parquet("sample.parquet", sample)
-        session = execute(sample_tasks(spec, sample, make_config), evaluate, store, execution,
-                          total, description=spec.experiment.name,
-                          retry_failed=spec.experiment.retry_failed)
-        store.log_session(session)
-        log_session(session, store.root)
-        analyse_outcomes(store, spec, problem, sample)
-        if spec.experiment.figures:
-            from .analysis_reports import write_sensitivity_report  # matplotlib: see entry
-            from .figures import sensitivity_figures
-            sensitivity_figures(store.root, spec.experiment.kind)
-            write_sensitivity_report(store.root, spec)
+    with experiment_log() as log_to:
+        checked = None
+        if make_config is None:
+            check_sample(spec, sample)
+            checked = preflight({f"experiment.arms.{arm}": run_config(analysis_base(spec))
+                                 for arm in spec.arms})
+            make_config = partial(model_config, analysis_base(spec))
+        with open_experiment(spec, RUN_KEY_COLUMNS, total, checked) as store:
+            log_to(store.root)
+            log.info("%s %s: %d sample points x %d replications -> %s", spec.experiment.kind,
+                     spec.experiment.name, len(sample), spec.experiment.replications, store.root)
+            store.write_parquet("sample.parquet", sample)
+            session = execute(sample_tasks(spec, sample, make_config), evaluate, store,
+                              execution, total, description=spec.experiment.name,
+                              retry_failed=spec.experiment.retry_failed)
+            store.log_session(session)
+            log_session(session, store.root)
+            analyse_outcomes(store, spec, problem, sample)
+            if spec.experiment.figures:
+                from .analysis_reports import write_sensitivity_report  # matplotlib: see entry
+                from .figures import sensitivity_figures
+                sensitivity_figures(store.root, spec.experiment.kind)
+                write_sensitivity_report(store.root, spec)
     from .discover import discover_after
     discover_after(store.root, spec)
     return store.root

@@ -47,7 +47,7 @@ from functools import partial
 from itertools import islice
 from pathlib import Path
 
-from tqdm import tqdm
+from tqdm.auto import tqdm  # a widget in notebooks, a text bar in terminals
 
 from sim.parameters import ConfigError
 

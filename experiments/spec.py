@@ -222,6 +222,11 @@ def build_spec(experiment: ExperimentConfig, base: SimConfig,
         raise ConfigError(f"experiment.reference_arm={experiment.reference_arm!r} is not an arm; "
                           f"arms: {', '.join(arms)}")
     resolved = resolve_uncertainties(uncertainties)
+    if experiment.kind == "sweep" and resolved:
+        raise ConfigError("a sweep varies levers (its arms), not uncertainties: drop "
+                          "uncertainties=...; to sweep across parameter uncertainty give a "
+                          "calibration ensemble in experiment.parameter_ensemble, or sample "
+                          "the uncertainties with sis-sensitivity or sis-calibrate")
     if experiment.kind != "sweep":
         if not resolved:
             raise ConfigError(f"experiment.kind={experiment.kind} needs uncertainties: choose a "

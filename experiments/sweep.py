@@ -26,7 +26,7 @@ from sim.world import REGION_NAMES
 from .cli import Incomplete
 from .entry import experiment_main
 from .execution import Evaluate, execute, start_workers
-from .logs import log_file, log_session
+from .logs import experiment_log, log_session
 from .manifest import open_experiment
 from .model_function import evaluate_model
 from .plan import run_config, sweep_tasks
@@ -44,22 +44,24 @@ def run_sweep(spec: ExperimentSpec, execution: ExecutionConfig,
     """Run (or resume) the sweep ``spec``; write runs, summaries and figures; return the folder."""
     total = len(spec.arms) * spec.experiment.replications
     start_workers(execution)  # their start-up overlaps the checks
-    checked = preflight({f"experiment.arms.{arm}": run_config(with_overrides(spec.base, overrides))
-                         for arm, overrides in spec.arms.items()})
-    with open_experiment(spec, RUN_KEY_COLUMNS, total, checked) as store, log_file(store.root):
-        log.info("sweep %s: %d arms x %d replications -> %s", spec.experiment.name,
-                 len(spec.arms), spec.experiment.replications, store.root)
-        session = execute(sweep_tasks(spec), evaluate, store, execution, total,
-                          description=spec.experiment.name,
-                          retry_failed=spec.experiment.retry_failed)
-        store.log_session(session)
-        log_session(session, store.root)
-        summarise_sweep(store, spec)
-        if spec.experiment.figures:
-            from .figures import sweep_figures  # matplotlib: see experiments.entry
-            from .report import write_report
-            sweep_figures(store.root, spec.reference_arm)
-            write_report(store.root, spec)
+    with experiment_log() as log_to:
+        checked = preflight({f"experiment.arms.{arm}": run_config(with_overrides(spec.base, overrides))
+                             for arm, overrides in spec.arms.items()})
+        with open_experiment(spec, RUN_KEY_COLUMNS, total, checked) as store:
+            log_to(store.root)
+            log.info("sweep %s: %d arms x %d replications -> %s", spec.experiment.name,
+                     len(spec.arms), spec.experiment.replications, store.root)
+            session = execute(sweep_tasks(spec), evaluate, store, execution, total,
+                              description=spec.experiment.name,
+                              retry_failed=spec.experiment.retry_failed)
+            store.log_session(session)
+            log_session(session, store.root)
+            summarise_sweep(store, spec)
+            if spec.experiment.figures:
+                from .figures import sweep_figures  # matplotlib: see experiments.entry
+                from .report import write_report
+                sweep_figures(store.root, spec.reference_arm)
+                write_report(store.root, spec)
     return store.root
 
 

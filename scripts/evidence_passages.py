@@ -28,11 +28,15 @@ WHOLE_SEEDS = ("004",)  # licence allows shipping the whole text (docs/evidence/
 CONTEXT_LINES = 3
 PASSAGES_SUFFIX = ".passages.txt"
 
-# Files scanned for citations: the project's code, configuration and docs, not the shipped
-# seed texts themselves, results or environments.
-SCANNED_SUFFIXES = (".py", ".md", ".yaml", ".yml", ".toml", ".cff", ".txt", ".rst", ".cfg")
-SKIPPED_DIRS = (".git", ".venv", "venv", "results", "node_modules", "__pycache__",
-                ".pytest_cache")
+# Files scanned for citations: the project's code, configuration, docs, notebooks, shipped
+# results (their manifests record each parameter's source) and data, scripts without a suffix
+# (Makefile, .ci/run); not the shipped seed texts themselves, results folders or environments.
+SCANNED_SUFFIXES = (".py", ".md", ".yaml", ".yml", ".toml", ".cff", ".txt", ".rst", ".cfg",
+                    ".json", ".ipynb", ".csv", ".sh", ".html", "")
+SKIPPED_DIRS = (".git", "venv", "node_modules", "__pycache__")
+SCANNED_HIDDEN_DIRS = (".ci",)  # other hidden folders are tools' caches and environments
+SKIPPED_TOP_DIRS = ("outputs", "multirun")  # Hydra's git-ignored output folders
+OUTPUT_DIR = "results"  # its README.md is scanned, not the results folders under it (docs/results is)
 
 # "seed 002 L5945-5958", "seed 000 L1458-1469, L1606-1609", "seed 004 Annex B L646-652",
 # "seed 002 Appendix 1 L8252-8327", "seed 002 Table 1.1 (L245-285)"; a list may wrap onto the
@@ -76,10 +80,13 @@ def scanned_files(root: Path = REPO) -> list[Path]:
     """The project's text files that may cite seeds (not the shipped seed texts)."""
     files = []
     for folder, subfolders, names in os.walk(root):
-        subfolders[:] = sorted(d for d in subfolders if d not in SKIPPED_DIRS
-                               and Path(folder, d) != SEEDS_DIR)
+        subfolders[:] = [] if Path(folder) == root / OUTPUT_DIR else sorted(
+            d for d in subfolders if d not in SKIPPED_DIRS and not d.endswith(".egg-info")
+            and (not d.startswith(".") or d in SCANNED_HIDDEN_DIRS)
+            and Path(folder, d) != SEEDS_DIR
+            and not (Path(folder) == root and d in SKIPPED_TOP_DIRS))
         files += [Path(folder, name) for name in sorted(names)
-                  if Path(name).suffix in SCANNED_SUFFIXES]
+                  if Path(name).suffix in SCANNED_SUFFIXES and name not in SKIPPED_DIRS]
     return files
 
 

@@ -27,12 +27,11 @@ GROUPS = {
     "behaviour": "behavioural parameters; override any with `behaviour.<name>=value` (all commands)",
     "run": "run length, seed and output folder (all commands; experiments replace the seed)",
     "experiment": "what an experiment computes, its kind in brackets (`sis-sweep`: sweeps; "
-                  "`sis-sensitivity`: Morris and Sobol; `python -m experiments.calibrate`: "
-                  "calibration)",
+                  "`sis-sensitivity`: Morris and Sobol; `sis-calibrate`: calibration)",
     "uncertainties": "the behavioural parameters sensitivity analysis and calibration sample "
-                     "(`sis-sensitivity`, `experiments.calibrate`)",
+                     "(`sis-sensitivity`, `sis-calibrate`)",
     "execution": "where an experiment's runs execute; never changes results (`sis-sweep`, "
-                 "`sis-sensitivity`)",
+                 "`sis-sensitivity`, `sis-calibrate`)",
 }
 
 

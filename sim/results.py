@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import platform
 import re
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from importlib import metadata
@@ -56,6 +56,7 @@ OUTPUT_KIND = "output_kind"  # manifest key: "run" (this module) or "experiment"
 RUN_KIND, EXPERIMENT_KIND = "run", "experiment"
 MIN_FREE_BYTES = 100 * 2**20  # refuse to start a run that could not write its results
 PARTIAL = re.compile(r"\.(?P<name>.+)\.partial-(?:(?P<pid>\d+)-)?[^/]*$")
+log = logging.getLogger(__name__)
 
 
 def check_out_path(out: str | Path, setting: str) -> Path:
@@ -188,8 +189,8 @@ def remove_stale_partials(out: Path) -> None:
             continue
         pid = match.group("pid")
         if pid is None:
-            print(f"note: {candidate} looks like a partial result of a killed run; delete it "
-                  "if no run is writing to it", file=sys.stderr)
+            log.warning("%s looks like a partial result of a killed run; left in place: delete "
+                        "it if no run is writing to it", candidate)
         elif not process_alive(int(pid)):
             shutil.rmtree(candidate, ignore_errors=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,45 @@ def test_shipped_text_is_the_original_text():
         if seed in evidence.WHOLE_SEEDS:
             (copy,) = evidence.SEEDS_DIR.glob(f"{seed}_*.txt")
             assert copy.read_bytes() == original.read_bytes()
+
+
+def test_scan_covers_shipped_results_notebooks_and_scripts_not_outputs(tmp_path):
+    """Citations are looked for everywhere the project ships text: docs/results manifests
+    (each parameter's source), notebooks, CSV, Makefile and .ci/run; not run outputs under
+    results/, environments or git's own files."""
+    files = {"docs/results/sobol/manifest.json": True, "examples/a.ipynb": True,
+             "data/x.csv": True, "Makefile": True, ".ci/run": True, "results/README.md": True,
+             "sim/a.py": True, "results/my_run/manifest.json": False, ".venv/lib/b.py": False,
+             ".git": False, "x.egg-info/PKG-INFO": False, "outputs/2026/c.yaml": False,
+             ".hypothesis/examples/d": False, ".pytest_cache/v/e": False,
+             "docs/figure.png": False}
+    for name in files:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("source: seed 004 L15\n")
+    scanned = {str(p.relative_to(tmp_path)) for p in evidence.scanned_files(tmp_path)}
+    assert scanned == {name for name, expected in files.items() if expected}
+    assert len(evidence.all_citations(tmp_path)) == len(scanned)
+
+
+def test_shipped_results_cite_resolvable_lines():
+    """The shipped experiments' manifests carry citations, and the repository-wide check above
+    includes them."""
+    where = {c.where.split(":")[0] for c in evidence.all_citations()}
+    assert "docs/results/discovery/manifest.json" in where
+
+
+def test_the_licence_of_every_shipped_seed_is_stated():
+    """docs/evidence/README.md gives, for every seed shipped, the licence its text states and
+    whether it is shipped whole (only where that licence allows) or as cited passages."""
+    readme = (REPO / "docs" / "evidence" / "README.md").read_text()
+    rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| (\d{3}) \|.*$", readme, re.M)}
+    shipped = sorted(p.name.split("_")[0] for p in evidence.SEEDS_DIR.glob("*.txt"))
+    assert sorted(rows) == shipped == ["000", "001", "002", "003", "004"]
+    for seed, row in rows.items():
+        licence, how = [cell.strip() for cell in row.strip("|").split("|")][2:4]
+        assert licence, f"seed {seed}: no licence statement"
+        whole = seed in evidence.WHOLE_SEEDS
+        assert how.startswith("whole" if whole else "cited passages"), seed
+        if whole:
+            assert "Open Government Licence" in licence, seed

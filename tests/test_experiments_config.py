@@ -37,8 +37,11 @@ def test_the_required_presets_exist():
                                     # execution=slurm asks the cluster: tests/test_experiments_slurm.py
                                     if f"{group}={path.stem}" != "execution=slurm"])
 def test_every_config_option_composes(option):
-    spec, execution = compose_spec(["experiment=smoke", option, *NEEDS_VALUE.get(option, [])])
-    assert spec.experiment.name == "smoke"
+    # a sweep samples no uncertainties, a Sobol analysis needs some
+    preset = "sobol" if option.startswith("uncertainties=") and option != "uncertainties=none" \
+        else "smoke"
+    spec, execution = compose_spec([f"experiment={preset}", option, *NEEDS_VALUE.get(option, [])])
+    assert spec.experiment.name == preset
 
 
 @pytest.mark.parametrize("preset", PRESETS)
@@ -92,6 +95,7 @@ def test_arms_share_replication_seeds_which_are_independent():
     (["experiment=sobol", "uncertainties.transition_dip.high=0.5"], "transition_dip"),
     (["experiment=sobol", "uncertainties.transition_dip.distribution=lognormal"], "transition_dip"),
     (["execution.backend=ray"], "ray"),
+    (["uncertainties=core10"], "a sweep varies levers"),  # sis-sweep takes no uncertainties
 ])
 def test_bad_settings_fail_naming_them(overrides, named):
     base = [] if any(o.startswith("experiment=") for o in overrides) else ["experiment=smoke"]

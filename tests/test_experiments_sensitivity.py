@@ -110,3 +110,12 @@ def test_morris_report_names_the_leading_parameters_first(morris_folder):
         leader = rows.sort_values("mu_star", ascending=False).iloc[0]
         assert f"{outcome.replace('_', ' ')}: {leader['parameter']} {leader['mu_star']:.3g}" in first
     assert "data:image/png;base64," in (morris_folder / "report.html").read_text()
+
+
+def test_sensitivity_folder_holds_its_log(morris_folder):
+    """The folder's run.log records the analysis (README: a log in every results folder)."""
+    log = (morris_folder / "run.log").read_text()
+    points = len(pd.read_parquet(morris_folder / "sample.parquet"))
+    assert f"INFO experiments.sensitivity: morris morris: {points} sample points x 2 " \
+           "replications" in log
+    assert f"INFO experiments: {2 * points} run(s) done" in log
