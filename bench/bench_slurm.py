@@ -26,10 +26,14 @@ other work on a shared machine changes much less than wall time. Printed:
   world, hand-over) and seconds from process start to its first run; per run, that CPU /
   runs per job, as a share of a run's CPU (target < 5 % with the default ``runs_per_job``); and
   at equal work, (Slurm wall - local wall) / local wall;
-* peak memory of the submitting process at ``--memory-replications`` sizes (toy world, three
-  arms, every output kept): ours writes results as they come (its peak is also given for the
-  runs alone, before the summaries read the run table back), batch_run keeps every row until
-  the end; MB per 1,000 runs for both, and the pickled size of one batch_run row;
+* peak memory of the submitting process at ``--memory-replications`` sizes (seeds per arm;
+  three arms, ten years, every output kept), each measured in a fresh process above that
+  process's start: ours writes results as they come (its peak is also given for the runs
+  alone, before the summaries read the run table back), batch_run keeps every row until the
+  end; MB per 1,000 runs for both, and the pickled size of one batch_run row. The world is
+  ``--memory-world`` (toy); with ``--replay`` every run returns a copy of one real run's
+  outputs (``bench_experiments.replayed_evaluate``), so that grids where holding results
+  matters (tens of thousands of England runs) take minutes;
 * with ``--sobol-runs K``, the CPU seconds of the first K runs of the Sobol preset at England
   scale and the preset's cost in core-hours (docs/SLURM.md).
 
