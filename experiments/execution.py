@@ -23,6 +23,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.forkserver
 import os
+import socket
 import sys
 import threading
 import time
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 from functools import partial
 from itertools import islice
 from typing import Any
+from urllib.parse import urlsplit
 
 from tqdm.auto import tqdm  # a widget in notebooks, a text bar in terminals
 
@@ -46,6 +48,7 @@ from .store import ExperimentStore
 
 Evaluate = Callable[[Any, int], dict]
 IN_FLIGHT_PER_WORKER = 4  # enough queued work to keep a worker busy, little memory
+SCHEDULER_CHECK_SECONDS = 5  # how long a Dask scheduler's address may take to accept a connection
 PARENT_CHECK_SECONDS = 0.5  # how soon a worker notices that the experiment process is gone
 PROJECT_PACKAGES = ("experiments", "sim")  # preloaded by the worker server, see _preloaded_modules
 
@@ -86,6 +89,26 @@ def check_execution(execution: ExecutionConfig) -> None:
     if execution.backend == "slurm":
         from .slurm import check_slurm
         check_slurm(execution)
+    if execution.backend == "dask" and execution.address:
+        _check_reachable(execution.address)
+
+
+def _check_reachable(address: str) -> None:
+    """Fail at once, before an experiment folder is made, when nothing listens at a Dask
+    scheduler's ``host:port`` (Dask itself reports it only after its 30 s connect timeout)."""
+    parsed = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        host, port = parsed.hostname, parsed.port
+    except ValueError:
+        host = port = None
+    if not host or not port:
+        return  # not host:port (e.g. inproc://): left to Dask
+    try:
+        socket.create_connection((host, port), timeout=SCHEDULER_CHECK_SECONDS).close()
+    except OSError as error:
+        raise ConnectionError(f"execution.address={address}: no Dask scheduler answered "
+                              f"({error.strerror or error}); start it, or leave "
+                              "execution.address unset for a local cluster") from None
 
 
 def execute(tasks: Iterable[RunTask], evaluate: Evaluate, store: ExperimentStore,

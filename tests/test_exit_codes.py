@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,15 @@ def test_a_nearly_full_disk_is_found_before_the_run_and_exits_3(tmp_path, monkey
         EXIT_ENVIRONMENT
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: run.out: only 5 MB free in") and "need at least 100 MB" in err
+
+
+def test_an_unreachable_dask_scheduler_is_refused_before_any_folder_is_made(tmp_path):
+    from experiments.compose import compose_spec
+
+    out = tmp_path / "never"
+    started = time.monotonic()
+    with pytest.raises(ConnectionError, match=r"execution.address=tcp://127.0.0.1:9: no Dask "
+                                              r"scheduler answered"):
+        compose_spec(["experiment=smoke", "execution=dask", "execution.address=tcp://127.0.0.1:9",
+                      f"experiment.out={out}"])
+    assert time.monotonic() - started < 10 and not out.exists()
