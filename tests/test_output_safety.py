@@ -182,27 +182,29 @@ def test_edited_replication_seeds_are_not_resumed(tmp_path):
 
 # -- one writer at a time ----------------------------------------------------------------------
 
-def _try_open(folder: str, manifest: dict, start: float, results) -> None:
+def _try_open(folder: str, manifest: dict, start: float, results, tried) -> None:
     while time.time() < start:
         pass
     try:
         store = ExperimentStore.open(folder, manifest, lambda recorded: recorded)
     except ConfigError:
         results.put("refused")
+        tried.wait(timeout=30)
         return
     results.put("opened")
-    time.sleep(1.0)  # hold the folder while the others try
+    tried.wait(timeout=30)  # hold the folder until every other process has tried
     store.close()
 
 
-def test_of_four_processes_started_together_exactly_one_writes(tmp_path):
+@pytest.mark.parametrize("trial", range(10))
+def test_of_four_processes_started_together_exactly_one_writes(tmp_path, trial):
     context = multiprocessing.get_context("fork")
-    results = context.Queue()
+    results, tried = context.Queue(), context.Barrier(4)
     manifest = {"output_kind": "experiment", "format_version": 1, "spec": {},
                 "replication_seeds": []}
-    start = time.time() + 0.5
+    start = time.time() + 0.3
     processes = [context.Process(target=_try_open, args=(str(tmp_path / "race"), manifest, start,
-                                                         results)) for _ in range(4)]
+                                                         results, tried)) for _ in range(4)]
     for process in processes:
         process.start()
     for process in processes:
