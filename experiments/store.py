@@ -16,8 +16,8 @@ names starting with "."). A batch's errors are written before its outcomes, and 
 different runs, so a kill between them only makes the resumed experiment redo those runs.
 
 Small parts are merged as the experiment runs: every ``MERGED_RUNS`` runs or ``MERGED_BYTES``
-of outputs (and at the end of a session) the parts written since the last merge are written again as one part, from the
-copies kept in memory, and then deleted. Reading thousands of small Parquet files back costs
+of outputs (and at the end of a session) the parts written since the last merge are written
+again as one part, from the copies kept in memory, and then deleted. Reading thousands of small Parquet files back costs
 far more time and memory than the runs they hold (each file's footer is decoded: about 25 ms
 and 0.6 MB of a process's memory per part of a toy run's 184 outputs, measured by
 bench/bench_slurm.py), so an experiment of any size ends with few parts. A merge writes its
