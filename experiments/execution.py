@@ -89,8 +89,6 @@ def check_execution(execution: ExecutionConfig) -> None:
     if execution.backend == "slurm":
         from .slurm import check_slurm
         check_slurm(execution)
-    if execution.backend == "dask" and execution.address:
-        _check_reachable(execution.address)
 
 
 def _check_reachable(address: str) -> None:
@@ -171,7 +169,9 @@ def _progress_bar(execution: ExecutionConfig, total: int, initial: int, descript
 
 
 def start_workers(execution: ExecutionConfig) -> None:
-    """Start the local backend's worker server now, in its own process.
+    """Start the local backend's worker server now, in its own process; or check that the Dask
+    scheduler at ``execution.address`` answers. Called when an experiment starts, before its
+    checks and before its folder is made.
 
     The server imports the model and this project's modules (about 1.5 CPU-seconds, see
     :func:`_preloaded_modules`); started before the experiment's pre-flight checks, that
@@ -181,6 +181,8 @@ def start_workers(execution: ExecutionConfig) -> None:
     if execution.backend == "local":
         _worker_context()
         multiprocessing.forkserver.ensure_running()
+    elif execution.backend == "dask" and execution.address:
+        _check_reachable(execution.address)
 
 
 @contextmanager

@@ -123,11 +123,13 @@ def test_a_nearly_full_disk_is_found_before_the_run_and_exits_3(tmp_path, monkey
 
 def test_an_unreachable_dask_scheduler_is_refused_before_any_folder_is_made(tmp_path):
     from experiments.compose import compose_spec
+    from experiments.sweep import run_sweep
 
     out = tmp_path / "never"
+    spec, execution = compose_spec(["experiment=smoke", "execution=dask",
+                                    "execution.address=tcp://127.0.0.1:9", f"experiment.out={out}"])
     started = time.monotonic()
     with pytest.raises(ConnectionError, match=r"execution.address=tcp://127.0.0.1:9: no Dask "
                                               r"scheduler answered"):
-        compose_spec(["experiment=smoke", "execution=dask", "execution.address=tcp://127.0.0.1:9",
-                      f"experiment.out={out}"])
+        run_sweep(spec, execution)
     assert time.monotonic() - started < 10 and not out.exists()
