@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -65,9 +64,8 @@ from .execution import Evaluate, execute, start_workers
 from .logs import experiment_log, log_session
 from .manifest import open_experiment
 from .model_function import SERIES_SUFFIX, evaluate_model
-from .plan import run_config, sample_tasks
-from .preflight import preflight
-from .sensitivity import analysis_base, check_sample, model_config
+from .plan import sample_tasks
+from .sensitivity import checked_model
 from .spec import ExecutionConfig, ExperimentSpec, Target, Uncertainty
 from .store import ExperimentStore, failed_runs_message
 
@@ -119,13 +117,8 @@ def run_calibration(spec: ExperimentSpec, execution: ExecutionConfig,
     total = len(sample) * spec.experiment.replications
     with experiment_log() as log_to:
         checked = None
-        if make_config is None:
-            check_sample(spec, sample)
-            # as sensitivity analysis does: the world built and checked once, its inputs
-            # fingerprinted, what its load imputed logged (and recorded in run.log)
-            checked = preflight({f"experiment.arms.{arm}": run_config(analysis_base(spec))
-                                 for arm in spec.arms})
-            make_config = partial(model_config, analysis_base(spec))
+        if make_config is None:  # what its world's load imputed is logged (and in run.log)
+            checked, make_config = checked_model(spec, sample)
         start_year = world_start_year(spec) if any(
             t.measure == "at_year" for t in targets_of(spec).values()) else None
         with open_experiment(spec, RUN_KEY_COLUMNS, total, checked) as store:

@@ -47,6 +47,7 @@ from sim.subgroups import output_name
 
 from .analysis_reports import write_discovery_report
 from .cli import run_command
+from .entry import add_verbosity_options
 from .logs import configure, log_capture, log_file, write_log
 from .spec import spec_from_dict
 from .store import ExperimentStore, read_manifest, write_atomic
@@ -286,10 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the box chosen is the widest whose density reaches this (default 0.8)")
     parser.add_argument("--boxes", type=int, default=1, help="boxes to find in turn")
     parser.add_argument("--out", help="output folder (default: <folder>/discovery)")
-    parser.add_argument("-v", "--verbose", action="store_const", const="DEBUG", dest="log_level",
-                        default="INFO", help="log more (DEBUG)")
-    parser.add_argument("-q", "--quiet", action="store_const", const="WARNING", dest="log_level",
-                        help="log warnings and errors only")
+    add_verbosity_options(parser)
     return parser
 
 

@@ -37,6 +37,15 @@ def experiment_main(run_experiment: Callable, kinds: tuple[str, ...],
     return main
 
 
+def add_verbosity_options(parser) -> None:
+    """``-v`` / ``-q`` on an argparse command, as on the Hydra commands (:data:`VERBOSITY`),
+    into ``args.log_level`` (default ``INFO``)."""
+    parser.add_argument("-v", "--verbose", action="store_const", const=VERBOSITY["-v"],
+                        dest="log_level", default="INFO", help="log more (DEBUG)")
+    parser.add_argument("-q", "--quiet", action="store_const", const=VERBOSITY["-q"],
+                        dest="log_level", help="log warnings and errors only")
+
+
 def command_line(args: list[str], help_name: str, level_setting: str,
                  required_groups: tuple[str, ...] = ()) -> list[str]:
     """The Hydra arguments for a command line: ``-v`` / ``-q`` become ``level_setting=...``;

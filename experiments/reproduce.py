@@ -36,6 +36,7 @@ from sim.parameters import ConfigError
 from sim.results import package_versions, source_revision
 
 from .cli import Incomplete, run_command
+from .entry import add_verbosity_options
 from .execution import RunRecord, open_backend, run_one
 from .logs import configure
 from .model_function import evaluate_model
@@ -213,10 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="local processes (default) or this process, one run at a time")
     parser.add_argument("--workers", type=positive_int, default=None,
                         help="local processes (all cores)")
-    parser.add_argument("-v", "--verbose", action="store_const", const="DEBUG", dest="log_level",
-                        default="INFO", help="log more (DEBUG)")
-    parser.add_argument("-q", "--quiet", action="store_const", const="WARNING", dest="log_level",
-                        help="log warnings and errors only")
+    add_verbosity_options(parser)
     return parser
 
 

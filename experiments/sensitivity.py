@@ -65,6 +65,16 @@ def design(spec: ExperimentSpec) -> tuple[dict, pd.DataFrame]:
     return problem, sample
 
 
+def checked_model(spec: ExperimentSpec, sample: pd.DataFrame) -> tuple[dict, Callable]:
+    """Check the sample and, once, the configuration every point starts from (pre-flight:
+    its world built and its inputs fingerprinted); return the pre-flight record for the
+    manifest and the function making each sample point's model configuration."""
+    check_sample(spec, sample)
+    base = analysis_base(spec)
+    checked = preflight({f"experiment.arms.{arm}": run_config(base) for arm in spec.arms})
+    return checked, partial(model_config, base)
+
+
 def check_sample(spec: ExperimentSpec, sample: pd.DataFrame) -> None:
     """Every sample point must be a valid behaviour configuration; fail before any run if not
     (e.g. thresholds whose ranges overlap can be sampled out of order)."""
@@ -92,10 +102,7 @@ def run_sensitivity(spec: ExperimentSpec, execution: ExecutionConfig,
     with experiment_log() as log_to:
         checked = None
         if make_config is None:
-            check_sample(spec, sample)
-            checked = preflight({f"experiment.arms.{arm}": run_config(analysis_base(spec))
-                                 for arm in spec.arms})
-            make_config = partial(model_config, analysis_base(spec))
+            checked, make_config = checked_model(spec, sample)
         with open_experiment(spec, RUN_KEY_COLUMNS, total, checked) as store:
             log_to(store.root)
             log.info("%s %s: %d sample points x %d replications -> %s", spec.experiment.kind,
